@@ -1,0 +1,46 @@
+import fp from 'fastify-plugin'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { Config } from '../config/config.ts'
+import type { SessionUser } from '../sessions/session-store.ts'
+import { UserRepository } from '../users/user-repository.ts'
+import { notLoggedIn } from './auth-errors.ts'
+import { AuthService } from './auth-service.ts'
+import { LoginLimiter } from './login-limiter.ts'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    auth: AuthService
+    /** preHandler: answers 401 unless the request carries a live session, then sets `request.session` */
+    requireSession: (request: FastifyRequest, reply: FastifyReply) => Promise<void>
+  }
+  interface FastifyRequest {
+    session?: { token: string; user: SessionUser }
+  }
+}
+
+const BEARER = /^Bearer ([A-Za-z0-9_-]+)$/
+
+/** The session token of a request: `Authorization: Bearer` (API clients) or the session cookie (the SPA). */
+export function readToken(request: FastifyRequest, cookieName: string): string | undefined {
+  const header = request.headers.authorization
+  if (header) return BEARER.exec(header)?.[1]
+  return request.cookies[cookieName] || undefined
+}
+
+export default fp(
+  async (app, { config }: { config: Config }) => {
+    const limiter = new LoginLimiter(
+      config.loginLimits,
+      app.redis && { redis: app.redis, keyPrefix: config.redisKeyPrefix },
+    )
+    app.decorate('auth', new AuthService(new UserRepository(app.db), app.sessions, limiter))
+    app.decorateRequest('session', undefined)
+    app.decorate('requireSession', async (request: FastifyRequest) => {
+      const token = readToken(request, config.session.cookieName)
+      const user = token && (await app.sessions.touch(token))
+      if (!token || !user) throw notLoggedIn()
+      request.session = { token, user }
+    })
+  },
+  { name: 'auth', dependencies: ['database', 'sessions', '@fastify/cookie'] },
+)

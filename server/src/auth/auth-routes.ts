@@ -1,0 +1,107 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyReply } from 'fastify'
+import {
+  AccessTokenSchema,
+  FieldErrorsResponseSchema,
+  LoginRequestSchema,
+  MessageErrorResponseSchema,
+  Ok,
+  RegisterRequestSchema,
+  UserSchema,
+} from '@chat/contract'
+import { Type } from 'typebox'
+import type { Config } from '../config/config.ts'
+import { notLoggedIn } from './auth-errors.ts'
+
+const SessionsEndedSchema = Type.Object({ sessions_ended: Type.Integer() })
+const Unauthorized = { 401: MessageErrorResponseSchema }
+
+/** `/api/v1.0/user/*`: the original's login, plus what a product needs around it. */
+const authRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
+  const { cookieName, cookieSecure, absoluteTimeoutMs } = config.session
+
+  function startSession(reply: FastifyReply, token: string) {
+    // HttpOnly: page script never sees it; SameSite=Strict: no other site can make the browser send it.
+    reply.setCookie(cookieName, token, {
+      httpOnly: true,
+      sameSite: 'strict',
+      secure: cookieSecure,
+      path: '/',
+      maxAge: Math.floor(absoluteTimeoutMs / 1000),
+    })
+    return { valid: true as const, data: { access_token: token } }
+  }
+  const endSession = (reply: FastifyReply, ended: number) => {
+    reply.clearCookie(cookieName, { path: '/' })
+    return { valid: true as const, data: { sessions_ended: ended } }
+  }
+
+  app.post(
+    '/auth',
+    {
+      schema: {
+        summary: 'Log in (the original contract)',
+        body: LoginRequestSchema,
+        response: {
+          200: Ok(AccessTokenSchema),
+          400: FieldErrorsResponseSchema,
+          401: MessageErrorResponseSchema,
+          429: MessageErrorResponseSchema,
+        },
+      },
+    },
+    async (request, reply) => startSession(reply, await app.auth.login(request.body, request.ip)),
+  )
+
+  app.post(
+    '/register',
+    {
+      schema: {
+        summary: 'Create an account and log in',
+        body: RegisterRequestSchema,
+        response: { 201: Ok(AccessTokenSchema), 400: FieldErrorsResponseSchema, 409: FieldErrorsResponseSchema },
+      },
+    },
+    async (request, reply) => {
+      const token = await app.auth.register(request.body)
+      return reply.code(201).send(startSession(reply, token))
+    },
+  )
+
+  app.get(
+    '/me',
+    {
+      schema: { summary: 'The logged-in user', response: { 200: Ok(UserSchema), ...Unauthorized } },
+      preHandler: app.requireSession,
+    },
+    async (request) => {
+      const user = await app.auth.profile(request.session!.user.id)
+      if (!user) throw notLoggedIn() // deleted since the session began
+      const { id, email, admin, confirmed, createdOn } = user
+      return { valid: true as const, data: { id, email, admin, confirmed, created_on: createdOn.toISOString() } }
+    },
+  )
+
+  app.post(
+    '/logout',
+    {
+      schema: { summary: 'End this session', response: { 200: Ok(SessionsEndedSchema), ...Unauthorized } },
+      preHandler: app.requireSession,
+    },
+    async (request, reply) => endSession(reply, (await app.sessions.revoke(request.session!.token)) ? 1 : 0),
+  )
+
+  app.post(
+    '/logout-all',
+    {
+      schema: {
+        summary: "End every one of this user's sessions",
+        response: { 200: Ok(SessionsEndedSchema), ...Unauthorized },
+      },
+      preHandler: app.requireSession,
+    },
+    async (request, reply) => endSession(reply, await app.sessions.revokeAllForUser(request.session!.user.id)),
+  )
+}
+
+export default authRoutes

@@ -1,0 +1,52 @@
+import { fieldMessages, PASSWORD_MAX_BYTES, utf8Length, type Credentials } from '@chat/contract'
+import type { SessionStore, SessionUser } from '../sessions/session-store.ts'
+import { burnVerificationTime, hashPassword, verifyPassword } from '../users/password-hasher.ts'
+import type { User, UserRepository } from '../users/user-repository.ts'
+import { emailTaken, invalidFields, tooManyAttempts, wrongCredentials } from './auth-errors.ts'
+import type { LoginLimiter } from './login-limiter.ts'
+
+const sessionUser = (user: User): SessionUser => ({ id: user.id, email: user.email, admin: user.admin })
+
+// The schema bounds characters; a multi-byte password can still pass it and be over the byte limit.
+function refuseOversizedPassword(password: string): void {
+  if (utf8Length(password) > PASSWORD_MAX_BYTES) {
+    throw invalidFields({ password: [fieldMessages.maxBytes(PASSWORD_MAX_BYTES)] })
+  }
+}
+
+/** Who may log in, and what a login or registration starts. */
+export class AuthService {
+  constructor(
+    private readonly users: UserRepository,
+    private readonly sessions: SessionStore,
+    private readonly limiter: LoginLimiter,
+  ) {}
+
+  /** Returns a new session token. Unknown email and wrong password fail alike, in the same time. */
+  async login({ email, password }: Credentials, clientAddress: string): Promise<string> {
+    refuseOversizedPassword(password)
+    const retryAfter = await this.limiter.attempt(email, clientAddress)
+    if (retryAfter > 0) throw tooManyAttempts(retryAfter)
+    const user = await this.users.findByEmail(email)
+    if (!user) {
+      await burnVerificationTime(password)
+      throw wrongCredentials()
+    }
+    const { valid, needsRehash } = await verifyPassword(user.passwordHash, password)
+    if (!valid) throw wrongCredentials()
+    await this.limiter.succeeded(email, clientAddress)
+    if (needsRehash) await this.users.update(user.id, { passwordHash: await hashPassword(password) })
+    return this.sessions.create(sessionUser(user))
+  }
+
+  async register({ email, password }: Credentials): Promise<string> {
+    refuseOversizedPassword(password)
+    const user = await this.users.insert({ email, passwordHash: await hashPassword(password) })
+    if (!user) throw emailTaken()
+    return this.sessions.create(sessionUser(user))
+  }
+
+  async profile(userId: string): Promise<User | undefined> {
+    return this.users.findById(userId)
+  }
+}

@@ -1,0 +1,158 @@
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Type, type Static } from 'typebox'
+import { Value } from 'typebox/value'
+
+/** The repository root: embedded data lives in `<root>/.data`, as the original's volumes did. */
+export const repositoryRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..')
+
+/** The placeholder of `.env.example`: fine for a laptop, refused in production. */
+export const PLACEHOLDER_ADMIN = { email: 'admin@example.com', password: 'change-me-admin-password' }
+
+const Seconds = (defaultValue: number, description: string) =>
+  Type.Number({ exclusiveMinimum: 0, default: defaultValue, description })
+const Count = (defaultValue: number, description: string) =>
+  Type.Integer({ minimum: 1, default: defaultValue, description })
+const Flag = (description: string, defaultValue?: 'true' | 'false') =>
+  Type.Enum(['true', 'false'], { description, default: defaultValue })
+
+/**
+ * Every environment variable the server reads, the original's names first. `.env.example` documents the
+ * same list; `config.test.ts` checks that the two agree.
+ */
+export const EnvSchema = Type.Object({
+  API_MODE: Type.Enum(['dev', 'production'], {
+    default: 'dev',
+    description: 'dev: readable logs and placeholder admin allowed; production: JSON logs, secrets required',
+  }),
+  API_ADMIN_EMAIL: Type.Optional(Type.String({ format: 'email' })),
+  API_ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 8 })),
+  API_WEBSOCKET_TIMEOUT: Seconds(30, 'WebSocket heartbeat interval; a silent peer is dropped after two'),
+  POSTGRES_HOST: Type.Optional(Type.String({ minLength: 1 })),
+  POSTGRES_PORT: Type.Integer({ minimum: 1, maximum: 65535, default: 5432 }),
+  POSTGRES_DB: Type.String({ minLength: 1, default: 'postgres' }),
+  POSTGRES_USER: Type.String({ minLength: 1, default: 'postgres' }),
+  POSTGRES_PASSWORD: Type.String({ default: '' }),
+  DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+  PGLITE_DATA_DIR: Type.String({ minLength: 1, default: path.join(repositoryRoot, '.data', 'pglite') }),
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+  REDIS_KEY_PREFIX: Type.String({ default: 'chat:' }),
+  HOST: Type.Optional(Type.String({ minLength: 1 })),
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8000 }),
+  LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
+  TRUSTED_PROXIES: Type.String({
+    default: '',
+    description: 'comma-separated addresses or CIDR ranges whose X-Forwarded-For is believed',
+  }),
+  SESSION_IDLE_TIMEOUT: Seconds(30 * 60, 'a session unused this long ends'),
+  SESSION_ABSOLUTE_TIMEOUT: Seconds(12 * 60 * 60, 'a session ends this long after login, used or not'),
+  SESSION_COOKIE_NAME: Type.String({ pattern: '^[A-Za-z0-9_-]+$', default: 'session' }),
+  SESSION_COOKIE_SECURE: Type.Optional(Flag('send the cookie over HTTPS only; default: on in production')),
+  LOGIN_MAX_FAILURES_PER_ACCOUNT: Count(10, 'failed logins for one email within the window'),
+  LOGIN_MAX_FAILURES_PER_ADDRESS: Count(100, 'failed logins from one client address within the window'),
+  LOGIN_FAILURE_WINDOW: Seconds(15 * 60, 'how long a failed login counts'),
+  MIGRATE_ON_START: Flag('apply pending migrations at start (under a lock)', 'true'),
+})
+
+export type Env = Static<typeof EnvSchema>
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+const splitList = (value: string) =>
+  value
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0)
+
+function databaseUrl(env: Env): string | undefined {
+  if (env.DATABASE_URL) return env.DATABASE_URL
+  if (!env.POSTGRES_HOST) return undefined
+  const url = new URL('postgres://')
+  url.hostname = env.POSTGRES_HOST
+  url.port = String(env.POSTGRES_PORT)
+  url.username = env.POSTGRES_USER
+  url.password = env.POSTGRES_PASSWORD
+  url.pathname = `/${env.POSTGRES_DB}`
+  return url.toString()
+}
+
+function admin(env: Env) {
+  const production = env.API_MODE === 'production'
+  const email = env.API_ADMIN_EMAIL ?? (production ? undefined : PLACEHOLDER_ADMIN.email)
+  const password = env.API_ADMIN_PASSWORD ?? (production ? undefined : PLACEHOLDER_ADMIN.password)
+  if (!email || !password) {
+    throw new ConfigError('API_ADMIN_EMAIL and API_ADMIN_PASSWORD are required when API_MODE=production')
+  }
+  if (production && password === PLACEHOLDER_ADMIN.password) {
+    throw new ConfigError('API_ADMIN_PASSWORD is the placeholder from .env.example; set a real one for production')
+  }
+  return { email, password }
+}
+
+/** One line per bad variable, its value shown unless it may hold a secret. */
+function describeErrors(env: Record<string, unknown>): string {
+  const byName = new Map<string, string>()
+  for (const error of Value.Errors(EnvSchema, env)) {
+    const name = error.instancePath.replace(/^\//, '')
+    if (byName.has(name)) continue
+    const secret = name.includes('PASSWORD') || name.endsWith('_URL')
+    const allowed = 'allowedValues' in error.params ? ` ${JSON.stringify(error.params.allowedValues)}` : ''
+    byName.set(name, `${name} ${error.message}${allowed} (got ${secret ? 'a hidden value' : JSON.stringify(env[name])})`)
+  }
+  return [...byName.values()].join('; ')
+}
+
+/** Parse and check the environment once, at start. Throws a ConfigError naming each bad variable. */
+export function loadConfig(source: Record<string, string | undefined>) {
+  const known = Object.keys(EnvSchema.properties)
+  const env: Record<string, unknown> = Object.fromEntries(
+    known.filter((name) => source[name] !== undefined && source[name] !== '').map((name) => [name, source[name]]),
+  )
+  const converted = Value.Convert(EnvSchema, Value.Default(EnvSchema, env))
+  if (!Value.Check(EnvSchema, converted)) {
+    throw new ConfigError(`invalid configuration: ${describeErrors(converted as Record<string, unknown>)}`)
+  }
+  return fromEnv(converted)
+}
+
+function fromEnv(env: Env) {
+  const production = env.API_MODE === 'production'
+  const idleSeconds = env.SESSION_IDLE_TIMEOUT
+  const absoluteSeconds = env.SESSION_ABSOLUTE_TIMEOUT
+  if (idleSeconds > absoluteSeconds) {
+    throw new ConfigError('SESSION_IDLE_TIMEOUT must not be longer than SESSION_ABSOLUTE_TIMEOUT')
+  }
+  return {
+    mode: env.API_MODE,
+    http: {
+      host: env.HOST ?? (production ? '0.0.0.0' : '127.0.0.1'),
+      port: env.PORT,
+      trustedProxies: splitList(env.TRUSTED_PROXIES),
+    },
+    logLevel: env.LOG_LEVEL,
+    admin: admin(env),
+    /** undefined: embedded PGlite in `pgliteDataDir` */
+    databaseUrl: databaseUrl(env),
+    pgliteDataDir: env.PGLITE_DATA_DIR,
+    migrateOnStart: env.MIGRATE_ON_START === 'true',
+    /** undefined: sessions and limits kept in this process */
+    redisUrl: env.REDIS_URL,
+    redisKeyPrefix: env.REDIS_KEY_PREFIX,
+    session: {
+      idleTimeoutMs: Math.round(idleSeconds * 1000),
+      absoluteTimeoutMs: Math.round(absoluteSeconds * 1000),
+      cookieName: env.SESSION_COOKIE_NAME,
+      cookieSecure: env.SESSION_COOKIE_SECURE ? env.SESSION_COOKIE_SECURE === 'true' : production,
+    },
+    loginLimits: {
+      maxFailuresPerAccount: env.LOGIN_MAX_FAILURES_PER_ACCOUNT,
+      maxFailuresPerAddress: env.LOGIN_MAX_FAILURES_PER_ADDRESS,
+      windowSeconds: env.LOGIN_FAILURE_WINDOW,
+    },
+    websocket: { heartbeatIntervalMs: Math.round(env.API_WEBSOCKET_TIMEOUT * 1000) },
+  }
+}
+
+export type Config = ReturnType<typeof fromEnv>

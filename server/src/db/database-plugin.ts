@@ -1,0 +1,31 @@
+import fp from 'fastify-plugin'
+import type { Config } from '../config/config.ts'
+import { createDatabase, describeTarget, type DatabaseTarget, type Db } from './database.ts'
+import { migrate } from './migrator.ts'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    db: Db
+  }
+}
+
+export function databaseTarget(config: Config): DatabaseTarget {
+  return config.databaseUrl
+    ? { kind: 'postgres', url: config.databaseUrl }
+    : { kind: 'pglite', dataDir: config.pgliteDataDir }
+}
+
+export default fp(
+  async (app, { config }: { config: Config }) => {
+    const target = databaseTarget(config)
+    const db = createDatabase(target)
+    app.decorate('db', db)
+    app.addHook('onClose', () => db.destroy())
+    if (config.migrateOnStart) {
+      const { results = [] } = await migrate(db, 'latest')
+      for (const result of results) app.log.info({ migration: result.migrationName }, 'migration applied')
+    }
+    app.log.info(`database: ${describeTarget(target)}`)
+  },
+  { name: 'database' },
+)

@@ -1,0 +1,32 @@
+import { mkdirSync } from 'node:fs'
+import { PGlite } from '@electric-sql/pglite'
+import { Kysely, PostgresDialect, sql } from 'kysely'
+import { PGliteDialect } from 'kysely-pglite-dialect'
+import pg from 'pg'
+import type { Database } from './schema.ts'
+
+export type DatabaseTarget = { kind: 'postgres'; url: string } | { kind: 'pglite'; dataDir?: string }
+
+export type Db = Kysely<Database>
+
+/** A description for the start-up log: never the password. */
+export function describeTarget(target: DatabaseTarget): string {
+  if (target.kind === 'pglite') return `embedded PGlite (${target.dataDir ?? 'in memory'})`
+  const url = new URL(target.url)
+  return `PostgreSQL at ${url.hostname}:${url.port || 5432}${url.pathname}`
+}
+
+export function createDatabase(target: DatabaseTarget): Db {
+  if (target.kind === 'pglite') {
+    if (target.dataDir && !target.dataDir.startsWith('memory://')) mkdirSync(target.dataDir, { recursive: true })
+    return new Kysely<Database>({ dialect: new PGliteDialect(new PGlite(target.dataDir)) })
+  }
+  const pool = new pg.Pool({ connectionString: target.url, max: 10, connectionTimeoutMillis: 5_000 })
+  // An idle client that loses its server emits 'error' on the pool; without a listener that kills the process.
+  pool.on('error', () => {})
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+}
+
+export async function pingDatabase(db: Db): Promise<void> {
+  await sql`select 1`.execute(db)
+}

@@ -1,0 +1,7 @@
+import type { Migration } from 'kysely'
+import * as createUsers from './0001-create-users.ts'
+
+/** Every migration, in order. Names sort as they apply; never rename one that has shipped. */
+export const migrations: Record<string, Migration> = {
+  '0001-create-users': createUsers,
+}

@@ -1,0 +1,76 @@
+import fp from 'fastify-plugin'
+import type { FastifyError, FastifyRequest } from 'fastify'
+import type { FastifySchemaValidationError } from 'fastify/types/schema.js'
+import { fieldMessages, type FieldErrors } from '@chat/contract'
+import { ApiError } from '../auth/auth-errors.ts'
+
+const BODY_ERRORS: Record<string, { status: number; data: string | FieldErrors }> = {
+  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, data: { _schema: ['The request body is empty; send a JSON object.'] } },
+  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, data: { _schema: ['The request body is not valid JSON.'] } },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, data: 'Unsupported content type; send application/json' },
+  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, data: 'The request body is too large' },
+}
+
+function messageFor(error: FastifySchemaValidationError, value: unknown): string {
+  const limit = Number(error.params.limit)
+  switch (error.keyword) {
+    case 'type':
+      return value === null ? fieldMessages.null : fieldMessages.notString
+    case 'format':
+      return error.params.format === 'email' ? fieldMessages.email : `Not a valid ${String(error.params.format)}.`
+    case 'minLength':
+      return fieldMessages.minLength(limit)
+    case 'maxLength':
+      return fieldMessages.maxLength(limit)
+    default:
+      return error.message ?? 'Invalid value.'
+  }
+}
+
+/** ajv's errors in the original's (marshmallow's) shape: `{"email": ["Not a valid email address."]}`. */
+export function toFieldErrors(errors: FastifySchemaValidationError[], body: unknown): FieldErrors {
+  if (body === undefined || body === null) return { _schema: ['The request body is empty; send a JSON object.'] }
+  const fields: FieldErrors = {}
+  const add = (field: string, message: string) => {
+    const messages = (fields[field] ??= [])
+    if (!messages.includes(message)) messages.push(message)
+  }
+  for (const error of errors) {
+    if (error.keyword === 'required') {
+      add(String(error.params.missingProperty), fieldMessages.required)
+    } else if (error.instancePath === '') {
+      add('_schema', fieldMessages.notObject)
+    } else {
+      const field = error.instancePath.slice(1).split('/')[0]!
+      add(field, messageFor(error, (body as Record<string, unknown>)[field]))
+    }
+  }
+  return fields
+}
+
+/**
+ * One error policy: every failure answers `{"valid": false, "data": …}`; what a client did wrong is said
+ * plainly, what went wrong inside is logged with the request id and never shown.
+ */
+export default fp(
+  async (app) => {
+    app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply) => {
+      if (error instanceof ApiError) {
+        return reply.code(error.statusCode).headers(error.headers).send({ valid: false, data: error.data })
+      }
+      if (error.validation) {
+        return reply.code(400).send({ valid: false, data: toFieldErrors(error.validation, request.body) })
+      }
+      const known = error.code ? BODY_ERRORS[error.code] : undefined
+      if (known) return reply.code(known.status).send({ valid: false, data: known.data })
+      const status = error.statusCode ?? 500
+      if (status < 500) return reply.code(status).send({ valid: false, data: error.message })
+      request.log.error({ err: error }, 'request failed')
+      return reply.code(status).send({ valid: false, data: 'Internal server error' })
+    })
+    app.setNotFoundHandler((request, reply) =>
+      reply.code(404).send({ valid: false, data: `No route for ${request.method} ${request.url.split('?')[0]}` }),
+    )
+  },
+  { name: 'error-handler' },
+)

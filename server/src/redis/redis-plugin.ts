@@ -1,0 +1,35 @@
+import fp from 'fastify-plugin'
+import { Redis } from 'ioredis'
+import type { Config } from '../config/config.ts'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** undefined in the embedded default: sessions and limits then live in this process */
+    redis: Redis | undefined
+  }
+}
+
+export function createRedis(url: string): Redis {
+  // Fail commands fast while disconnected instead of queueing them: a login should answer 503, not hang.
+  return new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true })
+}
+
+export default fp(
+  async (app, { config }: { config: Config }) => {
+    if (!config.redisUrl) {
+      app.decorate('redis', undefined)
+      app.log.info('sessions: in this process (no REDIS_URL)')
+      return
+    }
+    const redis = createRedis(config.redisUrl)
+    redis.on('error', (error) => app.log.warn({ err: error }, 'redis connection error'))
+    await redis.connect()
+    app.decorate('redis', redis)
+    app.addHook('onClose', async () => {
+      await redis.quit().catch(() => redis.disconnect())
+    })
+    const url = new URL(config.redisUrl)
+    app.log.info(`sessions: Redis at ${url.hostname}:${url.port || 6379}, key prefix "${config.redisKeyPrefix}"`)
+  },
+  { name: 'redis' },
+)

@@ -1,0 +1,78 @@
+import { newToken, tokenHash, type SessionLifetimes, type SessionStore, type SessionUser } from './session-store.ts'
+
+interface Entry {
+  user: SessionUser
+  expiresAt: number
+  idleUntil: number
+}
+
+/**
+ * The embedded default's store: the same lifetimes as the Redis store, for one process. Expired entries
+ * are dropped when looked up and by a sweep, so memory stays bounded by live sessions.
+ */
+export class MemorySessionStore implements SessionStore {
+  private readonly sessions = new Map<string, Entry>()
+  private readonly sweeper: NodeJS.Timeout
+
+  constructor(
+    private readonly lifetimes: SessionLifetimes,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.sweeper = setInterval(() => this.sweep(), Math.min(lifetimes.idleTimeoutMs, 60_000))
+    this.sweeper.unref()
+  }
+
+  async create(user: SessionUser): Promise<string> {
+    const token = newToken()
+    const now = this.now()
+    const expiresAt = now + this.lifetimes.absoluteTimeoutMs
+    this.sessions.set(tokenHash(token), {
+      user: { ...user },
+      expiresAt,
+      idleUntil: Math.min(now + this.lifetimes.idleTimeoutMs, expiresAt),
+    })
+    return token
+  }
+
+  async touch(token: string): Promise<SessionUser | undefined> {
+    const hash = tokenHash(token)
+    const entry = this.live(hash)
+    if (!entry) return undefined
+    entry.idleUntil = Math.min(this.now() + this.lifetimes.idleTimeoutMs, entry.expiresAt)
+    return { ...entry.user }
+  }
+
+  async revoke(token: string): Promise<SessionUser | undefined> {
+    const hash = tokenHash(token)
+    const entry = this.live(hash)
+    this.sessions.delete(hash)
+    return entry && { ...entry.user }
+  }
+
+  async revokeAllForUser(userId: string): Promise<number> {
+    let ended = 0
+    for (const [hash, entry] of this.sessions) {
+      if (entry.user.id !== userId) continue
+      if (this.live(hash)) ended++
+      this.sessions.delete(hash)
+    }
+    return ended
+  }
+
+  close(): void {
+    clearInterval(this.sweeper)
+  }
+
+  private live(hash: string): Entry | undefined {
+    const entry = this.sessions.get(hash)
+    if (entry && entry.idleUntil <= this.now()) {
+      this.sessions.delete(hash)
+      return undefined
+    }
+    return entry
+  }
+
+  private sweep(): void {
+    for (const hash of this.sessions.keys()) this.live(hash)
+  }
+}

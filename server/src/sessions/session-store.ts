@@ -1,0 +1,32 @@
+import { createHash, randomBytes } from 'node:crypto'
+
+/** What a session knows of its user: the original kept `{id, email}`; `admin` spares /db a query. */
+export interface SessionUser {
+  id: string
+  email: string
+  admin: boolean
+}
+
+export interface SessionLifetimes {
+  /** the session ends after this long unused; each use starts it again */
+  idleTimeoutMs: number
+  /** the session ends this long after login, however much it is used */
+  absoluteTimeoutMs: number
+}
+
+export interface SessionStore {
+  /** Starts a session and returns its token; only the token's hash is stored. */
+  create(user: SessionUser): Promise<string>
+  /** The session's user, sliding its idle timeout; undefined when unknown, expired or revoked. */
+  touch(token: string): Promise<SessionUser | undefined>
+  /** Ends one session; returns its user, undefined when it had already ended. */
+  revoke(token: string): Promise<SessionUser | undefined>
+  /** Ends every session of one user; returns how many there were. */
+  revokeAllForUser(userId: string): Promise<number>
+}
+
+/** 256 bits from the CSPRNG, URL-safe (OWASP Session Management: at least 64 bits of entropy). */
+export const newToken = () => randomBytes(32).toString('base64url')
+
+/** A store dump holds only these, so it cannot be replayed as live tokens. */
+export const tokenHash = (token: string) => createHash('sha256').update(token).digest('base64url')

@@ -1,0 +1,24 @@
+import fp from 'fastify-plugin'
+import type { Config } from '../config/config.ts'
+import { MemorySessionStore } from './memory-session-store.ts'
+import { RedisSessionStore } from './redis-session-store.ts'
+import type { SessionStore } from './session-store.ts'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    sessions: SessionStore
+  }
+}
+
+export default fp(
+  async (app, { config }: { config: Config }) => {
+    if (app.redis) {
+      app.decorate('sessions', new RedisSessionStore(app.redis, config.redisKeyPrefix, config.session))
+      return
+    }
+    const store = new MemorySessionStore(config.session)
+    app.addHook('onClose', async () => store.close())
+    app.decorate('sessions', store)
+  },
+  { name: 'sessions', dependencies: ['redis'] },
+)
