@@ -135,7 +135,9 @@ function fromEnv(env: Env) {
     admin: admin(env),
     /** undefined: embedded PGlite in `pgliteDataDir` */
     databaseUrl: databaseUrl(env),
-    pgliteDataDir: env.PGLITE_DATA_DIR,
+    pgliteDataDir: env.PGLITE_DATA_DIR.startsWith('memory://')
+      ? env.PGLITE_DATA_DIR
+      : path.resolve(repositoryRoot, env.PGLITE_DATA_DIR),
     migrateOnStart: env.MIGRATE_ON_START === 'true',
     /** undefined: sessions and limits kept in this process */
     redisUrl: env.REDIS_URL,
