@@ -57,14 +57,38 @@ describe.each(backends)('auth API on $name', (backend) => {
   it.each([
     ['no fields', {}, { email: [fieldMessages.required], password: [fieldMessages.required] }],
     ['not an email', { email: 'not-an-email', password: 'secret' }, { email: [fieldMessages.email] }],
-    ['a short password', { email: 'a@example.com', password: 'abc' }, { password: ['Shorter than minimum length 4.'] }],
-    ['null fields', { email: null, password: null }, { email: [fieldMessages.null], password: [fieldMessages.null] }],
-    ['fields that are not strings', { email: 5, password: true }, { email: [fieldMessages.notString], password: [fieldMessages.notString] }],
+    [
+      'a short password',
+      { email: 'a@example.com', password: 'abc' },
+      { password: ['Shorter than minimum length 4.'] },
+    ],
+    [
+      'null fields',
+      { email: null, password: null },
+      { email: [fieldMessages.null], password: [fieldMessages.null] },
+    ],
+    [
+      'fields that are not strings',
+      { email: 5, password: true },
+      { email: [fieldMessages.notString], password: [fieldMessages.notString] },
+    ],
     ['a JSON array', [], { _schema: [fieldMessages.notObject] }],
     ['a JSON string', 'admin', { _schema: [fieldMessages.notObject] }],
-    ['an over-long email', { email: `${'a'.repeat(60)}@example.com`, password: 'secret' }, { email: ['Longer than maximum length 64.'] }],
-    ['a password over 1024 characters', { email: 'a@example.com', password: 'p'.repeat(1025) }, { password: ['Longer than maximum length 1024.'] }],
-    ['a password over 1024 bytes', { email: 'a@example.com', password: 'é'.repeat(513) }, { password: ['Longer than maximum length 1024 bytes.'] }],
+    [
+      'an over-long email',
+      { email: `${'a'.repeat(60)}@example.com`, password: 'secret' },
+      { email: ['Longer than maximum length 64.'] },
+    ],
+    [
+      'a password over 1024 characters',
+      { email: 'a@example.com', password: 'p'.repeat(1025) },
+      { password: ['Longer than maximum length 1024.'] },
+    ],
+    [
+      'a password over 1024 bytes',
+      { email: 'a@example.com', password: 'é'.repeat(513) },
+      { password: ['Longer than maximum length 1024 bytes.'] },
+    ],
   ])('answers 400 with field errors for %s, as the SPA would predict', async (_, body, expected) => {
     const response = await postJson(t.app, AUTH, body)
     expect(response.statusCode).toBe(400)
@@ -73,9 +97,17 @@ describe.each(backends)('auth API on $name', (backend) => {
   })
 
   it.each([
-    ['an empty JSON body', { payload: '', headers: { 'content-type': 'application/json' } }, 'The request body is empty; send a JSON object.'],
+    [
+      'an empty JSON body',
+      { payload: '', headers: { 'content-type': 'application/json' } },
+      'The request body is empty; send a JSON object.',
+    ],
     ['no body at all', {}, 'The request body is empty; send a JSON object.'],
-    ['malformed JSON', { payload: '{"email": ', headers: { 'content-type': 'application/json' } }, 'The request body is not valid JSON.'],
+    [
+      'malformed JSON',
+      { payload: '{"email": ', headers: { 'content-type': 'application/json' } },
+      'The request body is not valid JSON.',
+    ],
   ])('answers 400, never 500, for %s', async (_, request, message) => {
     const response = await t.app.inject({ method: 'POST', url: AUTH, ...request })
     expect(response.statusCode).toBe(400)
@@ -83,10 +115,22 @@ describe.each(backends)('auth API on $name', (backend) => {
   })
 
   it('answers 415 to a body that is not JSON', async () => {
-    for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x']) {
-      const response = await t.app.inject({ method: 'POST', url: AUTH, payload: 'email=a', headers: { 'content-type': type } })
+    for (const type of [
+      'text/plain',
+      'application/x-www-form-urlencoded',
+      'multipart/form-data; boundary=x',
+    ]) {
+      const response = await t.app.inject({
+        method: 'POST',
+        url: AUTH,
+        payload: 'email=a',
+        headers: { 'content-type': type },
+      })
       expect(response.statusCode, type).toBe(415)
-      expect(response.json()).toEqual({ valid: false, data: 'Unsupported content type; send application/json' })
+      expect(response.json()).toEqual({
+        valid: false,
+        data: 'Unsupported content type; send application/json',
+      })
     }
   })
 
@@ -119,9 +163,15 @@ describe.each(backends)('auth API on $name', (backend) => {
 
   it('refuses to register an email twice, whatever its case', async () => {
     const { email } = await register()
-    const response = await postJson(t.app, REGISTER, { email: email.toUpperCase(), password: 'another-password' })
+    const response = await postJson(t.app, REGISTER, {
+      email: email.toUpperCase(),
+      password: 'another-password',
+    })
     expect(response.statusCode).toBe(409)
-    expect(response.json()).toEqual({ valid: false, data: { email: ['An account with this email already exists.'] } })
+    expect(response.json()).toEqual({
+      valid: false,
+      data: { email: ['An account with this email already exists.'] },
+    })
   })
 
   it('asks for 8 characters to register', async () => {
@@ -135,7 +185,11 @@ describe.each(backends)('auth API on $name', (backend) => {
   it('tells who is logged in by Bearer token or by cookie, and that the admin is an admin', async () => {
     const token = (await login(t.config.admin.email, t.config.admin.password)).json().data.access_token
     const byBearer = await t.app.inject({ method: 'GET', url: ME, headers: bearer(token) })
-    const byCookie = await t.app.inject({ method: 'GET', url: ME, cookies: { [t.config.session.cookieName]: token } })
+    const byCookie = await t.app.inject({
+      method: 'GET',
+      url: ME,
+      cookies: { [t.config.session.cookieName]: token },
+    })
     for (const response of [byBearer, byCookie]) {
       expect(response.statusCode).toBe(200)
       expect(response.json().data).toMatchObject({ email: t.config.admin.email, admin: true })
@@ -150,7 +204,10 @@ describe.each(backends)('auth API on $name', (backend) => {
     const response = await t.app.inject({ method: 'GET', url: ME, headers })
     expect(response.statusCode).toBe(401)
     expect(response.headers['www-authenticate']).toBe('Bearer')
-    expect(response.json()).toEqual({ valid: false, data: 'Not logged in, or the session has ended; log in again' })
+    expect(response.json()).toEqual({
+      valid: false,
+      data: 'Not logged in, or the session has ended; log in again',
+    })
   })
 
   it('logs out: the token stops working and the cookie is cleared', async () => {
@@ -173,7 +230,9 @@ describe.each(backends)('auth API on $name', (backend) => {
     for (const ended of [token, other]) {
       expect((await t.app.inject({ method: 'GET', url: ME, headers: bearer(ended) })).statusCode).toBe(401)
     }
-    expect((await t.app.inject({ method: 'GET', url: ME, headers: bearer(stranger.token) })).statusCode).toBe(200)
+    expect((await t.app.inject({ method: 'GET', url: ME, headers: bearer(stranger.token) })).statusCode).toBe(
+      200,
+    )
   })
 
   it('reports health', async () => {
@@ -186,7 +245,12 @@ describe.each(backends)('auth API on $name', (backend) => {
     const document = await t.app.inject({ method: 'GET', url: '/api/docs/json' })
     expect(document.statusCode).toBe(200)
     expect(Object.keys(document.json().paths)).toEqual(
-      expect.arrayContaining(['/api/v1.0/user/auth', '/api/v1.0/user/register', '/api/v1.0/user/me', '/api/health']),
+      expect.arrayContaining([
+        '/api/v1.0/user/auth',
+        '/api/v1.0/user/register',
+        '/api/v1.0/user/me',
+        '/api/health',
+      ]),
     )
     const ui = await t.app.inject({ method: 'GET', url: '/api/docs/' })
     expect(ui.statusCode).toBe(200)

@@ -59,7 +59,11 @@ const authRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
       schema: {
         summary: 'Create an account and log in',
         body: RegisterRequestSchema,
-        response: { 201: Ok(AccessTokenSchema), 400: FieldErrorsResponseSchema, 409: FieldErrorsResponseSchema },
+        response: {
+          201: Ok(AccessTokenSchema),
+          400: FieldErrorsResponseSchema,
+          409: FieldErrorsResponseSchema,
+        },
       },
     },
     async (request, reply) => {
@@ -78,7 +82,10 @@ const authRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
       const user = await app.auth.profile(request.session!.user.id)
       if (!user) throw notLoggedIn() // deleted since the session began
       const { id, email, admin, confirmed, createdOn } = user
-      return { valid: true as const, data: { id, email, admin, confirmed, created_on: createdOn.toISOString() } }
+      return {
+        valid: true as const,
+        data: { id, email, admin, confirmed, created_on: createdOn.toISOString() },
+      }
     },
   )
 
@@ -100,7 +107,8 @@ const authRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
       },
       preHandler: app.requireSession,
     },
-    async (request, reply) => endSession(reply, await app.sessions.revokeAllForUser(request.session!.user.id)),
+    async (request, reply) =>
+      endSession(reply, await app.sessions.revokeAllForUser(request.session!.user.id)),
   )
 }
 

@@ -24,8 +24,14 @@ export class LoginLimiter {
 
   constructor(limits: LoginLimits, store: { redis: Redis; keyPrefix: string } | undefined) {
     const limiter = (name: string, points: number) => {
-      const options = { points, duration: limits.windowSeconds, keyPrefix: `${store?.keyPrefix ?? ''}login-${name}` }
-      return store ? new RateLimiterRedis({ ...options, storeClient: store.redis }) : new RateLimiterMemory(options)
+      const options = {
+        points,
+        duration: limits.windowSeconds,
+        keyPrefix: `${store?.keyPrefix ?? ''}login-${name}`,
+      }
+      return store
+        ? new RateLimiterRedis({ ...options, storeClient: store.redis })
+        : new RateLimiterMemory(options)
     }
     this.byAccount = limiter('account', limits.maxFailuresPerAccount)
     this.byAddress = limiter('address', limits.maxFailuresPerAddress)

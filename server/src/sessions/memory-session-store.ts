@@ -1,4 +1,10 @@
-import { newToken, tokenHash, type SessionLifetimes, type SessionStore, type SessionUser } from './session-store.ts'
+import {
+  newToken,
+  tokenHash,
+  type SessionLifetimes,
+  type SessionStore,
+  type SessionUser,
+} from './session-store.ts'
 
 interface Entry {
   user: SessionUser

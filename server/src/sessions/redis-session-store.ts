@@ -1,5 +1,11 @@
 import type { Redis } from 'ioredis'
-import { newToken, tokenHash, type SessionLifetimes, type SessionStore, type SessionUser } from './session-store.ts'
+import {
+  newToken,
+  tokenHash,
+  type SessionLifetimes,
+  type SessionStore,
+  type SessionUser,
+} from './session-store.ts'
 
 // Each script is one round trip and reads Redis's own clock, so processes whose clocks differ agree on expiry.
 // Keys: session:<hash> -> {"user":…,"expiresAt":ms}, TTL = min(idle, time left); user-sessions:<id> -> set of hashes.
@@ -51,18 +57,34 @@ export class RedisSessionStore implements SessionStore {
     const hash = tokenHash(token)
     const { idleTimeoutMs, absoluteTimeoutMs } = this.lifetimes
     const userJson = JSON.stringify({ id: user.id, email: user.email, admin: user.admin })
-    await this.redis.eval(CREATE, 2, this.sessionKey(hash), this.userKey(user.id), userJson, Math.min(idleTimeoutMs, absoluteTimeoutMs), absoluteTimeoutMs, hash)
+    await this.redis.eval(
+      CREATE,
+      2,
+      this.sessionKey(hash),
+      this.userKey(user.id),
+      userJson,
+      Math.min(idleTimeoutMs, absoluteTimeoutMs),
+      absoluteTimeoutMs,
+      hash,
+    )
     return token
   }
 
   async touch(token: string): Promise<SessionUser | undefined> {
-    const value = await this.redis.eval(TOUCH, 1, this.sessionKey(tokenHash(token)), this.lifetimes.idleTimeoutMs)
+    const value = await this.redis.eval(
+      TOUCH,
+      1,
+      this.sessionKey(tokenHash(token)),
+      this.lifetimes.idleTimeoutMs,
+    )
     return parse(value)
   }
 
   async revoke(token: string): Promise<SessionUser | undefined> {
     const hash = tokenHash(token)
-    return parse(await this.redis.eval(REVOKE, 2, this.sessionKey(hash), `${this.prefix}user-sessions:`, hash))
+    return parse(
+      await this.redis.eval(REVOKE, 2, this.sessionKey(hash), `${this.prefix}user-sessions:`, hash),
+    )
   }
 
   async revokeAllForUser(userId: string): Promise<number> {

@@ -37,7 +37,12 @@ export async function startTestApp(backend: TestBackend, env: Record<string, str
 export const newEmail = () => `user-${crypto.randomUUID()}@example.com`
 
 export function postJson(app: App, url: string, body: unknown, headers: Record<string, string> = {}) {
-  return app.inject({ method: 'POST', url, payload: JSON.stringify(body), headers: { 'content-type': 'application/json', ...headers } })
+  return app.inject({
+    method: 'POST',
+    url,
+    payload: JSON.stringify(body),
+    headers: { 'content-type': 'application/json', ...headers },
+  })
 }
 
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
