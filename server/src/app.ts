@@ -50,7 +50,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
   await app.register(adminSeedPlugin, { config })
   await app.register(swagger, {
     openapi: {
-      info: { title: 'Chat API', version: '1.0.0', description: 'The original /api contract and what grew around it.' },
+      info: {
+        title: 'Chat API',
+        version: '1.0.0',
+        description: 'The original /api contract and what grew around it.',
+      },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     },
   })

@@ -86,7 +86,9 @@ function admin(env: Env) {
     throw new ConfigError('API_ADMIN_EMAIL and API_ADMIN_PASSWORD are required when API_MODE=production')
   }
   if (production && password === PLACEHOLDER_ADMIN.password) {
-    throw new ConfigError('API_ADMIN_PASSWORD is the placeholder from .env.example; set a real one for production')
+    throw new ConfigError(
+      'API_ADMIN_PASSWORD is the placeholder from .env.example; set a real one for production',
+    )
   }
   return { email, password }
 }
@@ -99,7 +101,10 @@ function describeErrors(env: Record<string, unknown>): string {
     if (byName.has(name)) continue
     const secret = name.includes('PASSWORD') || name.endsWith('_URL')
     const allowed = 'allowedValues' in error.params ? ` ${JSON.stringify(error.params.allowedValues)}` : ''
-    byName.set(name, `${name} ${error.message}${allowed} (got ${secret ? 'a hidden value' : JSON.stringify(env[name])})`)
+    byName.set(
+      name,
+      `${name} ${error.message}${allowed} (got ${secret ? 'a hidden value' : JSON.stringify(env[name])})`,
+    )
   }
   return [...byName.values()].join('; ')
 }
@@ -108,7 +113,9 @@ function describeErrors(env: Record<string, unknown>): string {
 export function loadConfig(source: Record<string, string | undefined>) {
   const known = Object.keys(EnvSchema.properties)
   const env: Record<string, unknown> = Object.fromEntries(
-    known.filter((name) => source[name] !== undefined && source[name] !== '').map((name) => [name, source[name]]),
+    known
+      .filter((name) => source[name] !== undefined && source[name] !== '')
+      .map((name) => [name, source[name]]),
   )
   const converted = Value.Convert(EnvSchema, Value.Default(EnvSchema, env))
   if (!Value.Check(EnvSchema, converted)) {

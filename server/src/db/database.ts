@@ -18,7 +18,8 @@ export function describeTarget(target: DatabaseTarget): string {
 
 export function createDatabase(target: DatabaseTarget): Db {
   if (target.kind === 'pglite') {
-    if (target.dataDir && !target.dataDir.startsWith('memory://')) mkdirSync(target.dataDir, { recursive: true })
+    if (target.dataDir && !target.dataDir.startsWith('memory://'))
+      mkdirSync(target.dataDir, { recursive: true })
     return new Kysely<Database>({ dialect: new PGliteDialect(new PGlite(target.dataDir)) })
   }
   const pool = new pg.Pool({ connectionString: target.url, max: 10, connectionTimeoutMillis: 5_000 })

@@ -16,7 +16,11 @@ export class MigrationError extends Error {
 }
 
 /** Runs one command; throws (so scripts exit non-zero) when a step fails. */
-export async function migrate(db: Db, command: MigrationCommand, target?: string): Promise<MigrationResultSet> {
+export async function migrate(
+  db: Db,
+  command: MigrationCommand,
+  target?: string,
+): Promise<MigrationResultSet> {
   const migrator = createMigrator(db)
   const resultSet = await run(migrator, command, target)
   if (resultSet.error) {
@@ -39,9 +43,12 @@ function run(migrator: Migrator, command: MigrationCommand, target?: string): Pr
     case 'reset':
       return migrator.migrateTo(NO_MIGRATIONS)
     case 'to':
-      if (!target) throw new MigrationError(`'to' needs a migration name: one of ${Object.keys(migrations).join(', ')}`)
+      if (!target)
+        throw new MigrationError(`'to' needs a migration name: one of ${Object.keys(migrations).join(', ')}`)
       if (target !== '0' && !(target in migrations)) {
-        throw new MigrationError(`unknown migration '${target}': one of 0, ${Object.keys(migrations).join(', ')}`)
+        throw new MigrationError(
+          `unknown migration '${target}': one of 0, ${Object.keys(migrations).join(', ')}`,
+        )
       }
       return migrator.migrateTo(target === '0' ? NO_MIGRATIONS : target)
   }

@@ -5,7 +5,10 @@ import { fieldMessages, type FieldErrors } from '@chat/contract'
 import { ApiError } from '../auth/auth-errors.ts'
 
 const BODY_ERRORS: Record<string, { status: number; data: string | FieldErrors }> = {
-  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, data: { _schema: ['The request body is empty; send a JSON object.'] } },
+  FST_ERR_CTP_EMPTY_JSON_BODY: {
+    status: 400,
+    data: { _schema: ['The request body is empty; send a JSON object.'] },
+  },
   FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, data: { _schema: ['The request body is not valid JSON.'] } },
   FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, data: 'Unsupported content type; send application/json' },
   FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, data: 'The request body is too large' },
@@ -17,7 +20,9 @@ function messageFor(error: FastifySchemaValidationError, value: unknown): string
     case 'type':
       return value === null ? fieldMessages.null : fieldMessages.notString
     case 'format':
-      return error.params.format === 'email' ? fieldMessages.email : `Not a valid ${String(error.params.format)}.`
+      return error.params.format === 'email'
+        ? fieldMessages.email
+        : `Not a valid ${String(error.params.format)}.`
     case 'minLength':
       return fieldMessages.minLength(limit)
     case 'maxLength':
@@ -29,7 +34,8 @@ function messageFor(error: FastifySchemaValidationError, value: unknown): string
 
 /** ajv's errors in the original's (marshmallow's) shape: `{"email": ["Not a valid email address."]}`. */
 export function toFieldErrors(errors: FastifySchemaValidationError[], body: unknown): FieldErrors {
-  if (body === undefined || body === null) return { _schema: ['The request body is empty; send a JSON object.'] }
+  if (body === undefined || body === null)
+    return { _schema: ['The request body is empty; send a JSON object.'] }
   const fields: FieldErrors = {}
   const add = (field: string, message: string) => {
     const messages = (fields[field] ??= [])
@@ -69,7 +75,9 @@ export default fp(
       return reply.code(status).send({ valid: false, data: 'Internal server error' })
     })
     app.setNotFoundHandler((request, reply) =>
-      reply.code(404).send({ valid: false, data: `No route for ${request.method} ${request.url.split('?')[0]}` }),
+      reply
+        .code(404)
+        .send({ valid: false, data: `No route for ${request.method} ${request.url.split('?')[0]}` }),
     )
   },
   { name: 'error-handler' },

@@ -29,7 +29,12 @@ async function check(probe: () => Promise<unknown>): Promise<'ok' | 'unavailable
 const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/health',
-    { schema: { summary: 'Readiness: database and session store', response: { 200: HealthSchema, 503: HealthSchema } } },
+    {
+      schema: {
+        summary: 'Readiness: database and session store',
+        response: { 200: HealthSchema, 503: HealthSchema },
+      },
+    },
     async (_request, reply) => {
       const redis = app.redis
       const [database, sessions] = await Promise.all([

@@ -29,7 +29,9 @@ export default fp(
       await redis.quit().catch(() => redis.disconnect())
     })
     const url = new URL(config.redisUrl)
-    app.log.info(`sessions: Redis at ${url.hostname}:${url.port || 6379}, key prefix "${config.redisKeyPrefix}"`)
+    app.log.info(
+      `sessions: Redis at ${url.hostname}:${url.port || 6379}, key prefix "${config.redisKeyPrefix}"`,
+    )
   },
   { name: 'redis' },
 )

@@ -13,7 +13,11 @@ export async function ensureAdmin(
 ): Promise<AdminSeedResult> {
   const existing = await users.findByEmail(admin.email)
   if (!existing) {
-    const created = await users.insert({ email: admin.email, passwordHash: await hashPassword(admin.password), admin: true })
+    const created = await users.insert({
+      email: admin.email,
+      passwordHash: await hashPassword(admin.password),
+      admin: true,
+    })
     if (created) return 'created'
     return ensureAdmin(users, admin)
   }

@@ -5,7 +5,12 @@ import { PASSWORD_MAX_BYTES } from '@chat/contract'
 
 // OWASP Password Storage Cheat Sheet, argon2id minimum: m=19 MiB, t=2, p=1. argon2 hashes on libuv's
 // thread pool, off the event loop.
-export const ARGON2_OPTIONS = { type: argon2.argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const
+export const ARGON2_OPTIONS = {
+  type: argon2.argon2id,
+  memoryCost: 19_456,
+  timeCost: 2,
+  parallelism: 1,
+} as const
 
 const pbkdf2Async = promisify(pbkdf2)
 
