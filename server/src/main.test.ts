@@ -59,7 +59,9 @@ describe('main, the embedded default', () => {
       body: JSON.stringify({ email: 'admin@example.com', password: 'change-me-admin-password' }),
     })
     expect(response.status).toBe(200)
-    expect((await response.json()).data.access_token).toMatch(/^[A-Za-z0-9_-]{43}$/)
+    expect(((await response.json()) as { data: { access_token: string } }).data.access_token).toMatch(
+      /^[A-Za-z0-9_-]{43}$/,
+    )
 
     child.kill('SIGTERM')
     expect(await exited(child)).toBe(0)
@@ -68,7 +70,9 @@ describe('main, the embedded default', () => {
   it('refuses to start on a bad variable, naming it', async () => {
     child = startMain({ PORT: 'eighty', PGLITE_DATA_DIR: 'memory://' })
     expect(await exited(child)).toBe(1)
-    expect(child.output()).toContain('Cannot start: invalid configuration: PORT must be integer (got "eighty")')
+    expect(child.output()).toContain(
+      'Cannot start: invalid configuration: PORT must be integer (got "eighty")',
+    )
   })
 
   it('refuses the placeholder admin password in production', async () => {

@@ -2,6 +2,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Type, type Static } from 'typebox'
 import { Value } from 'typebox/value'
+import { EMAIL_MAX_LENGTH } from '@chat/contract'
 
 /** The repository root: embedded data lives in `<root>/.data`, as the original's volumes did. */
 export const repositoryRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..')
@@ -25,7 +26,7 @@ export const EnvSchema = Type.Object({
     default: 'dev',
     description: 'dev: readable logs and placeholder admin allowed; production: JSON logs, secrets required',
   }),
-  API_ADMIN_EMAIL: Type.Optional(Type.String({ format: 'email' })),
+  API_ADMIN_EMAIL: Type.Optional(Type.String({ format: 'email', maxLength: EMAIL_MAX_LENGTH })),
   API_ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 8 })),
   API_WEBSOCKET_TIMEOUT: Seconds(30, 'WebSocket heartbeat interval; a silent peer is dropped after two'),
   POSTGRES_HOST: Type.Optional(Type.String({ minLength: 1 })),
@@ -69,13 +70,14 @@ const splitList = (value: string) =>
 function databaseUrl(env: Env): string | undefined {
   if (env.DATABASE_URL) return env.DATABASE_URL
   if (!env.POSTGRES_HOST) return undefined
-  const url = new URL('postgres://')
-  url.hostname = env.POSTGRES_HOST
-  url.port = String(env.POSTGRES_PORT)
-  url.username = env.POSTGRES_USER
-  url.password = env.POSTGRES_PASSWORD
-  url.pathname = `/${env.POSTGRES_DB}`
-  return url.toString()
+  // Each part percent-encoded by hand: the URL setters leave `%` alone, so `p%41ss` would arrive as `pAss`.
+  const host =
+    env.POSTGRES_HOST.includes(':') && !env.POSTGRES_HOST.startsWith('[')
+      ? `[${env.POSTGRES_HOST}]`
+      : env.POSTGRES_HOST
+  const user = encodeURIComponent(env.POSTGRES_USER)
+  const password = env.POSTGRES_PASSWORD ? `:${encodeURIComponent(env.POSTGRES_PASSWORD)}` : ''
+  return `postgres://${user}${password}@${host}:${env.POSTGRES_PORT}/${encodeURIComponent(env.POSTGRES_DB)}`
 }
 
 function admin(env: Env) {

@@ -23,8 +23,10 @@ export function createDatabase(target: DatabaseTarget): Db {
     return new Kysely<Database>({ dialect: new PGliteDialect(new PGlite(target.dataDir)) })
   }
   const pool = new pg.Pool({ connectionString: target.url, max: 10, connectionTimeoutMillis: 5_000 })
-  // An idle client that loses its server emits 'error' on the pool; without a listener that kills the process.
+  // A client that loses its server emits 'error' (on the pool when idle, on the client when busy); with no
+  // listener that kills the process. The query in flight fails on its own and is answered as such.
   pool.on('error', () => {})
+  pool.on('connect', (client) => client.on('error', () => {}))
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
 }
 

@@ -54,6 +54,19 @@ export function toFieldErrors(errors: FastifySchemaValidationError[], body: unkn
   return fields
 }
 
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P03'])
+
+/** PostgreSQL or Redis cannot be reached: a 503 the client may retry, not a bug of ours. */
+function backendUnavailable(error: Error & { code?: string }): boolean {
+  return (
+    (error.code !== undefined && UNAVAILABLE_CODES.has(error.code)) ||
+    error.name === 'MaxRetriesPerRequestError' ||
+    /Stream isn't writeable|Connection is closed|Connection terminated|timeout exceeded when trying to connect/.test(
+      error.message,
+    )
+  )
+}
+
 /**
  * One error policy: every failure answers `{"valid": false, "data": …}`; what a client did wrong is said
  * plainly, what went wrong inside is logged with the request id and never shown.
@@ -69,10 +82,12 @@ export default fp(
       }
       const known = error.code ? BODY_ERRORS[error.code] : undefined
       if (known) return reply.code(known.status).send({ valid: false, data: known.data })
-      const status = error.statusCode ?? 500
+      const status = error.statusCode ?? (backendUnavailable(error) ? 503 : 500)
       if (status < 500) return reply.code(status).send({ valid: false, data: error.message })
       request.log.error({ err: error }, 'request failed')
-      return reply.code(status).send({ valid: false, data: 'Internal server error' })
+      const message =
+        status === 503 ? 'Service temporarily unavailable; try again shortly' : 'Internal server error'
+      return reply.code(status).send({ valid: false, data: message })
     })
     app.setNotFoundHandler((request, reply) =>
       reply

@@ -1,0 +1,164 @@
+import net, { type AddressInfo } from 'node:net'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildApp, type App } from '../app.ts'
+import { loadConfig, type Config } from '../config/config.ts'
+import {
+  createTestDatabase,
+  createTestRedisPrefix,
+  TEST_POSTGRES_URL,
+  TEST_REDIS_URL,
+  uniqueName,
+} from '../test/backends.ts'
+import { postJson, sleep } from '../test/test-app.ts'
+
+interface Forwarder {
+  port: number
+  /** closes the listener and cuts every connection through it, both ends */
+  stop(): Promise<void>
+}
+
+/** A TCP relay to `host:port`: stopping it is a network failure as the app sees it. */
+async function startForwarder(host: string, port: number): Promise<Forwarder> {
+  const sockets = new Set<net.Socket>()
+  const track = (socket: net.Socket) => {
+    sockets.add(socket)
+    socket.once('close', () => sockets.delete(socket))
+  }
+  const server = net.createServer((client) => {
+    const upstream = net.connect(port, host)
+    track(client)
+    track(upstream)
+    const cut = () => {
+      client.destroy()
+      upstream.destroy()
+    }
+    for (const socket of [client, upstream]) {
+      socket.once('error', cut)
+      socket.once('close', cut)
+    }
+    client.pipe(upstream).pipe(client)
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', resolve)
+  })
+  let stopped: Promise<void> | undefined
+  return {
+    port: (server.address() as AddressInfo).port,
+    stop: () =>
+      (stopped ??= new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        for (const socket of sockets) socket.destroy()
+      })),
+  }
+}
+
+/** `url` with its host and port replaced by the forwarder's. */
+function through(url: string, forwarder: Forwarder): string {
+  const forwarded = new URL(url)
+  forwarded.hostname = '127.0.0.1'
+  forwarded.port = String(forwarder.port)
+  return forwarded.toString()
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took over ${ms} ms`)), ms)
+  })
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}
+
+type Health = { statusCode: number; body: { valid: boolean; data: { database: string; sessions: string } } }
+
+describe('GET /api/health when PostgreSQL and Redis go away', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>> | undefined
+  let redisPrefix: ReturnType<typeof createTestRedisPrefix> | undefined
+  let postgresForwarder: Forwarder | undefined
+  let redisForwarder: Forwarder | undefined
+  let app: App | undefined
+  let config: Config
+
+  beforeAll(async () => {
+    database = await createTestDatabase()
+    redisPrefix = createTestRedisPrefix()
+    const postgres = new URL(TEST_POSTGRES_URL)
+    const redis = new URL(TEST_REDIS_URL)
+    postgresForwarder = await startForwarder(postgres.hostname, Number(postgres.port || 5432))
+    redisForwarder = await startForwarder(redis.hostname, Number(redis.port || 6379))
+    config = loadConfig({
+      DATABASE_URL: through(database.url, postgresForwarder),
+      REDIS_URL: through(TEST_REDIS_URL, redisForwarder),
+      REDIS_KEY_PREFIX: redisPrefix.prefix,
+      LOG_LEVEL: 'silent',
+      API_ADMIN_EMAIL: `${uniqueName('admin')}@example.com`,
+      API_ADMIN_PASSWORD: 'admin-password-for-tests',
+    })
+    app = await buildApp(config)
+    await app.ready()
+  })
+
+  afterAll(async () => {
+    await app?.close()
+    await Promise.all([postgresForwarder?.stop(), redisForwarder?.stop()])
+    await Promise.all([database?.drop(), redisPrefix?.drop()])
+  })
+
+  const health = async (): Promise<Health> => {
+    const response = await withTimeout(app!.inject({ method: 'GET', url: '/api/health' }), 10_000, 'health')
+    return { statusCode: response.statusCode, body: response.json() }
+  }
+
+  /** Asks for health until `done` holds: at most `attempts` times and `budgetMs` in all. */
+  async function healthUntil(done: (health: Health) => boolean, attempts = 20, budgetMs = 8_000) {
+    const deadline = Date.now() + budgetMs
+    let last = await health()
+    for (let attempt = 1; attempt < attempts && !done(last) && Date.now() < deadline; attempt++) {
+      await sleep(200)
+      last = await health()
+    }
+    return last
+  }
+
+  it('answers 200 with both ok while both answer', async () => {
+    expect(await health()).toEqual({
+      statusCode: 200,
+      body: { valid: true, data: { database: 'ok', sessions: 'ok' } },
+    })
+  })
+
+  it('answers 503 with sessions unavailable within a few seconds of losing Redis', async () => {
+    await redisForwarder!.stop()
+    const started = Date.now()
+    const result = await healthUntil((h) => h.body.data.sessions === 'unavailable')
+    expect(Date.now() - started).toBeLessThan(8_000)
+    expect(result).toEqual({
+      statusCode: 503,
+      body: { valid: false, data: { database: 'ok', sessions: 'unavailable' } },
+    })
+  })
+
+  it('answers a login without Redis promptly with a 503 in the usual envelope', async () => {
+    const response = await withTimeout(
+      postJson(app!, '/api/v1.0/user/auth', { email: config.admin.email, password: config.admin.password }),
+      10_000,
+      'login',
+    )
+    expect(response.statusCode).toBe(503)
+    expect(response.headers['content-type']).toContain('application/json')
+    expect(response.json()).toEqual({
+      valid: false,
+      data: 'Service temporarily unavailable; try again shortly',
+    })
+    expect(response.headers['set-cookie']).toBeUndefined()
+  })
+
+  it('reports the database unavailable too once PostgreSQL is lost', async () => {
+    await postgresForwarder!.stop()
+    const result = await healthUntil((h) => h.body.data.database === 'unavailable')
+    expect(result).toEqual({
+      statusCode: 503,
+      body: { valid: false, data: { database: 'unavailable', sessions: 'unavailable' } },
+    })
+  })
+})
