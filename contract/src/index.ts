@@ -1,2 +1,3 @@
 export * from './credentials.ts'
 export * from './envelope.ts'
+export * from './chat-protocol.ts'

@@ -16,6 +16,7 @@ import { loggerOptions } from './http/logging.ts'
 import redisPlugin from './redis/redis-plugin.ts'
 import sessionsPlugin from './sessions/sessions-plugin.ts'
 import adminSeedPlugin from './users/admin-seed-plugin.ts'
+import websocketServer from './ws/ws-plugin.ts'
 
 export interface BuildOptions {
   /** where log lines go instead of stdout (tests read them) */
@@ -47,7 +48,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
   await app.register(redisPlugin, { config })
   await app.register(sessionsPlugin, { config })
   await app.register(authPlugin, { config })
-  await app.register(adminSeedPlugin, { config })
+  const servesApi = config.role !== 'ws'
+  if (servesApi) await app.register(adminSeedPlugin, { config })
   await app.register(swagger, {
     openapi: {
       info: {
@@ -64,10 +66,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
     async (api) => {
       api.get('/', { schema: { summary: 'The original greeting' } }, async () => ({ hello: 'world' }))
       await api.register(healthRoutes)
-      await api.register(authRoutes, { prefix: '/v1.0/user', config })
+      if (servesApi) await api.register(authRoutes, { prefix: '/v1.0/user', config })
     },
     { prefix: '/api' },
   )
+  if (config.role !== 'api') await app.register(websocketServer, { config })
   return app
 }
 

@@ -4,6 +4,9 @@ import { ConfigError, loadConfig } from './config/config.ts'
 import { loadDotEnv } from './config/dotenv.ts'
 
 loadDotEnv()
+// `npm start -- ws` (or api, all) picks the process's role, as APP_ROLE does
+const [role] = process.argv.slice(2)
+if (role) process.env.APP_ROLE = role
 let config
 try {
   config = loadConfig(process.env)

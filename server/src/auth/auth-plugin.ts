@@ -37,9 +37,9 @@ export default fp(
     app.decorateRequest('session', undefined)
     app.decorate('requireSession', async (request: FastifyRequest) => {
       const token = readToken(request, config.session.cookieName)
-      const user = token && (await app.sessions.touch(token))
-      if (!token || !user) throw notLoggedIn()
-      request.session = { token, user }
+      const session = token && (await app.sessions.touch(token))
+      if (!token || !session) throw notLoggedIn()
+      request.session = { token, user: session.user }
     })
   },
   { name: 'auth', dependencies: ['database', 'sessions', '@fastify/cookie'] },

@@ -52,6 +52,28 @@ export const EnvSchema = Type.Object({
   LOGIN_MAX_FAILURES_PER_ACCOUNT: Count(10, 'failed logins for one email within the window'),
   LOGIN_MAX_FAILURES_PER_ADDRESS: Count(100, 'failed logins from one client address within the window'),
   LOGIN_FAILURE_WINDOW: Seconds(15 * 60, 'how long a failed login counts'),
+  APP_ROLE: Type.Enum(['all', 'api', 'ws'], {
+    default: 'all',
+    description:
+      'api: HTTP API only; ws: WebSocket server only; all: both in one process (the embedded default)',
+  }),
+  WS_ALLOWED_ORIGINS: Type.String({
+    default: '',
+    description:
+      'comma-separated origins whose pages may open /ws with the session cookie, besides the same origin',
+  }),
+  WS_MAX_MESSAGE_BYTES: Count(16 * 1024, 'a larger WebSocket message closes the connection with 1009'),
+  WS_MESSAGES_PER_SECOND: Count(10, 'chat messages a connection may send per second (bursts of twice that)'),
+  WS_MAX_CONNECTIONS_PER_USER: Count(20, 'open WebSockets one user may hold on one ws process'),
+  WS_SEND_BUFFER_LIMIT: Count(
+    1024 * 1024,
+    'bytes waiting for a client that has stopped reading before it is cut off',
+  ),
+  WS_SESSION_CHECK_INTERVAL: Seconds(
+    5,
+    'how often open sockets re-check (and refresh) their sessions, in one batch',
+  ),
+  CHAT_HISTORY_LIMIT: Count(50, 'messages sent on joining a room'),
   MIGRATE_ON_START: Flag('apply pending migrations at start (under a lock)', 'true'),
 })
 
@@ -162,7 +184,20 @@ function fromEnv(env: Env) {
       maxFailuresPerAddress: env.LOGIN_MAX_FAILURES_PER_ADDRESS,
       windowSeconds: env.LOGIN_FAILURE_WINDOW,
     },
-    websocket: { heartbeatIntervalMs: Math.round(env.API_WEBSOCKET_TIMEOUT * 1000) },
+    role: env.APP_ROLE,
+    websocket: {
+      heartbeatIntervalMs: Math.round(env.API_WEBSOCKET_TIMEOUT * 1000),
+      allowedOrigins: splitList(env.WS_ALLOWED_ORIGINS),
+      maxMessageBytes: env.WS_MAX_MESSAGE_BYTES,
+      maxConnectionsPerUser: env.WS_MAX_CONNECTIONS_PER_USER,
+      sendBufferLimit: env.WS_SEND_BUFFER_LIMIT,
+      sessionCheckIntervalMs: Math.round(env.WS_SESSION_CHECK_INTERVAL * 1000),
+    },
+    chat: {
+      historyLimit: env.CHAT_HISTORY_LIMIT,
+      messagesPerSecond: env.WS_MESSAGES_PER_SECOND,
+      presenceIntervalMs: Math.round(env.API_WEBSOCKET_TIMEOUT * 1000),
+    },
   }
 }
 

@@ -13,6 +13,26 @@ export interface UsersTable {
   is_admin: Generated<boolean>
 }
 
+export interface RoomsTable {
+  id: BigSerial
+  name: string
+  created_by: string | null
+  created_on: Generated<Date>
+  last_seq: ColumnType<string | number | bigint, never, string>
+}
+
+export interface MessagesTable {
+  id: BigSerial
+  room_id: string
+  seq: ColumnType<string | number | bigint, string, never>
+  user_id: string
+  client_id: string
+  body: string
+  created_on: Generated<Date>
+}
+
 export interface Database {
   users: UsersTable
+  rooms: RoomsTable
+  messages: MessagesTable
 }

@@ -1,11 +1,14 @@
 import fp from 'fastify-plugin'
 import { Redis } from 'ioredis'
 import type { Config } from '../config/config.ts'
+import { LocalBus, RedisBus, type Bus } from './bus.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** undefined in the embedded default: sessions and limits then live in this process */
     redis: Redis | undefined
+    /** pub/sub between processes (within this one in the embedded default) */
+    bus: Bus
   }
 }
 
@@ -18,14 +21,19 @@ export default fp(
   async (app, { config }: { config: Config }) => {
     if (!config.redisUrl) {
       app.decorate('redis', undefined)
+      app.decorate('bus', new LocalBus())
       app.log.info('sessions: in this process (no REDIS_URL)')
       return
     }
     const redis = createRedis(config.redisUrl)
     redis.on('error', (error) => app.log.warn({ err: error }, 'redis connection error'))
     await redis.connect()
+    const bus = new RedisBus(redis, config.redisUrl)
+    await bus.connect()
     app.decorate('redis', redis)
+    app.decorate('bus', bus)
     app.addHook('onClose', async () => {
+      await bus.close()
       await redis.quit().catch(() => redis.disconnect())
     })
     const url = new URL(config.redisUrl)

@@ -1,6 +1,7 @@
 import {
   newToken,
   tokenHash,
+  type Session,
   type SessionLifetimes,
   type SessionStore,
   type SessionUser,
@@ -20,8 +21,10 @@ export class MemorySessionStore implements SessionStore {
   private readonly sessions = new Map<string, Entry>()
   private readonly sweeper: NodeJS.Timeout
 
+  /** `publish` hears of sessions that end early, in the words of SESSION_EVENTS_CHANNEL */
   constructor(
     private readonly lifetimes: SessionLifetimes,
+    private readonly publish: (event: string) => void = () => {},
     private readonly now: () => number = Date.now,
   ) {
     this.sweeper = setInterval(() => this.sweep(), Math.min(lifetimes.idleTimeoutMs, 60_000))
@@ -40,18 +43,23 @@ export class MemorySessionStore implements SessionStore {
     return token
   }
 
-  async touch(token: string): Promise<SessionUser | undefined> {
+  async touch(token: string): Promise<Session | undefined> {
     const hash = tokenHash(token)
     const entry = this.live(hash)
     if (!entry) return undefined
     entry.idleUntil = Math.min(this.now() + this.lifetimes.idleTimeoutMs, entry.expiresAt)
-    return { ...entry.user }
+    return { user: { ...entry.user }, expiresAt: entry.expiresAt }
+  }
+
+  async touchMany(tokens: string[]): Promise<(Session | undefined)[]> {
+    return Promise.all(tokens.map((token) => this.touch(token)))
   }
 
   async revoke(token: string): Promise<SessionUser | undefined> {
     const hash = tokenHash(token)
     const entry = this.live(hash)
     this.sessions.delete(hash)
+    if (entry) this.publish(`token:${hash}`)
     return entry && { ...entry.user }
   }
 
@@ -62,6 +70,7 @@ export class MemorySessionStore implements SessionStore {
       if (this.live(hash)) ended++
       this.sessions.delete(hash)
     }
+    this.publish(`user:${userId}`)
     return ended
   }
 

@@ -1,7 +1,9 @@
 import type { Redis } from 'ioredis'
 import {
   newToken,
+  SESSION_EVENTS_CHANNEL,
   tokenHash,
+  type Session,
   type SessionLifetimes,
   type SessionStore,
   type SessionUser,
@@ -29,25 +31,26 @@ const REVOKE = `local value = redis.call('GET', KEYS[1])
 if not value then return nil end
 redis.call('DEL', KEYS[1])
 redis.call('SREM', KEYS[2] .. cjson.decode(value).user.id, ARGV[1])
+redis.call('PUBLISH', ARGV[2], 'token:' .. ARGV[1])
 return value`
 
 const REVOKE_ALL = `local hashes = redis.call('SMEMBERS', KEYS[1])
 local ended = 0
 for _, hash in ipairs(hashes) do ended = ended + redis.call('DEL', ARGV[1] .. hash) end
 redis.call('DEL', KEYS[1])
+redis.call('PUBLISH', ARGV[2], 'user:' .. ARGV[3])
 return ended`
 
-interface StoredSession {
-  user: SessionUser
-  expiresAt: number
-}
-
 export class RedisSessionStore implements SessionStore {
+  private readonly eventsChannel: string
+
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
     private readonly lifetimes: SessionLifetimes,
-  ) {}
+  ) {
+    this.eventsChannel = `${prefix}${SESSION_EVENTS_CHANNEL}`
+  }
 
   private sessionKey = (hash: string) => `${this.prefix}session:${hash}`
   private userKey = (userId: string) => `${this.prefix}user-sessions:${userId}`
@@ -57,11 +60,11 @@ export class RedisSessionStore implements SessionStore {
     const hash = tokenHash(token)
     const { idleTimeoutMs, absoluteTimeoutMs } = this.lifetimes
     const userJson = JSON.stringify({ id: user.id, email: user.email, admin: user.admin })
+    const keys = [this.sessionKey(hash), this.userKey(user.id)]
     await this.redis.eval(
       CREATE,
       2,
-      this.sessionKey(hash),
-      this.userKey(user.id),
+      ...keys,
       userJson,
       Math.min(idleTimeoutMs, absoluteTimeoutMs),
       absoluteTimeoutMs,
@@ -70,27 +73,35 @@ export class RedisSessionStore implements SessionStore {
     return token
   }
 
-  async touch(token: string): Promise<SessionUser | undefined> {
-    const value = await this.redis.eval(
-      TOUCH,
-      1,
-      this.sessionKey(tokenHash(token)),
-      this.lifetimes.idleTimeoutMs,
+  async touch(token: string): Promise<Session | undefined> {
+    return parse(
+      await this.redis.eval(TOUCH, 1, this.sessionKey(tokenHash(token)), this.lifetimes.idleTimeoutMs),
     )
-    return parse(value)
+  }
+
+  async touchMany(tokens: string[]): Promise<(Session | undefined)[]> {
+    if (tokens.length === 0) return []
+    const pipeline = this.redis.pipeline()
+    for (const token of tokens)
+      pipeline.eval(TOUCH, 1, this.sessionKey(tokenHash(token)), this.lifetimes.idleTimeoutMs)
+    const results = (await pipeline.exec()) ?? []
+    return results.map(([error, value]) => {
+      if (error) throw error
+      return parse(value)
+    })
   }
 
   async revoke(token: string): Promise<SessionUser | undefined> {
     const hash = tokenHash(token)
-    return parse(
-      await this.redis.eval(REVOKE, 2, this.sessionKey(hash), `${this.prefix}user-sessions:`, hash),
-    )
+    const keys = [this.sessionKey(hash), `${this.prefix}user-sessions:`]
+    return parse(await this.redis.eval(REVOKE, 2, ...keys, hash, this.eventsChannel))?.user
   }
 
   async revokeAllForUser(userId: string): Promise<number> {
-    return Number(await this.redis.eval(REVOKE_ALL, 1, this.userKey(userId), `${this.prefix}session:`))
+    const args = [`${this.prefix}session:`, this.eventsChannel, userId]
+    return Number(await this.redis.eval(REVOKE_ALL, 1, this.userKey(userId), ...args))
   }
 }
 
-const parse = (value: unknown): SessionUser | undefined =>
-  typeof value === 'string' ? (JSON.parse(value) as StoredSession).user : undefined
+const parse = (value: unknown): Session | undefined =>
+  typeof value === 'string' ? (JSON.parse(value) as Session) : undefined

@@ -14,11 +14,25 @@ export interface SessionLifetimes {
   absoluteTimeoutMs: number
 }
 
+export interface Session {
+  user: SessionUser
+  /** epoch ms of the absolute end; the idle end keeps moving while the session is used */
+  expiresAt: number
+}
+
+/**
+ * Published on the bus channel `<prefix>session-events` whenever sessions end early, so every WebSocket
+ * process can close their sockets at once: `token:<hash>` for one session, `user:<id>` for all of a user's.
+ */
+export const SESSION_EVENTS_CHANNEL = 'session-events'
+
 export interface SessionStore {
   /** Starts a session and returns its token; only the token's hash is stored. */
   create(user: SessionUser): Promise<string>
-  /** The session's user, sliding its idle timeout; undefined when unknown, expired or revoked. */
-  touch(token: string): Promise<SessionUser | undefined>
+  /** The session, sliding its idle timeout; undefined when unknown, expired or revoked. */
+  touch(token: string): Promise<Session | undefined>
+  /** `touch` for many sessions at once (one round trip): how open WebSockets keep theirs alive. */
+  touchMany(tokens: string[]): Promise<(Session | undefined)[]>
   /** Ends one session; returns its user, undefined when it had already ended. */
   revoke(token: string): Promise<SessionUser | undefined>
   /** Ends every session of one user; returns how many there were. */

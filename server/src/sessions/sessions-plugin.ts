@@ -2,7 +2,7 @@ import fp from 'fastify-plugin'
 import type { Config } from '../config/config.ts'
 import { MemorySessionStore } from './memory-session-store.ts'
 import { RedisSessionStore } from './redis-session-store.ts'
-import type { SessionStore } from './session-store.ts'
+import { SESSION_EVENTS_CHANNEL, type SessionStore } from './session-store.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -16,7 +16,8 @@ export default fp(
       app.decorate('sessions', new RedisSessionStore(app.redis, config.redisKeyPrefix, config.session))
       return
     }
-    const store = new MemorySessionStore(config.session)
+    const channel = `${config.redisKeyPrefix}${SESSION_EVENTS_CHANNEL}`
+    const store = new MemorySessionStore(config.session, (event) => void app.bus.publish(channel, event))
     app.addHook('onClose', async () => store.close())
     app.decorate('sessions', store)
   },

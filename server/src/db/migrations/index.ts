@@ -1,7 +1,9 @@
 import type { Migration } from 'kysely'
 import * as createUsers from './0001-create-users.ts'
+import * as createChat from './0002-create-chat.ts'
 
 /** Every migration, in order. Names sort as they apply; never rename one that has shipped. */
 export const migrations: Record<string, Migration> = {
   '0001-create-users': createUsers,
+  '0002-create-chat': createChat,
 }

@@ -1,0 +1,95 @@
+import { Type, type Static } from 'typebox'
+
+/** The WebSocket subprotocol of the JSON chat; a connection without a subprotocol speaks the original echo. */
+export const CHAT_SUBPROTOCOL = 'chat.v1'
+/** A token offered as a subprotocol, `bearer.<token>`, next to `chat.v1`; the server never echoes it back. */
+export const BEARER_SUBPROTOCOL_PREFIX = 'bearer.'
+export const WS_PATH = '/ws'
+
+/** Close codes (RFC 6455 §7.4; 4000-4999 are ours). docs/protocol.md explains each. */
+export const CloseCode = {
+  normal: 1000,
+  goingAway: 1001,
+  unsupportedData: 1003,
+  policyViolation: 1008,
+  messageTooBig: 1009,
+  internalError: 1011,
+  /** logout, "log out everywhere", expiry or revocation: go back to the login page */
+  sessionEnded: 4001,
+  /** too many open connections for this user */
+  tooManyConnections: 4008,
+} as const
+
+export const ROOM_NAME_PATTERN = '^[a-z0-9][a-z0-9_-]{0,31}$'
+export const MESSAGE_MAX_CHARS = 4000
+export const CLIENT_ID_MAX_CHARS = 64
+export const DEFAULT_ROOM = 'general'
+
+const RoomName = Type.String({ pattern: ROOM_NAME_PATTERN })
+
+/** What a client sends. */
+export const ClientMessageSchemas = {
+  rooms: Type.Object({ type: Type.Literal('rooms') }),
+  create_room: Type.Object({ type: Type.Literal('create_room'), room: RoomName }),
+  join: Type.Object({
+    type: Type.Literal('join'),
+    room: RoomName,
+    /** the highest `seq` this client has of the room: the server sends exactly what came after */
+    since: Type.Optional(Type.Integer({ minimum: 0 })),
+  }),
+  leave: Type.Object({ type: Type.Literal('leave'), room: RoomName }),
+  send: Type.Object({
+    type: Type.Literal('send'),
+    room: RoomName,
+    clientId: Type.String({ minLength: 1, maxLength: CLIENT_ID_MAX_CHARS }),
+    text: Type.String({ minLength: 1, maxLength: MESSAGE_MAX_CHARS }),
+  }),
+  typing: Type.Object({ type: Type.Literal('typing'), room: RoomName, typing: Type.Boolean() }),
+} as const
+
+export type ClientMessageType = keyof typeof ClientMessageSchemas
+export type ClientMessage = {
+  [K in ClientMessageType]: Static<(typeof ClientMessageSchemas)[K]>
+}[ClientMessageType]
+
+export interface ChatUser {
+  id: string
+  email: string
+}
+
+export interface ChatMessage {
+  room: string
+  /** position in the room: 1, 2, 3… a gap only where a send was abandoned */
+  seq: number
+  id: string
+  author: ChatUser
+  clientId: string
+  text: string
+  /** ISO 8601, the server's clock */
+  at: string
+}
+
+/** What the server sends. */
+export type ServerMessage =
+  | { type: 'welcome'; user: ChatUser; rooms: string[]; heartbeatMs: number }
+  | { type: 'rooms'; rooms: string[] }
+  | { type: 'room_created'; room: string }
+  | { type: 'history'; room: string; messages: ChatMessage[]; done: boolean }
+  | { type: 'joined'; room: string; online: ChatUser[] }
+  | { type: 'left'; room: string }
+  | ({ type: 'message' } & ChatMessage)
+  | { type: 'ack'; room: string; clientId: string; id: string; seq: number; at: string }
+  | { type: 'presence'; room: string; online: ChatUser[] }
+  | { type: 'typing'; room: string; user: ChatUser; typing: boolean }
+  | { type: 'error'; code: ChatErrorCode; message: string; ref?: string }
+
+export type ChatErrorCode =
+  | 'malformed_json'
+  | 'unknown_type'
+  | 'invalid_message'
+  | 'binary_unsupported'
+  | 'unknown_room'
+  | 'room_exists'
+  | 'not_joined'
+  | 'rate_limited'
+  | 'unavailable'

@@ -1,0 +1,123 @@
+import type { ChatMessage } from '@chat/contract'
+import { sql } from 'kysely'
+import type { Db } from '../db/database.ts'
+
+export interface Room {
+  id: string
+  name: string
+  lastSeq: number
+}
+
+interface MessageRow {
+  id: string | number | bigint
+  seq: string | number | bigint
+  user_id: string | number | bigint
+  email: string
+  client_id: string
+  body: string
+  created_on: Date
+}
+
+const toMessage = (room: string, row: MessageRow): ChatMessage => ({
+  room,
+  seq: Number(row.seq),
+  id: String(row.id),
+  author: { id: String(row.user_id), email: row.email },
+  clientId: row.client_id,
+  text: row.body,
+  at: new Date(row.created_on).toISOString(),
+})
+
+/** The only module that reads or writes `rooms` and `messages`. */
+export class ChatRepository {
+  constructor(private readonly db: Db) {}
+
+  async roomNames(): Promise<string[]> {
+    const rows = await this.db.selectFrom('rooms').select('name').orderBy('name').execute()
+    return rows.map((row) => row.name)
+  }
+
+  async findRoom(name: string): Promise<Room | undefined> {
+    const row = await this.db
+      .selectFrom('rooms')
+      .select(['id', 'name', 'last_seq'])
+      .where('name', '=', name)
+      .executeTakeFirst()
+    return row && { id: String(row.id), name: row.name, lastSeq: Number(row.last_seq) }
+  }
+
+  /** false when a room of that name exists already */
+  async createRoom(name: string, createdBy: string): Promise<boolean> {
+    const row = await this.db
+      .insertInto('rooms')
+      .values({ name, created_by: createdBy })
+      .onConflict((conflict) => conflict.column('name').doNothing())
+      .returning('id')
+      .executeTakeFirst()
+    return row !== undefined
+  }
+
+  /**
+   * Stores a message under the room's next `seq`, unless this user already sent one with this client id:
+   * then that one comes back, with `created: false`. One statement, so the room lock lasts one round trip.
+   */
+  async insertMessage(
+    room: Room,
+    author: { id: string; email: string },
+    clientId: string,
+    text: string,
+  ): Promise<{ message: ChatMessage; created: boolean }> {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const { rows } = await sql<MessageRow & { created: boolean; room_name: string }>`
+        with existing as (
+          select m.id, m.seq, m.client_id, m.body, m.created_on, r.name as room_name
+          from messages m join rooms r on r.id = m.room_id
+          where m.user_id = ${author.id} and m.client_id = ${clientId}
+        ), next as (
+          update rooms set last_seq = last_seq + 1
+          where id = ${room.id} and not exists (select 1 from existing)
+          returning last_seq
+        ), inserted as (
+          insert into messages (room_id, seq, user_id, client_id, body)
+          select ${room.id}, last_seq, ${author.id}, ${clientId}, ${text} from next
+          on conflict (user_id, client_id) do nothing
+          returning id, seq, client_id, body, created_on
+        )
+        select id, seq, client_id, body, created_on, ${room.name} as room_name, true as created from inserted
+        union all
+        select id, seq, client_id, body, created_on, room_name, false as created from existing
+      `.execute(this.db)
+      const row = rows[0]
+      // empty only when the same client id raced in from another connection and won: read its row next time
+      if (row) {
+        return {
+          message: toMessage(row.room_name, { ...row, user_id: author.id, email: author.email }),
+          created: row.created,
+        }
+      }
+    }
+    throw new Error('message neither stored nor found')
+  }
+
+  /** Messages with `after < seq <= upTo`, oldest first, at most `limit`. */
+  async messagesAfter(room: Room, after: number, limit: number, upTo?: number): Promise<ChatMessage[]> {
+    let query = this.messages(room).where('m.seq', '>', String(after))
+    if (upTo !== undefined) query = query.where('m.seq', '<=', String(upTo))
+    const rows = await query.orderBy('m.seq', 'asc').limit(limit).execute()
+    return rows.map((row) => toMessage(room.name, row))
+  }
+
+  /** The last `limit` messages, oldest first. */
+  async lastMessages(room: Room, limit: number): Promise<ChatMessage[]> {
+    const rows = await this.messages(room).orderBy('m.seq', 'desc').limit(limit).execute()
+    return rows.reverse().map((row) => toMessage(room.name, row))
+  }
+
+  private messages(room: Room) {
+    return this.db
+      .selectFrom('messages as m')
+      .innerJoin('users as u', 'u.id', 'm.user_id')
+      .select(['m.id', 'm.seq', 'm.user_id', 'u.email', 'm.client_id', 'm.body', 'm.created_on'])
+      .where('m.room_id', '=', room.id)
+  }
+}

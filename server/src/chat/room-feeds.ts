@@ -1,0 +1,162 @@
+import type { ChatMessage } from '@chat/contract'
+import type { Bus } from '../redis/bus.ts'
+import type { ChatRepository, Room } from './chat-repository.ts'
+
+/** Whoever is in a room on this process: gets each frame of it once, messages in `seq` order. */
+export interface RoomMember {
+  /** `seq` for a stored message, undefined for a passing event (typing); `frame` is ready-made JSON */
+  deliver(room: string, seq: number | undefined, frame: string): void
+}
+
+/** The one serialisation of a message, whoever sends it: the publisher, or a process filling a gap. */
+export const messageFrame = (message: ChatMessage) => JSON.stringify({ type: 'message', ...message })
+
+// Bus payloads on `<prefix>room:<name>`: "m <seq>\n<frame>" a message, "e\n<frame>" an event, "p" presence.
+const HISTORY_PAGE = 500
+
+class RoomFeed {
+  /** the highest `seq` delivered here with nothing missing below it; -1 until the room's state is read */
+  lastSeq = -1
+  readonly pending = new Map<number, string>()
+  readonly members = new Set<RoomMember>()
+  gapTimer: NodeJS.Timeout | undefined
+  constructor(
+    readonly room: Room,
+    readonly handler: (payload: string) => void,
+  ) {}
+}
+
+/**
+ * One subscription per room per process, and in-order, gap-free delivery to its members. Messages of a
+ * room commit in `seq` order (the room row is locked to number them), but their announcements can cross
+ * on the bus; a message that arrives early waits briefly for the ones before it, which are then read from
+ * the database if their announcement was lost. A `seq` that never committed leaves a hole that is skipped.
+ */
+export class RoomFeeds {
+  private readonly feeds = new Map<string, Promise<RoomFeed>>()
+
+  constructor(
+    private readonly bus: Bus,
+    private readonly repository: ChatRepository,
+    private readonly channelPrefix: string,
+    private readonly onPresenceSignal: (room: string) => void,
+    private readonly gapWaitMs = 100,
+  ) {
+    bus.onResubscribed(() => {
+      for (const feed of this.feeds.values()) void feed.then((ready) => this.catchUp(ready)).catch(() => {})
+    })
+  }
+
+  channel = (room: string) => `${this.channelPrefix}room:${room}`
+
+  /** Adds a member, subscribing this process to the room first if it was not yet. */
+  async join(room: Room, member: RoomMember): Promise<void> {
+    let feed = this.feeds.get(room.name)
+    if (!feed) {
+      feed = this.open(room)
+      this.feeds.set(room.name, feed)
+      feed.catch(() => this.feeds.delete(room.name))
+    }
+    ;(await feed).members.add(member)
+  }
+
+  async leave(roomName: string, member: RoomMember): Promise<void> {
+    const pending = this.feeds.get(roomName)
+    if (!pending) return
+    const feed = await pending
+    feed.members.delete(member)
+    if (feed.members.size > 0 || this.feeds.get(roomName) !== pending) return
+    this.feeds.delete(roomName)
+    clearTimeout(feed.gapTimer)
+    await this.bus.unsubscribe(this.channel(roomName), feed.handler)
+  }
+
+  /** Announces a stored message to every process. */
+  publishMessage(message: ChatMessage): Promise<void> {
+    return this.bus.publish(this.channel(message.room), `m ${message.seq}\n${messageFrame(message)}`)
+  }
+
+  /** Announces a passing event (typing) to the room's members on every process. */
+  publishEvent(room: string, frame: string): Promise<void> {
+    return this.bus.publish(this.channel(room), `e\n${frame}`)
+  }
+
+  publishPresenceSignal(room: string): Promise<void> {
+    return this.bus.publish(this.channel(room), 'p')
+  }
+
+  membersOf(roomName: string): Promise<RoomFeed | undefined> {
+    return this.feeds.get(roomName) ?? Promise.resolve(undefined)
+  }
+
+  private async open(room: Room): Promise<RoomFeed> {
+    const feed: RoomFeed = new RoomFeed(room, (payload) => this.onPayload(feed, payload))
+    // Subscribe before reading the room's last seq: whatever commits after the read is announced after it.
+    await this.bus.subscribe(this.channel(room.name), feed.handler)
+    const current = await this.repository.findRoom(room.name)
+    feed.lastSeq = current?.lastSeq ?? 0
+    for (const seq of feed.pending.keys()) if (seq <= feed.lastSeq) feed.pending.delete(seq)
+    this.drain(feed)
+    return feed
+  }
+
+  private onPayload(feed: RoomFeed, payload: string): void {
+    const newline = payload.indexOf('\n')
+    const head = newline === -1 ? payload : payload.slice(0, newline)
+    if (head === 'p') return this.onPresenceSignal(feed.room.name)
+    const frame = payload.slice(newline + 1)
+    if (head === 'e') {
+      for (const member of feed.members) member.deliver(feed.room.name, undefined, frame)
+      return
+    }
+    const seq = Number(head.slice(2))
+    if (seq <= feed.lastSeq) return
+    feed.pending.set(seq, frame)
+    if (feed.lastSeq >= 0) this.drain(feed)
+  }
+
+  private drain(feed: RoomFeed): void {
+    let next: string | undefined
+    while ((next = feed.pending.get(feed.lastSeq + 1)) !== undefined) {
+      feed.pending.delete(++feed.lastSeq)
+      for (const member of feed.members) member.deliver(feed.room.name, feed.lastSeq, next)
+    }
+    if (feed.pending.size > 0 && !feed.gapTimer) {
+      feed.gapTimer = setTimeout(() => void this.fillGap(feed).catch(() => {}), this.gapWaitMs)
+    }
+  }
+
+  /** Reads what the bus did not bring, then delivers up to the highest `seq` announced, skipping holes. */
+  private async fillGap(feed: RoomFeed): Promise<void> {
+    feed.gapTimer = undefined
+    if (feed.pending.size === 0) return
+    const upTo = Math.max(...feed.pending.keys())
+    const missing = await this.repository.messagesAfter(feed.room, feed.lastSeq, upTo - feed.lastSeq, upTo)
+    for (const message of missing)
+      if (message.seq > feed.lastSeq) feed.pending.set(message.seq, messageFrame(message))
+    this.deliverUpTo(feed, upTo)
+    this.drain(feed)
+  }
+
+  private deliverUpTo(feed: RoomFeed, upTo: number): void {
+    const ready = [...feed.pending.keys()].filter((seq) => seq <= upTo).sort((a, b) => a - b)
+    for (const seq of ready) {
+      const frame = feed.pending.get(seq)!
+      feed.pending.delete(seq)
+      feed.lastSeq = seq
+      for (const member of feed.members) member.deliver(feed.room.name, seq, frame)
+    }
+    feed.lastSeq = Math.max(feed.lastSeq, upTo)
+  }
+
+  /** After the bus was down: whatever committed meanwhile, read from the database. */
+  private async catchUp(feed: RoomFeed): Promise<void> {
+    for (let page = 0; page < 1000; page++) {
+      const messages = await this.repository.messagesAfter(feed.room, feed.lastSeq, HISTORY_PAGE)
+      for (const message of messages) feed.pending.set(message.seq, messageFrame(message))
+      if (messages.length === 0) break
+      this.deliverUpTo(feed, messages.at(-1)!.seq)
+      if (messages.length < HISTORY_PAGE) break
+    }
+  }
+}
