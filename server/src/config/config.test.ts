@@ -53,7 +53,16 @@ describe('loadConfig', () => {
         cookieSecure: false,
       },
       loginLimits: { maxFailuresPerAccount: 10, maxFailuresPerAddress: 100, windowSeconds: 15 * 60 },
-      websocket: { heartbeatIntervalMs: 30_000 },
+      role: 'all',
+      websocket: {
+        heartbeatIntervalMs: 30_000,
+        allowedOrigins: [],
+        maxMessageBytes: 16_384,
+        maxConnectionsPerUser: 20,
+        sendBufferLimit: 1_048_576,
+        sessionCheckIntervalMs: 5_000,
+      },
+      chat: { historyLimit: 50, messagesPerSecond: 10, presenceIntervalMs: 30_000 },
     })
   })
 

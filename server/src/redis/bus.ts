@@ -70,7 +70,8 @@ export class RedisBus implements Bus {
     private readonly publisher: Redis,
     url: string,
   ) {
-    this.subscriber = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: null })
+    // no offline queue: while Redis is away (un)subscribing fails at once instead of hanging a join or a shutdown
+    this.subscriber = new Redis(url, { lazyConnect: true, enableOfflineQueue: false })
     this.subscriber.on('message', (channel: string, message: string) =>
       this.subscriptions.deliver(channel, message),
     )
