@@ -13,6 +13,7 @@ import databasePlugin from './db/database-plugin.ts'
 import errorHandler from './http/error-handler.ts'
 import healthRoutes from './http/health-routes.ts'
 import { loggerOptions } from './http/logging.ts'
+import spaPlugin from './http/spa-plugin.ts'
 import redisPlugin from './redis/redis-plugin.ts'
 import sessionsPlugin from './sessions/sessions-plugin.ts'
 import adminSeedPlugin from './users/admin-seed-plugin.ts'
@@ -71,6 +72,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
     { prefix: '/api' },
   )
   if (config.role !== 'api') await app.register(websocketServer, { config })
+  if (servesApi) await app.register(spaPlugin, {})
   return app
 }
 

@@ -1,0 +1,160 @@
+import { CloseCode, type ChatMessage, type ServerMessage } from '@chat/contract'
+import { describe, expect, it } from 'vitest'
+import { backoffDelay } from './backoff'
+import { ChatClient, type ChatEvents, type ConnectionStatus, type SocketLike } from './chat-client'
+
+class FakeSocket implements SocketLike {
+  readyState = 0
+  sent: Record<string, unknown>[] = []
+  onopen: SocketLike['onopen'] = null
+  onmessage: SocketLike['onmessage'] = null
+  onclose: SocketLike['onclose'] = null
+  constructor(readonly protocols: string[]) {}
+  send(data: string) {
+    this.sent.push(JSON.parse(data) as Record<string, unknown>)
+  }
+  close() {
+    this.readyState = 3
+  }
+  /** the server accepts and says welcome */
+  accept() {
+    this.readyState = 1
+    this.receive({ type: 'welcome', user: alice, rooms: ['general'], heartbeatMs: 30_000 })
+  }
+  receive(message: ServerMessage) {
+    this.onmessage?.({ data: JSON.stringify(message) })
+  }
+  drop(code = 1006, reason = '') {
+    this.readyState = 3
+    this.onclose?.({ code, reason })
+  }
+}
+
+const alice = { id: '1', email: 'alice@example.com' }
+const message = (seq: number, clientId = `c${seq}`): ChatMessage => ({
+  room: 'general',
+  seq,
+  id: String(seq),
+  author: alice,
+  clientId,
+  text: `text ${seq}`,
+  at: new Date(0).toISOString(),
+})
+
+function harness() {
+  const sockets: FakeSocket[] = []
+  const timers: { callback: () => void; ms: number }[] = []
+  const statuses: ConnectionStatus[] = []
+  const delivered: number[] = []
+  const acked: string[] = []
+  const events: ChatEvents = {
+    status: (status) => statuses.push(status),
+    welcome: () => {},
+    roomCreated: () => {},
+    messages: (_room, messages) => delivered.push(...messages.map((m) => m.seq)),
+    acked: (clientId) => acked.push(clientId),
+    joined: () => {},
+    presence: () => {},
+    typing: () => {},
+    error: () => {},
+  }
+  const client = new ChatClient(
+    {
+      url: 'ws://test/ws',
+      openSocket: (_url, protocols) => {
+        const socket = new FakeSocket(protocols)
+        sockets.push(socket)
+        return socket
+      },
+      setTimer: (callback, ms) => timers.push({ callback, ms }),
+      clearTimer: () => {},
+      random: () => 0.5,
+    },
+    events,
+  )
+  const runTimer = () => timers.shift()!.callback()
+  const last = () => sockets.at(-1)!
+  return { client, sockets, timers, statuses, delivered, acked, runTimer, last }
+}
+
+describe('backoffDelay', () => {
+  it('grows exponentially with jitter between half and all of the ceiling, up to the maximum', () => {
+    expect(backoffDelay(0, () => 0)).toBe(250)
+    expect(backoffDelay(0, () => 1)).toBe(500)
+    expect(backoffDelay(3, () => 0.5)).toBe(3_000)
+    expect(backoffDelay(20, () => 1)).toBe(15_000)
+    const delays = new Set(Array.from({ length: 50 }, () => backoffDelay(4)))
+    expect(delays.size).toBeGreaterThan(10)
+  })
+})
+
+describe('ChatClient', () => {
+  it('speaks chat.v1 and reports its status', () => {
+    const h = harness()
+    h.client.connect()
+    expect(h.last().protocols).toEqual(['chat.v1'])
+    expect(h.statuses).toEqual(['connecting'])
+    h.last().accept()
+    expect(h.statuses).toEqual(['connecting', 'open'])
+  })
+
+  it('reconnects with growing delays after drops, and resets them once connected', () => {
+    const h = harness()
+    h.client.connect()
+    h.last().drop()
+    expect(h.statuses.at(-1)).toBe('reconnecting')
+    h.runTimer()
+    h.last().drop()
+    h.runTimer()
+    h.last().drop()
+    expect(h.timers.map((t) => t.ms)).toEqual([backoffDelay(2, () => 0.5)])
+    h.runTimer()
+    h.last().accept()
+    h.last().drop()
+    expect(h.timers.map((t) => t.ms)).toEqual([backoffDelay(0, () => 0.5)])
+    expect(h.sockets).toHaveLength(4)
+  })
+
+  it('stops for good on 4001, session ended, and says so', () => {
+    const h = harness()
+    h.client.connect()
+    h.last().accept()
+    h.last().drop(CloseCode.sessionEnded, 'session ended')
+    expect(h.statuses.at(-1)).toBe('ended')
+    expect(h.timers).toHaveLength(0)
+  })
+
+  it('rejoins with the last seq it has after a reconnect, and shows each message once', () => {
+    const h = harness()
+    h.client.join('general')
+    h.client.connect()
+    h.last().accept()
+    expect(h.last().sent).toEqual([{ type: 'join', room: 'general' }])
+    h.last().receive({ type: 'history', room: 'general', messages: [message(1), message(2)], done: true })
+    h.last().receive({ type: 'message', ...message(3) })
+    h.last().drop()
+    h.runTimer()
+    h.last().accept()
+    expect(h.last().sent).toEqual([{ type: 'join', room: 'general', since: 3 }])
+    // an overlapping resume does not show 3 twice
+    h.last().receive({ type: 'history', room: 'general', messages: [message(3), message(4)], done: true })
+    expect(h.delivered).toEqual([1, 2, 3, 4])
+  })
+
+  it('sends again, with the same client id, what was not acknowledged before a drop', () => {
+    const h = harness()
+    h.client.join('general')
+    h.client.connect()
+    h.last().accept()
+    const first = h.client.send('general', 'acked before the drop')
+    const second = h.client.send('general', 'lost in the drop')
+    h.last().receive({ type: 'ack', room: 'general', clientId: first, id: '1', seq: 1, at: '' })
+    h.last().drop()
+    const offline = h.client.send('general', 'written while offline')
+    h.runTimer()
+    h.last().accept()
+    const resent = h.last().sent.filter((frame) => frame.type === 'send').map((frame) => frame.clientId)
+    expect(resent).toEqual([second, offline])
+    expect(h.acked).toEqual([first])
+  })
+})

@@ -1,0 +1,207 @@
+import {
+  BEARER_SUBPROTOCOL_PREFIX,
+  CHAT_SUBPROTOCOL,
+  CloseCode,
+  type ChatMessage,
+  type ChatUser,
+  type ClientMessage,
+  type ServerMessage,
+} from '@chat/contract'
+import { backoffDelay } from './backoff'
+
+export type ConnectionStatus = 'connecting' | 'open' | 'reconnecting' | 'ended'
+
+/** What the chat client tells whoever shows it (the Pinia store). */
+export interface ChatEvents {
+  status(status: ConnectionStatus, detail?: string): void
+  welcome(user: ChatUser, rooms: string[]): void
+  roomCreated(room: string): void
+  /** stored messages, in `seq` order, each once */
+  messages(room: string, messages: ChatMessage[]): void
+  acked(clientId: string, message: { id: string; seq: number; at: string }): void
+  joined(room: string, online: ChatUser[]): void
+  presence(room: string, online: ChatUser[]): void
+  typing(room: string, user: ChatUser, typing: boolean): void
+  error(code: string, message: string, ref?: string): void
+}
+
+export interface SocketLike {
+  readonly readyState: number
+  send(data: string): void
+  close(code?: number, reason?: string): void
+  onopen: ((event: unknown) => void) | null
+  onmessage: ((event: { data: unknown }) => void) | null
+  onclose: ((event: { code: number; reason: string }) => void) | null
+}
+
+export interface ChatClientOptions {
+  url: string
+  /** a token for `bearer.<token>`; the SPA leaves it out and relies on its session cookie */
+  token?: string
+  openSocket?: (url: string, protocols: string[]) => SocketLike
+  setTimer?: (callback: () => void, ms: number) => unknown
+  clearTimer?: (timer: unknown) => void
+  random?: () => number
+}
+
+interface Pending {
+  room: string
+  clientId: string
+  text: string
+}
+
+const OPEN = 1
+
+/**
+ * The chat connection, without any UI: it reconnects by itself with backoff and jitter, rejoins its rooms
+ * with the last `seq` it has of each (so the server sends exactly what was missed), and sends again
+ * whatever was not acknowledged, under the same client id (so nothing is stored twice). Only a 4001
+ * close, "session ended", stops it for good.
+ */
+export class ChatClient {
+  private socket: SocketLike | undefined
+  private attempt = 0
+  private reconnectTimer: unknown
+  private stopped = false
+  /** rooms to be in, with the highest seq held of each */
+  private readonly rooms = new Map<string, number>()
+  /** sent or to be sent, not yet acknowledged, in order */
+  private readonly pending = new Map<string, Pending>()
+  private readonly options: Required<Omit<ChatClientOptions, 'token'>> & { token?: string }
+
+  constructor(
+    options: ChatClientOptions,
+    private readonly events: ChatEvents,
+  ) {
+    this.options = {
+      openSocket: (url, protocols) => new WebSocket(url, protocols) as unknown as SocketLike,
+      setTimer: (callback, ms) => setTimeout(callback, ms),
+      clearTimer: (timer) => clearTimeout(timer as ReturnType<typeof setTimeout>),
+      random: Math.random,
+      ...options,
+    }
+  }
+
+  connect(): void {
+    this.stopped = false
+    this.open('connecting')
+  }
+
+  /** Closes for good (logout, leaving the page). */
+  stop(): void {
+    this.stopped = true
+    this.options.clearTimer(this.reconnectTimer)
+    this.socket?.close(CloseCode.normal, 'bye')
+    this.socket = undefined
+  }
+
+  join(room: string): void {
+    if (!this.rooms.has(room)) this.rooms.set(room, -1)
+    this.sendNow({ type: 'join', room, ...this.since(room) })
+  }
+
+  leave(room: string): void {
+    this.rooms.delete(room)
+    this.sendNow({ type: 'leave', room })
+  }
+
+  createRoom(room: string): void {
+    this.sendNow({ type: 'create_room', room })
+  }
+
+  /** Queues a message; it goes out now if connected, else after reconnecting. */
+  send(room: string, text: string, clientId: string = crypto.randomUUID()): string {
+    this.pending.set(clientId, { room, clientId, text })
+    this.sendNow({ type: 'send', room, clientId, text })
+    return clientId
+  }
+
+  typing(room: string, typing: boolean): void {
+    this.sendNow({ type: 'typing', room, typing })
+  }
+
+  /** the last `seq` seen of each room (tests and the store read it) */
+  lastSeq(room: string): number | undefined {
+    const seq = this.rooms.get(room)
+    return seq === undefined || seq < 0 ? undefined : seq
+  }
+
+  private since(room: string) {
+    const seq = this.lastSeq(room)
+    return seq === undefined ? {} : { since: seq }
+  }
+
+  private sendNow(message: ClientMessage): void {
+    if (this.socket?.readyState === OPEN) this.socket.send(JSON.stringify(message))
+  }
+
+  private open(status: ConnectionStatus): void {
+    this.events.status(status)
+    const protocols = [CHAT_SUBPROTOCOL, ...(this.options.token ? [BEARER_SUBPROTOCOL_PREFIX + this.options.token] : [])]
+    const socket = this.options.openSocket(this.options.url, protocols)
+    this.socket = socket
+    socket.onmessage = (event) => this.receive(String(event.data))
+    socket.onclose = (event) => this.closed(socket, event.code, event.reason)
+  }
+
+  private closed(socket: SocketLike, code: number, reason: string): void {
+    if (socket !== this.socket || this.stopped) return
+    this.socket = undefined
+    if (code === CloseCode.sessionEnded) {
+      this.stopped = true
+      return this.events.status('ended', reason || 'Your session has ended')
+    }
+    this.events.status('reconnecting', reason || undefined)
+    this.reconnectTimer = this.options.setTimer(() => this.open('reconnecting'), backoffDelay(this.attempt++, this.options.random))
+  }
+
+  private receive(data: string): void {
+    let message: ServerMessage
+    try {
+      message = JSON.parse(data) as ServerMessage
+    } catch {
+      return
+    }
+    switch (message.type) {
+      case 'welcome':
+        this.attempt = 0
+        this.events.status('open')
+        this.events.welcome(message.user, message.rooms)
+        for (const room of this.rooms.keys()) this.sendNow({ type: 'join', room, ...this.since(room) })
+        for (const { room, clientId, text } of this.pending.values()) this.sendNow({ type: 'send', room, clientId, text })
+        return
+      case 'history':
+        return this.deliver(message.room, message.messages)
+      case 'message': {
+        const { type: _type, ...stored } = message
+        return this.deliver(message.room, [stored])
+      }
+      case 'ack':
+        this.pending.delete(message.clientId)
+        return this.events.acked(message.clientId, message)
+      case 'joined':
+        return this.events.joined(message.room, message.online)
+      case 'presence':
+        return this.events.presence(message.room, message.online)
+      case 'typing':
+        return this.events.typing(message.room, message.user, message.typing)
+      case 'room_created':
+        return this.events.roomCreated(message.room)
+      case 'rooms':
+      case 'left':
+        return
+      case 'error':
+        return this.events.error(message.code, message.message, message.ref)
+    }
+  }
+
+  /** Drops what was seen already, so a resume that overlaps never shows a message twice. */
+  private deliver(room: string, messages: ChatMessage[]): void {
+    const last = this.rooms.get(room)
+    if (last === undefined) return
+    const fresh = messages.filter((message) => message.seq > last)
+    if (fresh.length === 0) return
+    this.rooms.set(room, fresh.at(-1)!.seq)
+    this.events.messages(room, fresh)
+  }
+}

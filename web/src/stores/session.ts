@@ -1,0 +1,49 @@
+import { defineStore } from 'pinia'
+import { ref } from 'vue'
+import { api, type ApiResult, type User } from '../lib/api'
+
+/** Tabs of the same browser hear of a logout at once; others learn through the server's 4001 close. */
+const tabs = typeof BroadcastChannel === 'undefined' ? undefined : new BroadcastChannel('chat-session')
+
+export const useSessionStore = defineStore('session', () => {
+  const user = ref<User | null>(null)
+  /** why the user is on the login page, when it was not by choice */
+  const endedBecause = ref<string | null>(null)
+  let checked = false
+
+  /** Asks the server who is logged in (the cookie is not readable here, and that is the point). */
+  async function check(): Promise<User | null> {
+    if (checked) return user.value
+    const result = await api.me()
+    user.value = result.ok ? result.data : null
+    checked = result.ok || result.status === 401
+    return user.value
+  }
+
+  async function afterLogin(result: ApiResult<unknown>): Promise<ApiResult<unknown>> {
+    if (!result.ok) return result
+    checked = false
+    endedBecause.value = null
+    await check()
+    return result
+  }
+
+  const login = async (email: string, password: string) => afterLogin(await api.login(email, password))
+  const register = async (email: string, password: string) => afterLogin(await api.register(email, password))
+
+  function ended(reason: string): void {
+    user.value = null
+    checked = true
+    endedBecause.value = reason
+  }
+
+  async function logout(): Promise<void> {
+    await api.logout()
+    ended('You logged out.')
+    tabs?.postMessage('logout')
+  }
+
+  tabs?.addEventListener('message', () => ended('You logged out in another tab.'))
+
+  return { user, endedBecause, check, login, register, logout, ended }
+})
