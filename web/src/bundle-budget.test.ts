@@ -9,9 +9,9 @@ const dist = new URL('../dist/', import.meta.url)
 describe('the SPA build', () => {
   it(`loads at most ${BUDGET_BYTES / 1024} KB of gzipped JavaScript up front`, () => {
     const html = readFileSync(new URL('index.html', dist), 'utf8')
-    const initial = [...html.matchAll(/<(?:script[^>]*src|link[^>]*rel="modulepreload"[^>]*href)="\/app\/([^"]+\.js)"/g)].map(
-      (match) => match[1]!,
-    )
+    const initial = [
+      ...html.matchAll(/<(?:script[^>]*src|link[^>]*rel="modulepreload"[^>]*href)="\/app\/([^"]+\.js)"/g),
+    ].map((match) => match[1]!)
     expect(initial.length).toBeGreaterThan(0)
     const sizes = initial.map((file) => ({ file, gzip: gzipSync(readFileSync(new URL(file, dist))).length }))
     const total = sizes.reduce((sum, { gzip }) => sum + gzip, 0)

@@ -39,11 +39,17 @@ async function call<T>(path: string, init: RequestInit = {}): Promise<ApiResult<
 }
 
 const postJson = <T>(path: string, body: unknown) =>
-  call<T>(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+  call<T>(path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  })
 
 export const api = {
-  login: (email: string, password: string) => postJson<{ access_token: string }>('/auth', { email, password }),
-  register: (email: string, password: string) => postJson<{ access_token: string }>('/register', { email, password }),
+  login: (email: string, password: string) =>
+    postJson<{ access_token: string }>('/auth', { email, password }),
+  register: (email: string, password: string) =>
+    postJson<{ access_token: string }>('/register', { email, password }),
   me: () => call<User>('/me'),
   logout: () => postJson<{ sessions_ended: number }>('/logout', {}),
 }

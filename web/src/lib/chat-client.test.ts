@@ -153,7 +153,10 @@ describe('ChatClient', () => {
     const offline = h.client.send('general', 'written while offline')
     h.runTimer()
     h.last().accept()
-    const resent = h.last().sent.filter((frame) => frame.type === 'send').map((frame) => frame.clientId)
+    const resent = h
+      .last()
+      .sent.filter((frame) => frame.type === 'send')
+      .map((frame) => frame.clientId)
     expect(resent).toEqual([second, offline])
     expect(h.acked).toEqual([first])
   })

@@ -137,7 +137,10 @@ export class ChatClient {
 
   private open(status: ConnectionStatus): void {
     this.events.status(status)
-    const protocols = [CHAT_SUBPROTOCOL, ...(this.options.token ? [BEARER_SUBPROTOCOL_PREFIX + this.options.token] : [])]
+    const protocols = [
+      CHAT_SUBPROTOCOL,
+      ...(this.options.token ? [BEARER_SUBPROTOCOL_PREFIX + this.options.token] : []),
+    ]
     const socket = this.options.openSocket(this.options.url, protocols)
     this.socket = socket
     socket.onmessage = (event) => this.receive(String(event.data))
@@ -152,7 +155,10 @@ export class ChatClient {
       return this.events.status('ended', reason || 'Your session has ended')
     }
     this.events.status('reconnecting', reason || undefined)
-    this.reconnectTimer = this.options.setTimer(() => this.open('reconnecting'), backoffDelay(this.attempt++, this.options.random))
+    this.reconnectTimer = this.options.setTimer(
+      () => this.open('reconnecting'),
+      backoffDelay(this.attempt++, this.options.random),
+    )
   }
 
   private receive(data: string): void {
@@ -168,7 +174,8 @@ export class ChatClient {
         this.events.status('open')
         this.events.welcome(message.user, message.rooms)
         for (const room of this.rooms.keys()) this.sendNow({ type: 'join', room, ...this.since(room) })
-        for (const { room, clientId, text } of this.pending.values()) this.sendNow({ type: 'send', room, clientId, text })
+        for (const { room, clientId, text } of this.pending.values())
+          this.sendNow({ type: 'send', room, clientId, text })
         return
       case 'history':
         return this.deliver(message.room, message.messages)

@@ -4,7 +4,12 @@ import { useSessionStore } from '../stores/session'
 export const router = createRouter({
   history: createWebHistory('/app/'),
   routes: [
-    { path: '/', name: 'chat', component: () => import('../views/ChatView.vue'), meta: { requiresLogin: true } },
+    {
+      path: '/',
+      name: 'chat',
+      component: () => import('../views/ChatView.vue'),
+      meta: { requiresLogin: true },
+    },
     { path: '/login', name: 'login', component: () => import('../views/LoginView.vue') },
     { path: '/register', name: 'register', component: () => import('../views/RegisterView.vue') },
     { path: '/:rest(.*)*', redirect: '/' },

@@ -47,7 +47,15 @@ describe('chat store', () => {
     expect(chat.messages.map((m) => [m.text, m.state])).toEqual([['hello', 'pending']])
     const stored = { room: 'general', seq: 2, id: '2', clientId, text: 'hello', at: new Date().toISOString() }
     FakeWebSocket.last.receive({ type: 'message', ...stored, author: alice })
-    FakeWebSocket.last.receive({ type: 'message', ...stored, seq: 3, id: '3', clientId: 'b1', text: 'hi', author: bob })
+    FakeWebSocket.last.receive({
+      type: 'message',
+      ...stored,
+      seq: 3,
+      id: '3',
+      clientId: 'b1',
+      text: 'hi',
+      author: bob,
+    })
     expect(chat.messages.map((m) => [m.text, m.state])).toEqual([
       ['hello', 'sent'],
       ['hi', 'sent'],

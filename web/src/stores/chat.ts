@@ -34,7 +34,9 @@ export const useChatStore = defineStore('chat', () => {
   const messages = computed(() => messagesByRoom.get(current.value) ?? [])
   const online = computed(() => onlineByRoom.get(current.value) ?? [])
   const typing = computed(() =>
-    [...(typingByRoom.get(current.value)?.values() ?? [])].filter((entry) => entry.user.id !== me.value?.id).map((entry) => entry.user),
+    [...(typingByRoom.get(current.value)?.values() ?? [])]
+      .filter((entry) => entry.user.id !== me.value?.id)
+      .map((entry) => entry.user),
   )
 
   const listOf = (room: string) => {
@@ -122,7 +124,13 @@ export const useChatStore = defineStore('chat', () => {
   function send(text: string): boolean {
     if (!client.value || !me.value || text.trim() === '') return false
     const clientId = client.value.send(current.value, text)
-    listOf(current.value).push({ key: clientId, author: me.value, text, at: new Date().toISOString(), state: 'pending' })
+    listOf(current.value).push({
+      key: clientId,
+      author: me.value,
+      text,
+      at: new Date().toISOString(),
+      state: 'pending',
+    })
     return true
   }
 
@@ -130,5 +138,21 @@ export const useChatStore = defineStore('chat', () => {
     client.value?.typing(current.value, isTyping)
   }
 
-  return { status, statusDetail, me, rooms, current, messages, online, typing, lastError, start, stop, open, createRoom, send, setTyping }
+  return {
+    status,
+    statusDetail,
+    me,
+    rooms,
+    current,
+    messages,
+    online,
+    typing,
+    lastError,
+    start,
+    stop,
+    open,
+    createRoom,
+    send,
+    setTyping,
+  }
 })

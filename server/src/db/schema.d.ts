@@ -1,0 +1,34 @@
+import type { ColumnType, Generated } from 'kysely';
+/** bigserial: pg hands it back as a string, PGlite as a number or bigint; repositories turn it into a string. */
+type BigSerial = ColumnType<string | number | bigint, never, never>;
+export interface UsersTable {
+    id: BigSerial;
+    email: string;
+    /** argon2id, or passlib's pbkdf2-sha256 for users carried over from the original */
+    password: string;
+    created_on: Generated<Date>;
+    confirmed: Generated<boolean>;
+    is_admin: Generated<boolean>;
+}
+export interface RoomsTable {
+    id: BigSerial;
+    name: string;
+    created_by: string | null;
+    created_on: Generated<Date>;
+    last_seq: ColumnType<string | number | bigint, never, string>;
+}
+export interface MessagesTable {
+    id: BigSerial;
+    room_id: string;
+    seq: ColumnType<string | number | bigint, string, never>;
+    user_id: string;
+    client_id: string;
+    body: string;
+    created_on: Generated<Date>;
+}
+export interface Database {
+    users: UsersTable;
+    rooms: RoomsTable;
+    messages: MessagesTable;
+}
+export {};

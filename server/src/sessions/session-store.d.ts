@@ -1,0 +1,38 @@
+/** What a session knows of its user: the original kept `{id, email}`; `admin` spares /db a query. */
+export interface SessionUser {
+    id: string;
+    email: string;
+    admin: boolean;
+}
+export interface SessionLifetimes {
+    /** the session ends after this long unused; each use starts it again */
+    idleTimeoutMs: number;
+    /** the session ends this long after login, however much it is used */
+    absoluteTimeoutMs: number;
+}
+export interface Session {
+    user: SessionUser;
+    /** epoch ms of the absolute end; the idle end keeps moving while the session is used */
+    expiresAt: number;
+}
+/**
+ * Published on the bus channel `<prefix>session-events` whenever sessions end early, so every WebSocket
+ * process can close their sockets at once: `token:<hash>` for one session, `user:<id>` for all of a user's.
+ */
+export declare const SESSION_EVENTS_CHANNEL = "session-events";
+export interface SessionStore {
+    /** Starts a session and returns its token; only the token's hash is stored. */
+    create(user: SessionUser): Promise<string>;
+    /** The session, sliding its idle timeout; undefined when unknown, expired or revoked. */
+    touch(token: string): Promise<Session | undefined>;
+    /** `touch` for many sessions at once (one round trip): how open WebSockets keep theirs alive. */
+    touchMany(tokens: string[]): Promise<(Session | undefined)[]>;
+    /** Ends one session; returns its user, undefined when it had already ended. */
+    revoke(token: string): Promise<SessionUser | undefined>;
+    /** Ends every session of one user; returns how many there were. */
+    revokeAllForUser(userId: string): Promise<number>;
+}
+/** 256 bits from the CSPRNG, URL-safe (OWASP Session Management: at least 64 bits of entropy). */
+export declare const newToken: () => string;
+/** A store dump holds only these, so it cannot be replayed as live tokens. */
+export declare const tokenHash: (token: string) => string;

@@ -1,0 +1,172 @@
+import { mkdirSync } from 'node:fs'
+import type { Browser, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { launchChromium } from './browser'
+import { startServer } from './test-server'
+
+const artifacts = new URL('../../test-artifacts/', import.meta.url)
+mkdirSync(artifacts, { recursive: true })
+const screenshot = (page: Page, name: string) =>
+  page.screenshot({ path: new URL(`${name}.png`, artifacts).pathname })
+
+describe('the SPA in Chromium', () => {
+  let server: Awaited<ReturnType<typeof startServer>>
+  let browser: Browser
+  let base: string
+
+  beforeAll(async () => {
+    server = await startServer({ WS_SESSION_CHECK_INTERVAL: '0.5' })
+    base = process.env.E2E_BASE_URL ?? server.url
+    browser = await launchChromium()
+  })
+  afterAll(async () => {
+    await browser?.close()
+    await server?.stop()
+  })
+
+  async function register(): Promise<{ email: string; password: string }> {
+    const account = {
+      email: `user-${crypto.randomUUID().slice(0, 8)}@example.com`,
+      password: 'a-good-password',
+    }
+    const response = await fetch(`${base}/api/v1.0/user/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(account),
+    })
+    expect(response.status).toBe(201)
+    return account
+  }
+
+  async function newPage(): Promise<Page> {
+    const context = await browser.newContext()
+    const page = await context.newPage()
+    page.on('dialog', () => {
+      throw new Error('a dialog opened: script ran')
+    })
+    return page
+  }
+
+  async function logIn(page: Page, account: { email: string; password: string }) {
+    await page.goto(`${base}/app/login`)
+    await page.getByLabel('Email').fill(account.email)
+    await page.getByLabel('Password').fill(account.password)
+    await page.getByRole('button', { name: 'Log in' }).click()
+    await page.getByRole('status').filter({ hasText: 'Connected' }).waitFor({ timeout: 10_000 })
+  }
+
+  const messages = (page: Page) => page.getByRole('list', { name: 'Messages' }).locator('.text')
+
+  async function sendMessage(page: Page, text: string) {
+    await page.getByLabel('Message', { exact: true }).fill(text)
+    await page.getByLabel('Message', { exact: true }).press('Enter')
+  }
+
+  it('says "Wrong email or password" for a wrong password, and keeps the form', async () => {
+    const page = await newPage()
+    const account = await register()
+    await page.goto(`${base}/app/login`)
+    await page.getByLabel('Email').fill(account.email)
+    await page.getByLabel('Password').fill('not-the-password')
+    await page.getByRole('button', { name: 'Log in' }).click()
+    await expect(page.getByRole('alert').textContent()).resolves.toBe('Wrong email or password')
+    expect(page.url()).toBe(`${base}/app/login`)
+    await screenshot(page, 'login-error')
+  })
+
+  it('shows field errors under their fields, checked before sending and as the server sends them', async () => {
+    const page = await newPage()
+    await page.goto(`${base}/app/login`)
+    await page.getByLabel('Email').fill('not-an-email')
+    await page.getByLabel('Password').fill('abc')
+    await page.getByRole('button', { name: 'Log in' }).click()
+    await expect(page.locator('#login-email-error').textContent()).resolves.toBe('Not a valid email address.')
+    await expect(page.locator('#login-password-error').textContent()).resolves.toBe(
+      'Shorter than minimum length 4.',
+    )
+    // the server's own 400 for the same input, rendered the same way
+    await page.route('**/api/v1.0/user/auth', async (route) => {
+      const response = await route.fetch({
+        postData: JSON.stringify({ email: 'not-an-email', password: 'abc' }),
+      })
+      expect(response.status()).toBe(400)
+      await route.fulfill({ response })
+    })
+    await page.getByLabel('Email').fill('valid@example.com')
+    await page.getByLabel('Password').fill('long-enough')
+    await page.getByRole('button', { name: 'Log in' }).click()
+    await expect(page.locator('#login-email-error').textContent()).resolves.toBe('Not a valid email address.')
+  })
+
+  it('logs in, keeps the session over a reload, and lets two users chat', async () => {
+    const [alice, bob] = [await register(), await register()]
+    const [alicePage, bobPage] = [await newPage(), await newPage()]
+    await logIn(alicePage, alice)
+    await logIn(bobPage, bob)
+    await sendMessage(alicePage, 'Hello Bob')
+    await expect(messages(bobPage).filter({ hasText: 'Hello Bob' }).waitFor()).resolves.toBeUndefined()
+    await sendMessage(bobPage, 'Hi Alice')
+    await messages(alicePage).filter({ hasText: 'Hi Alice' }).waitFor()
+    await bobPage.getByRole('list', { name: 'Online' }).getByText(alice.email).waitFor()
+    await screenshot(alicePage, 'chat')
+
+    await alicePage.reload()
+    await alicePage.getByRole('status').filter({ hasText: 'Connected' }).waitFor()
+    expect(alicePage.url()).toBe(`${base}/app/`)
+    await messages(alicePage).filter({ hasText: 'Hi Alice' }).waitFor()
+    // the session cookie is HttpOnly: page script cannot read it
+    expect(await alicePage.evaluate(() => document.cookie)).toBe('')
+  })
+
+  it('shows a message that looks like HTML as text, and runs nothing', async () => {
+    const page = await newPage()
+    await logIn(page, await register())
+    const attack = '<img src=x onerror=alert(1)>'
+    await sendMessage(page, attack)
+    await messages(page).filter({ hasText: attack }).waitFor()
+    expect(await page.locator('.messages img').count()).toBe(0)
+  })
+
+  it('sends every tab of a user to the login page within 2 s when one tab logs out', async () => {
+    const account = await register()
+    const context = await browser.newContext()
+    const [first, second] = [await context.newPage(), await context.newPage()]
+    await logIn(first, account)
+    await second.goto(`${base}/app/`)
+    await second.getByRole('status').filter({ hasText: 'Connected' }).waitFor()
+    const started = Date.now()
+    await first.getByRole('button', { name: 'Log out' }).click()
+    await second.waitForURL(`${base}/app/login`, { timeout: 2_000 })
+    expect(Date.now() - started).toBeLessThan(2_000)
+    await second
+      .getByText(/logged out|session/i)
+      .first()
+      .waitFor()
+  })
+
+  it('reconnects by itself after the server restarts, losing and doubling nothing', async () => {
+    const [alice, bob] = [await register(), await register()]
+    const [alicePage, bobPage] = [await newPage(), await newPage()]
+    await logIn(alicePage, alice)
+    await logIn(bobPage, bob)
+    await sendMessage(alicePage, 'before restart')
+    await messages(bobPage).filter({ hasText: 'before restart' }).waitFor()
+
+    const restarted = server.restart(1_500)
+    await alicePage.getByRole('status').filter({ hasText: 'reconnecting' }).waitFor({ timeout: 5_000 })
+    await sendMessage(alicePage, 'while the server was down')
+    await restarted
+    await alicePage.getByRole('status').filter({ hasText: 'Connected' }).waitFor({ timeout: 20_000 })
+    await bobPage.getByRole('status').filter({ hasText: 'Connected' }).waitFor({ timeout: 20_000 })
+    await sendMessage(bobPage, 'after restart')
+    for (const page of [alicePage, bobPage]) {
+      await messages(page).filter({ hasText: 'after restart' }).waitFor({ timeout: 10_000 })
+      await messages(page).filter({ hasText: 'while the server was down' }).waitFor({ timeout: 10_000 })
+      const texts = await messages(page).allTextContents()
+      const mine = texts.filter((text) =>
+        ['before restart', 'while the server was down', 'after restart'].includes(text),
+      )
+      expect(mine).toEqual(['before restart', 'while the server was down', 'after restart'])
+    }
+  })
+})
