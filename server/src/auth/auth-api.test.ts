@@ -235,6 +235,16 @@ describe.each(backends)('auth API on $name', (backend) => {
     )
   })
 
+  it('lets only an admin session through the /db check', async () => {
+    const check = (headers: Record<string, string>) =>
+      t.app.inject({ method: 'GET', url: '/api/v1.0/user/admin-check', headers })
+    const admin = (await login(t.config.admin.email, t.config.admin.password)).json().data.access_token
+    expect((await check({ cookie: `${t.config.session.cookieName}=${admin}` })).statusCode).toBe(204)
+    const { token } = await register()
+    expect((await check(bearer(token))).statusCode).toBe(401)
+    expect((await check({})).statusCode).toBe(401)
+  })
+
   it('reports health', async () => {
     const response = await t.app.inject({ method: 'GET', url: '/api/health' })
     expect(response.statusCode).toBe(200)

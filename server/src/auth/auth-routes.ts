@@ -11,7 +11,7 @@ import {
 } from '@chat/contract'
 import { Type } from 'typebox'
 import type { Config } from '../config/config.ts'
-import { notLoggedIn } from './auth-errors.ts'
+import { ApiError, notLoggedIn } from './auth-errors.ts'
 
 const SessionsEndedSchema = Type.Object({ sessions_ended: Type.Integer() })
 const Unauthorized = { 401: MessageErrorResponseSchema }
@@ -86,6 +86,22 @@ const authRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
         valid: true as const,
         data: { id, email, admin, confirmed, created_on: createdOn.toISOString() },
       }
+    },
+  )
+
+  // nginx's auth_request for /db: 204 lets an admin through to Adminer, anything else is a 401
+  app.get(
+    '/admin-check',
+    {
+      schema: {
+        summary: 'Is this session an admin? (for the proxy)',
+        response: { 204: Type.Null(), ...Unauthorized },
+      },
+      preHandler: app.requireSession,
+    },
+    async (request, reply) => {
+      if (!request.session!.user.admin) throw new ApiError(401, 'Only an admin may use the database console')
+      return reply.code(204).send(null)
     },
   )
 
