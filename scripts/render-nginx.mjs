@@ -1,0 +1,22 @@
+// Renders nginx/templates/*.template as the official nginx image does: only the named ${VARIABLES} are
+// replaced (so nginx's own $variables stay), and a variable that is not set stops the render.
+// usage: node scripts/render-nginx.mjs <output file>   (variables from the environment)
+import { readFileSync, writeFileSync } from 'node:fs'
+
+const VARIABLES = ['NGINX_PORT', 'ACCESS_LOG', 'API_SERVERS', 'WS_SERVERS', 'ADMINER_SERVER', 'SPA_ROOT']
+
+export function renderNginx(env = process.env) {
+  const template = readFileSync(new URL('../nginx/templates/default.conf.template', import.meta.url), 'utf8')
+  const missing = VARIABLES.filter((name) => !env[name])
+  if (missing.length > 0) throw new Error(`render-nginx: set ${missing.join(', ')}`)
+  return template.replace(/\$\{([A-Z_]+)\}/g, (whole, name) => (VARIABLES.includes(name) ? env[name] : whole))
+}
+
+if (process.argv[1] === new URL(import.meta.url).pathname) {
+  const [output] = process.argv.slice(2)
+  if (!output) {
+    console.error('usage: node scripts/render-nginx.mjs <output file>')
+    process.exit(2)
+  }
+  writeFileSync(output, renderNginx())
+}
