@@ -14,6 +14,7 @@ const env = {
   API_PORT: '8100',
   WS_PORTS: '8101,8102',
   ADMINER_PORT: '8180',
+  SPA_STATIC_PORT: '8181',
   DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/postgres',
   REDIS_URL: 'redis://127.0.0.1:6379',
   ADMINER_DEFAULT_SERVER: '127.0.0.1',
@@ -37,6 +38,7 @@ writeFileSync(
     API_SERVERS: `server 127.0.0.1:${env.API_PORT};`,
     WS_SERVERS: wsPorts.map((port) => `server 127.0.0.1:${port};`).join(' '),
     ADMINER_SERVER: `127.0.0.1:${env.ADMINER_PORT}`,
+    SPA_UPSTREAM: `127.0.0.1:${env.SPA_STATIC_PORT}`,
   }),
 )
 // what the nginx image's own nginx.conf gives the template: an http block, plus paths a non-root user may write

@@ -71,7 +71,8 @@ export interface ChatMessage {
 
 /** What the server sends. */
 export type ServerMessage =
-  | { type: 'welcome'; user: ChatUser; rooms: string[]; heartbeatMs: number }
+  /** `server`: which ws process this is (for operators and tests; clients need not care) */
+  | { type: 'welcome'; user: ChatUser; rooms: string[]; heartbeatMs: number; server: string }
   | { type: 'rooms'; rooms: string[] }
   | { type: 'room_created'; room: string }
   | { type: 'history'; room: string; messages: ChatMessage[]; done: boolean }

@@ -36,7 +36,7 @@ export class ChatHub {
     private readonly bus: Bus,
     private readonly presence: PresenceStore,
     channelPrefix: string,
-    private readonly processId: string,
+    readonly processId: string,
     readonly settings: ChatSettings,
     private readonly log: FastifyBaseLogger,
   ) {

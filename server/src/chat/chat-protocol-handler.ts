@@ -61,7 +61,7 @@ export class ChatConnection implements RoomMember, RoomListener {
     this.peer.socket.on('message', (data: RawData, isBinary: boolean) => this.receive(data, isBinary))
     this.peer.socket.on('close', () => void this.stop())
     const rooms = await this.hub.repository.roomNames()
-    this.send({ type: 'welcome', user: this.user, rooms, heartbeatMs })
+    this.send({ type: 'welcome', user: this.user, rooms, heartbeatMs, server: this.hub.processId })
   }
 
   deliver(room: string, seq: number | undefined, frame: string): void {

@@ -26,7 +26,7 @@ export default fp(
       index: false,
       setHeaders: (response, file) => {
         const immutable = file.includes(`${path.sep}assets${path.sep}`)
-        response.header('cache-control', immutable ? 'public, max-age=31536000, immutable' : 'no-cache')
+        response.setHeader('cache-control', immutable ? 'public, max-age=31536000, immutable' : 'no-cache')
       },
     })
     const sendIndex = (_request: FastifyRequest, reply: FastifyReply) =>

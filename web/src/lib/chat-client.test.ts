@@ -19,7 +19,7 @@ class FakeSocket implements SocketLike {
   /** the server accepts and says welcome */
   accept() {
     this.readyState = 1
-    this.receive({ type: 'welcome', user: alice, rooms: ['general'], heartbeatMs: 30_000 })
+    this.receive({ type: 'welcome', user: alice, rooms: ['general'], heartbeatMs: 30_000, server: 's1' })
   }
   receive(message: ServerMessage) {
     this.onmessage?.({ data: JSON.stringify(message) })

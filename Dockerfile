@@ -1,0 +1,39 @@
+# syntax=docker/dockerfile:1
+# One multi-stage build for the whole stack: `server` runs the api and ws roles, `spa` builds the SPA,
+# `nginx` serves it and fronts everything. Processes run as non-root users.
+
+FROM node:22-bookworm-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+COPY contract/package.json contract/
+COPY server/package.json server/
+COPY web/package.json web/
+COPY bench/package.json bench/
+RUN npm ci --no-audit --no-fund
+
+FROM deps AS spa
+COPY contract contract
+COPY web web
+RUN npm run build -w web
+
+FROM node:22-bookworm-slim AS server
+WORKDIR /app
+COPY package.json package-lock.json ./
+COPY contract/package.json contract/
+COPY server/package.json server/
+COPY web/package.json web/
+COPY bench/package.json bench/
+RUN npm ci --omit=dev --no-audit --no-fund -w server -w contract && npm cache clean --force
+COPY contract contract
+COPY server server
+USER node
+WORKDIR /app/server
+ENV API_MODE=production HOST=0.0.0.0 PORT=8000
+EXPOSE 8000
+HEALTHCHECK --interval=10s --timeout=3s --retries=6 \
+  CMD node -e "fetch('http://127.0.0.1:8000/api/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+CMD ["node", "--import", "tsx", "src/main.ts"]
+
+FROM nginx:1.27-bookworm AS nginx
+COPY nginx/templates /etc/nginx/templates
+COPY --from=spa /app/web/dist /usr/share/nginx/spa

@@ -1,0 +1,40 @@
+# The original's daily commands, and a few more. Variables come from .env when there is one.
+-include .env
+export
+
+COMPOSE ?= docker compose
+
+.PHONY: up upb stop db r test b logs migrate bench stack
+
+up: ## start the stack (dev mode: compose.override.yml, hot reload)
+	$(COMPOSE) up -d
+
+upb: ## rebuild the images and recreate the containers
+	$(COMPOSE) up -d --force-recreate --build
+
+stop:
+	$(COMPOSE) stop
+
+db: ## psql in the database container
+	$(COMPOSE) exec db psql -U "$(POSTGRES_USER)" "$(POSTGRES_DB)"
+
+r: ## redis-cli in the Redis container
+	$(COMPOSE) exec redis redis-cli
+
+test: ## every suite: unit, integration, browser, topology
+	npm test
+
+b: ## a shell in a container: make b c=api
+	$(COMPOSE) exec $(c) sh
+
+logs:
+	$(COMPOSE) logs -f --tail=100
+
+migrate: ## apply pending migrations (the api also does at start)
+	$(COMPOSE) exec api node --import tsx src/db/migrate-cli.ts latest
+
+bench:
+	npm run bench
+
+stack: ## the same topology without Docker: nginx, Adminer (php -S), api, two ws, local PostgreSQL and Redis
+	node scripts/stack.mjs
