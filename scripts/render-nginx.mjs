@@ -3,7 +3,16 @@
 // usage: node scripts/render-nginx.mjs <output file>   (variables from the environment)
 import { readFileSync, writeFileSync } from 'node:fs'
 
-const VARIABLES = ['NGINX_PORT', 'ACCESS_LOG', 'API_SERVERS', 'WS_SERVERS', 'ADMINER_SERVER', 'SPA_ROOT', 'SPA_UPSTREAM', 'SPA_STATIC_PORT']
+const VARIABLES = [
+  'NGINX_PORT',
+  'ACCESS_LOG',
+  'API_SERVERS',
+  'WS_SERVERS',
+  'ADMINER_SERVER',
+  'SPA_ROOT',
+  'SPA_UPSTREAM',
+  'SPA_STATIC_PORT',
+]
 
 export function renderNginx(env = process.env) {
   const template = readFileSync(new URL('../nginx/templates/default.conf.template', import.meta.url), 'utf8')

@@ -2,21 +2,22 @@ import { mkdirSync } from 'node:fs'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { launchChromium } from './browser'
-import { startServer } from './test-server'
+import { startServer, type TestServer } from './test-server'
 
 const artifacts = new URL('../../test-artifacts/', import.meta.url)
 mkdirSync(artifacts, { recursive: true })
+const via = process.env.E2E_STACK === '1' ? 'nginx-' : ''
 const screenshot = (page: Page, name: string) =>
-  page.screenshot({ path: new URL(`${name}.png`, artifacts).pathname })
+  page.screenshot({ path: new URL(`${via}${name}.png`, artifacts).pathname })
 
-describe('the SPA in Chromium', () => {
-  let server: Awaited<ReturnType<typeof startServer>>
+describe(`the SPA in Chromium${via ? ', through nginx' : ''}`, () => {
+  let server: TestServer
   let browser: Browser
   let base: string
 
   beforeAll(async () => {
     server = await startServer({ WS_SESSION_CHECK_INTERVAL: '0.5' })
-    base = process.env.E2E_BASE_URL ?? server.url
+    base = server.url
     browser = await launchChromium()
   })
   afterAll(async () => {
@@ -66,6 +67,8 @@ describe('the SPA in Chromium', () => {
     const page = await newPage()
     const account = await register()
     await page.goto(`${base}/app/login`)
+    await page.getByLabel('Email').waitFor()
+    await screenshot(page, 'login')
     await page.getByLabel('Email').fill(account.email)
     await page.getByLabel('Password').fill('not-the-password')
     await page.getByRole('button', { name: 'Log in' }).click()

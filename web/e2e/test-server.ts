@@ -1,33 +1,55 @@
 import type { AddressInfo } from 'node:net'
+import { startStack } from '../../topology/stack-under-test.ts'
 import { buildApp, type App } from '../../server/src/app.ts'
-import type { Config } from '../../server/src/config/config.ts'
-import { realBackend } from '../../server/src/test/backends.ts'
+import { loadConfig } from '../../server/src/config/config.ts'
+import { createTestDatabase, createTestRedisPrefix, TEST_REDIS_URL } from '../../server/src/test/backends.ts'
+
+export interface TestServer {
+  url: string
+  restart(downMs: number): Promise<void>
+  stop(): Promise<void>
+}
 
 /**
- * The real server (API, WebSocket and the built SPA) on PostgreSQL and Redis of its own, on a fixed port
- * so that it can be stopped and started again under the pages' feet. E2E_BASE_URL points elsewhere (nginx)
- * when set: then only the backends are made here.
+ * The real server on PostgreSQL and Redis of its own: in this process (API, WebSocket and the built SPA
+ * on one port), or, with E2E_STACK=1, the whole topology behind nginx (`make stack`). Either can be
+ * stopped and started again on the same address under the pages' feet.
  */
-export async function startServer(env: Record<string, string> = {}) {
-  const { config, cleanup } = await realBackend.setup({
-    LOG_LEVEL: 'warn',
+export async function startServer(extra: Record<string, string> = {}): Promise<TestServer> {
+  const database = await createTestDatabase()
+  const redis = createTestRedisPrefix()
+  const env = {
+    DATABASE_URL: database.url,
+    REDIS_URL: TEST_REDIS_URL,
+    REDIS_KEY_PREFIX: redis.prefix,
+    API_MODE: 'production',
+    API_ADMIN_EMAIL: 'admin@example.com',
+    API_ADMIN_PASSWORD: 'e2e-admin-password',
     SESSION_COOKIE_SECURE: 'false',
-    ...env,
-  })
+    LOG_LEVEL: 'warn',
+    ...extra,
+  }
+  const cleanup = () => Promise.all([database.drop(), redis.drop()]).then(() => {})
+
+  if (process.env.E2E_STACK === '1') {
+    const stack = await startStack(env)
+    return { url: stack.url, restart: stack.restart, stop: () => stack.stop().then(cleanup) }
+  }
+
+  const config = loadConfig(env)
   let app: App | undefined
   let port = 0
   const start = async () => {
-    app = await buildApp(config as Config)
+    app = await buildApp(config)
     await app.listen({ host: '127.0.0.1', port })
     port = (app.server.address() as AddressInfo).port
   }
   await start()
   return {
-    config,
     get url() {
       return `http://127.0.0.1:${port}`
     },
-    restart: async (downMs: number) => {
+    restart: async (downMs) => {
       await app?.close()
       await new Promise((resolve) => setTimeout(resolve, downMs))
       await start()

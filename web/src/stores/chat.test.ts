@@ -34,7 +34,13 @@ describe('chat store', () => {
   function started() {
     const chat = useChatStore()
     chat.start('ws://test/ws')
-    FakeWebSocket.last.receive({ type: 'welcome', user: alice, rooms: ['general'], heartbeatMs: 30_000, server: 's1' })
+    FakeWebSocket.last.receive({
+      type: 'welcome',
+      user: alice,
+      rooms: ['general'],
+      heartbeatMs: 30_000,
+      server: 's1',
+    })
     return chat
   }
 
