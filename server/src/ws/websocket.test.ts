@@ -1,0 +1,243 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { backends } from '../test/backends.ts'
+import { newEmail, postJson, sleep, startTestApp, type TestApp } from '../test/test-app.ts'
+import { openSocket, refusedStatus, type TestSocket } from '../test/ws-client.ts'
+
+async function listen(t: TestApp): Promise<string> {
+  const address = await t.app.listen({ host: '127.0.0.1', port: 0 })
+  return `${address.replace('http', 'ws')}/ws`
+}
+
+async function register(t: TestApp): Promise<string> {
+  const response = await postJson(t.app, '/api/v1.0/user/register', {
+    email: newEmail(),
+    password: 'a-good-password',
+  })
+  return response.json().data.access_token
+}
+
+const chat = (url: string, token: string, options = {}) =>
+  openSocket(url, ['chat.v1', `bearer.${token}`], options)
+const json = (socket: TestSocket, message: unknown) => socket.socket.send(JSON.stringify(message))
+
+describe.each(backends)('/ws on $name', (backend) => {
+  let t: TestApp
+  let url: string
+  let token: string
+  const sockets: TestSocket[] = []
+  const track = (socket: TestSocket) => (sockets.push(socket), socket)
+
+  beforeAll(async () => {
+    t = await startTestApp(backend, {
+      WS_MAX_CONNECTIONS_PER_USER: '3',
+      WS_MAX_MESSAGE_BYTES: '4096',
+      WS_MESSAGES_PER_SECOND: '5',
+      WS_ALLOWED_ORIGINS: 'https://chat.example.com',
+    })
+    url = await listen(t)
+    token = await register(t)
+  })
+  afterEach(() => {
+    for (const socket of sockets.splice(0)) socket.socket.terminate()
+  })
+  afterAll(() => t?.close())
+
+  describe('the echo protocol', () => {
+    it('answers every non-empty text byte for byte, ignores an empty one, and closes on /out with 1000', async () => {
+      const socket = track(await openSocket(`${url}?token=${token}`))
+      expect(socket.socket.protocol).toBe('')
+      const texts = ['hello', 'ünïcødé 🚀 "quotes" \\ <b>', 'line one\nline two', 'x'.repeat(4000)]
+      socket.socket.send('')
+      for (const text of texts) socket.socket.send(text)
+      for (const text of texts) expect(await socket.next(() => true)).toBe(`I've received: ${text}`)
+      expect(socket.received).toHaveLength(texts.length)
+      socket.socket.send('/out')
+      expect(await socket.closed).toMatchObject({ code: 1000 })
+    })
+
+    it('closes on a binary frame with 1003', async () => {
+      const socket = track(await openSocket(`${url}?token=${token}`))
+      socket.socket.send(Buffer.from([1, 2, 3]))
+      expect((await socket.closed).code).toBe(1003)
+    })
+
+    it('accepts the session cookie from the same origin or an allowed one', async () => {
+      for (const origin of [url.replace('ws', 'http').replace('/ws', ''), 'https://chat.example.com']) {
+        const socket = track(
+          await openSocket(url, undefined, { headers: { cookie: `session=${token}`, origin } }),
+        )
+        socket.socket.send('cookie')
+        expect(await socket.next(() => true)).toBe("I've received: cookie")
+        socket.socket.close()
+      }
+    })
+  })
+
+  describe('authentication before the upgrade', () => {
+    it('answers 401, not 101, to a missing, unknown or malformed token, however it is carried', async () => {
+      expect(await refusedStatus(url)).toBe(401)
+      for (const bad of ['A'.repeat(43), 'not a token', '']) {
+        expect(await refusedStatus(`${url}?token=${encodeURIComponent(bad)}`)).toBe(401)
+        expect(
+          await refusedStatus(url, undefined, {
+            headers: { cookie: `session=${bad}`, origin: 'https://chat.example.com' },
+          }),
+        ).toBe(401)
+      }
+      expect(await refusedStatus(url, ['chat.v1', `bearer.${'A'.repeat(43)}`])).toBe(401)
+    })
+
+    it('answers 401 to a token that was logged out', async () => {
+      const ended = await register(t)
+      await postJson(t.app, '/api/v1.0/user/logout', {}, { authorization: `Bearer ${ended}` })
+      expect(await refusedStatus(`${url}?token=${ended}`)).toBe(401)
+      expect(await refusedStatus(url, ['chat.v1', `bearer.${ended}`])).toBe(401)
+    })
+
+    it('answers 403 to the cookie from another origin or from no origin', async () => {
+      expect(
+        await refusedStatus(url, undefined, {
+          headers: { cookie: `session=${token}`, origin: 'https://evil.example' },
+        }),
+      ).toBe(403)
+      expect(await refusedStatus(url, undefined, { headers: { cookie: `session=${token}` } })).toBe(403)
+    })
+
+    it('answers 400 to an unknown subprotocol, and to a bearer token without chat.v1', async () => {
+      expect(await refusedStatus(`${url}?token=${token}`, ['mqtt'])).toBe(400)
+      expect(await refusedStatus(url, [`bearer.${token}`])).toBe(400)
+    })
+
+    it('selects chat.v1 and never echoes the token back', async () => {
+      const socket = track(await chat(url, token))
+      expect(socket.socket.protocol).toBe('chat.v1')
+      expect(await socket.nextOfType('welcome')).toMatchObject({
+        type: 'welcome',
+        rooms: expect.arrayContaining(['general']),
+      })
+    })
+
+    it('answers 429 past the per-user connection cap, and accepts again once one closes', async () => {
+      const own = await register(t)
+      const open = [await chat(url, own), await chat(url, own), await chat(url, own)].map(track)
+      expect(await refusedStatus(url, ['chat.v1', `bearer.${own}`])).toBe(429)
+      open[0]!.socket.close()
+      await open[0]!.closed
+      track(await chat(url, own))
+    })
+
+    it('never writes the token of a ?token= URL to the log', async () => {
+      track(await openSocket(`${url}?token=${token}`))
+      expect(t.logs.join('')).not.toContain(token)
+    })
+  })
+
+  describe('chat.v1 limits and bad input', () => {
+    it('answers malformed JSON, unknown types, bad fields and binary frames with an error frame, and carries on', async () => {
+      const socket = track(await chat(url, await register(t)))
+      await socket.nextOfType('welcome')
+      const cases: [() => void, string][] = [
+        [() => socket.socket.send('{not json'), 'malformed_json'],
+        [() => json(socket, { type: 'dance' }), 'unknown_type'],
+        [() => json(socket, { type: 'join', room: 'Not A Room' }), 'invalid_message'],
+        [() => socket.socket.send(Buffer.from('{}')), 'binary_unsupported'],
+        [() => json(socket, { type: 'send', room: 'general', clientId: 'a', text: 'x' }), 'not_joined'],
+      ]
+      for (const [send, code] of cases) {
+        send()
+        expect(await socket.nextOfType('error', (m: { code: string }) => m.code === code)).toMatchObject({
+          code,
+        })
+        await sleep(250) // stay within 5 messages a second
+      }
+      json(socket, { type: 'join', room: 'no-such-room' })
+      expect(
+        await socket.nextOfType('error', (m: { code: string }) => m.code === 'unknown_room'),
+      ).toBeDefined()
+      await sleep(250)
+      json(socket, { type: 'rooms' })
+      expect(await socket.nextOfType('rooms')).toMatchObject({ rooms: expect.arrayContaining(['general']) })
+    })
+
+    it('closes with 1009 on a message over the size limit', async () => {
+      const socket = track(await chat(url, token))
+      json(socket, { type: 'send', room: 'general', clientId: 'big', text: 'x'.repeat(5000) })
+      expect((await socket.closed).code).toBe(1009)
+    })
+
+    it('answers a flood with rate_limited, then closes it with 1008, while others carry on', async () => {
+      const [flooderToken, bystanderToken] = [await register(t), await register(t)]
+      const flooder = track(await chat(url, flooderToken))
+      const bystander = track(await chat(url, bystanderToken))
+      await bystander.nextOfType('welcome')
+      for (let i = 0; i < 60; i++) json(flooder, { type: 'rooms' })
+      expect(
+        await flooder.nextOfType('error', (m: { code: string }) => m.code === 'rate_limited'),
+      ).toBeDefined()
+      expect((await flooder.closed).code).toBe(1008)
+      json(bystander, { type: 'rooms' })
+      expect(await bystander.nextOfType('rooms')).toBeDefined()
+    })
+  })
+})
+
+describe('/ws heartbeat, slow readers and shutdown', () => {
+  let t: TestApp | undefined
+  afterEach(() => t?.close())
+
+  it('keeps a healthy idle connection past many pings, and drops one that stops answering within two intervals', async () => {
+    t = await startTestApp(backends[1]!, { API_WEBSOCKET_TIMEOUT: '0.3' })
+    const url = await listen(t)
+    const token = await register(t)
+    const healthy = await openSocket(`${url}?token=${token}`)
+    let pings = 0
+    healthy.socket.on('ping', () => pings++)
+    const silent = await openSocket(`${url}?token=${token}`, undefined, { autoPong: false })
+    const started = Date.now()
+    const { code } = await silent.closed
+    expect(code).toBe(1006)
+    expect(Date.now() - started).toBeLessThan(1_000)
+    await sleep(1_500)
+    expect(healthy.socket.readyState).toBe(healthy.socket.OPEN)
+    expect(pings).toBeGreaterThanOrEqual(4)
+    healthy.socket.close()
+  })
+
+  it('cuts off a client that stops reading once its buffer passes the limit, and the sender carries on', async () => {
+    t = await startTestApp(backends[1]!, { WS_SEND_BUFFER_LIMIT: '65536', WS_MESSAGES_PER_SECOND: '1000' })
+    const url = await listen(t)
+    const [senderToken, slowToken] = [await register(t), await register(t)]
+    const sender = await chat(url, senderToken)
+    const slow = await chat(url, slowToken)
+    for (const socket of [sender, slow]) {
+      json(socket, { type: 'join', room: 'general' })
+      await socket.nextOfType('joined')
+    }
+    ;(slow.socket as unknown as { _socket: { pause(): void } })._socket.pause()
+    // the kernel's socket buffers swallow a few megabytes before the server's own buffer grows
+    const text = 'y'.repeat(4_000)
+    const deadline = Date.now() + 30_000
+    const cutOff = () => t!.logs.some((line) => line.includes('slow WebSocket reader cut off'))
+    for (let i = 0; i < 5_000 && !cutOff() && Date.now() < deadline; i++) {
+      json(sender, { type: 'send', room: 'general', clientId: `flood-${i}`, text })
+      await sender.nextOfType('ack', (m: { clientId: string }) => m.clientId === `flood-${i}`)
+    }
+    expect(cutOff()).toBe(true)
+    json(sender, { type: 'rooms' })
+    expect(await sender.nextOfType('rooms')).toBeDefined()
+    sender.socket.close()
+    slow.socket.terminate()
+  })
+
+  it('closes every socket with 1001 when the server shuts down', async () => {
+    t = await startTestApp(backends[1]!)
+    const url = await listen(t)
+    const token = await register(t)
+    const echo = await openSocket(`${url}?token=${token}`)
+    const chatSocket = await chat(url, token)
+    await t.close()
+    t = undefined
+    expect((await echo.closed).code).toBe(1001)
+    expect((await chatSocket.closed).code).toBe(1001)
+  })
+})
