@@ -2,13 +2,17 @@
 # One multi-stage build for the whole stack: `server` runs the api and ws roles, `spa` builds the SPA,
 # `nginx` serves it and fronts everything. Processes run as non-root users.
 
-FROM node:22-bookworm-slim AS deps
+# the workspace manifests alone, so dependency layers are rebuilt only when they change
+FROM node:22-bookworm-slim AS manifests
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY contract/package.json contract/
 COPY server/package.json server/
 COPY web/package.json web/
+COPY topology/package.json topology/
 COPY bench/package.json bench/
+
+FROM manifests AS deps
 RUN npm ci --no-audit --no-fund
 
 FROM deps AS spa
@@ -16,13 +20,7 @@ COPY contract contract
 COPY web web
 RUN npm run build -w web
 
-FROM node:22-bookworm-slim AS server
-WORKDIR /app
-COPY package.json package-lock.json ./
-COPY contract/package.json contract/
-COPY server/package.json server/
-COPY web/package.json web/
-COPY bench/package.json bench/
+FROM manifests AS server
 RUN npm ci --omit=dev --no-audit --no-fund -w server -w contract && npm cache clean --force
 COPY contract contract
 COPY server server
@@ -34,6 +32,7 @@ HEALTHCHECK --interval=10s --timeout=3s --retries=6 \
   CMD node -e "fetch('http://127.0.0.1:8000/api/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 CMD ["node", "--import", "tsx", "src/main.ts"]
 
-FROM nginx:1.27-bookworm AS nginx
+# unprivileged: master and workers run as the nginx user, listening on 8080
+FROM nginxinc/nginx-unprivileged:1.27-bookworm AS nginx
 COPY nginx/templates /etc/nginx/templates
 COPY --from=spa /app/web/dist /usr/share/nginx/spa

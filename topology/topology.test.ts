@@ -210,6 +210,7 @@ describe('the topology through real nginx (make stack)', () => {
       })
     const config = compose('-f', 'compose.yml', 'config')
     expect(config).toContain('published: 80')
+    expect(config).toContain('target: 8080')
     expect(compose('config', '--services').split('\n').sort().filter(Boolean)).toEqual(
       ['adminer', 'api', 'app', 'db', 'nginx', 'redis', 'ws'].sort(),
     )
