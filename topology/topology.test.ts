@@ -120,6 +120,13 @@ describe('the topology through real nginx (make stack)', () => {
       expect(response.status).toBe(200)
       expect(await response.text()).toContain('<div id="app"></div>')
     }
+    const index = await fetch(url('/app/'))
+    expect(index.headers.get('content-security-policy')).toContain("default-src 'self'")
+    expect(index.headers.get('x-content-type-options')).toBe('nosniff')
+    const script = /src="(\/app\/assets\/[^"]+\.js)"/.exec(await index.text())![1]!
+    const asset = await fetch(url(script), { headers: { 'accept-encoding': 'gzip' } })
+    expect(asset.headers.get('cache-control')).toBe('public, max-age=31536000, immutable')
+    expect(asset.headers.get('content-encoding')).toBe('gzip')
     const root = await fetch(url('/'), { redirect: 'manual' })
     expect(root.status).toBe(302)
     expect(root.headers.get('location')).toMatch(/\/app\/$/)

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs'
-import type { Browser, Page } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { launchChromium } from './browser'
 import { startServer, type TestServer } from './test-server'
 
@@ -39,8 +39,19 @@ describe(`the SPA in Chromium${via ? ', through nginx' : ''}`, () => {
     return account
   }
 
-  async function newPage(): Promise<Page> {
+  // every test closes what it opened, so no page of an earlier test is still reconnecting during a later one
+  const contexts: BrowserContext[] = []
+  afterEach(async () => {
+    await Promise.all(contexts.splice(0).map((context) => context.close()))
+  })
+  const newContext = async () => {
     const context = await browser.newContext()
+    contexts.push(context)
+    return context
+  }
+
+  async function newPage(): Promise<Page> {
+    const context = await newContext()
     const page = await context.newPage()
     page.on('dialog', () => {
       throw new Error('a dialog opened: script ran')
@@ -132,7 +143,7 @@ describe(`the SPA in Chromium${via ? ', through nginx' : ''}`, () => {
 
   it('sends every tab of a user to the login page within 2 s when one tab logs out', async () => {
     const account = await register()
-    const context = await browser.newContext()
+    const context = await newContext()
     const [first, second] = [await context.newPage(), await context.newPage()]
     await logIn(first, account)
     await second.goto(`${base}/app/`)
@@ -171,5 +182,5 @@ describe(`the SPA in Chromium${via ? ', through nginx' : ''}`, () => {
       )
       expect(mine).toEqual(['before restart', 'while the server was down', 'after restart'])
     }
-  })
+  }, 120_000)
 })
