@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net'
 import { startStack } from '../../topology/stack-under-test.ts'
 import { buildApp, type App } from '../../server/src/app.ts'
 import { loadConfig } from '../../server/src/config/config.ts'
-import { createTestDatabase, createTestRedisPrefix, TEST_REDIS_URL } from '../../server/src/test/backends.ts'
+import { productionLikeEnv } from '../../server/src/test/backends.ts'
 
 export interface TestServer {
   url: string
@@ -16,20 +16,7 @@ export interface TestServer {
  * stopped and started again on the same address under the pages' feet.
  */
 export async function startServer(extra: Record<string, string> = {}): Promise<TestServer> {
-  const database = await createTestDatabase()
-  const redis = createTestRedisPrefix()
-  const env = {
-    DATABASE_URL: database.url,
-    REDIS_URL: TEST_REDIS_URL,
-    REDIS_KEY_PREFIX: redis.prefix,
-    API_MODE: 'production',
-    API_ADMIN_EMAIL: 'admin@example.com',
-    API_ADMIN_PASSWORD: 'e2e-admin-password',
-    SESSION_COOKIE_SECURE: 'false',
-    LOG_LEVEL: 'warn',
-    ...extra,
-  }
-  const cleanup = () => Promise.all([database.drop(), redis.drop()]).then(() => {})
+  const { env, cleanup } = await productionLikeEnv(extra)
 
   if (process.env.E2E_STACK === '1') {
     const stack = await startStack(env)

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createTestDatabase, createTestRedisPrefix, TEST_REDIS_URL } from '../test/backends.ts'
+import { productionLikeEnv } from '../test/backends.ts'
 import { spawnServer, type ServerProcess } from '../test/server-process.ts'
 import { openSocket, type TestSocket } from '../test/ws-client.ts'
 
@@ -15,34 +15,26 @@ interface Message {
 
 /** Two server processes sharing one PostgreSQL database and one Redis prefix, as two ws replicas would. */
 describe('chat across two server processes', () => {
-  let database: Awaited<ReturnType<typeof createTestDatabase>>
-  let redis: ReturnType<typeof createTestRedisPrefix>
+  let cleanup: (() => Promise<void>) | undefined
   let servers: ServerProcess[] = []
   let urls: string[] = []
   const sockets: TestSocket[] = []
 
   beforeAll(async () => {
-    database = await createTestDatabase()
-    redis = createTestRedisPrefix()
-    const env = {
-      DATABASE_URL: database.url,
-      REDIS_URL: TEST_REDIS_URL,
-      REDIS_KEY_PREFIX: redis.prefix,
-      API_MODE: 'production',
-      API_ADMIN_EMAIL: 'admin@example.com',
-      API_ADMIN_PASSWORD: 'cross-process-admin',
-      SESSION_COOKIE_SECURE: 'false',
+    const backends = await productionLikeEnv({
       WS_SESSION_CHECK_INTERVAL: '0.5',
       WS_MESSAGES_PER_SECOND: '200',
       LOG_LEVEL: 'info',
-    }
+    })
+    cleanup = backends.cleanup
+    const { env } = backends
     servers = [spawnServer(env), spawnServer(env)]
     urls = await Promise.all(servers.map((server) => server.ready()))
   })
   afterAll(async () => {
     for (const socket of sockets) socket.socket.terminate()
     await Promise.all(servers.map((server) => server.stop()))
-    await Promise.all([database?.drop(), redis?.drop()])
+    await cleanup?.()
   })
 
   const post = async (server: number, path: string, body: unknown, token?: string) =>

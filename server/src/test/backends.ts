@@ -91,3 +91,31 @@ export const embeddedBackend: TestBackend = {
 }
 
 export const backends = [realBackend, embeddedBackend]
+
+/**
+ * The variables of a production-like server process on a PostgreSQL database and a Redis prefix of its
+ * own (for tests that run real processes), and the cleanup that removes both.
+ */
+export async function productionLikeEnv(
+  extra: Record<string, string> = {},
+): Promise<{
+  env: Record<string, string>
+  admin: { email: string; password: string }
+  cleanup: () => Promise<void>
+}> {
+  const database = await createTestDatabase()
+  const redis = createTestRedisPrefix()
+  const admin = { email: 'admin@example.com', password: 'test-admin-password' }
+  const env = {
+    DATABASE_URL: database.url,
+    REDIS_URL: TEST_REDIS_URL,
+    REDIS_KEY_PREFIX: redis.prefix,
+    API_MODE: 'production',
+    API_ADMIN_EMAIL: admin.email,
+    API_ADMIN_PASSWORD: admin.password,
+    SESSION_COOKIE_SECURE: 'false',
+    LOG_LEVEL: 'warn',
+    ...extra,
+  }
+  return { env, admin, cleanup: () => Promise.all([database.drop(), redis.drop()]).then(() => {}) }
+}
