@@ -1,222 +1,672 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { productionLikeEnv } from '../test/backends.ts'
+import type { ChatMessage, ChatUser } from '@chat/contract'
+import { Redis } from 'ioredis'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { tokenHash } from '../sessions/session-store.ts'
+import { productionLikeEnv, TEST_REDIS_URL } from '../test/backends.ts'
 import { spawnServer, type ServerProcess } from '../test/server-process.ts'
-import { openSocket, type TestSocket } from '../test/ws-client.ts'
+import { openSocket, refusedStatus, type TestSocket } from '../test/ws-client.ts'
 
-interface Message {
+/** Any frame the server sends, loosely typed: each test reads the fields its frame type has. */
+interface Frame {
   type: string
-  seq: number
-  id: string
-  text: string
-  clientId: string
-  online?: { email: string }[]
-  messages?: Message[]
+  room?: string
+  seq?: number
+  id?: string
+  text?: string
+  clientId?: string
+  online?: ChatUser[]
+  messages?: ChatMessage[]
+  done?: boolean
+  user?: ChatUser
+  typing?: boolean
+  code?: string
 }
 
-/** Two server processes sharing one PostgreSQL database and one Redis prefix, as two ws replicas would. */
-describe('chat across two server processes', () => {
-  let cleanup: (() => Promise<void>) | undefined
-  let servers: ServerProcess[] = []
-  let urls: string[] = []
-  const sockets: TestSocket[] = []
+interface TestUser {
+  email: string
+  token: string
+}
 
-  beforeAll(async () => {
+const PASSWORD = 'a-good-password'
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+const newRoomName = (what: string) => `${what}-${crypto.randomUUID().slice(0, 8)}`
+
+/** Polls `condition` every 20 ms; fails after `timeoutMs` with `what` and the last value seen. */
+async function waitFor<T>(
+  what: string,
+  probe: () => T,
+  condition: (value: T) => boolean,
+  timeoutMs = 5_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  let value = probe()
+  while (!condition(value)) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await sleep(20)
+    value = probe()
+  }
+  return value
+}
+
+/** The `msg` of the first JSON log line `ready: http://…/api`: production logs one JSON object a line. */
+async function readyUrl(server: ServerProcess, timeoutMs = 60_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    for (const line of server.output().split('\n')) {
+      if (!line.startsWith('{')) continue
+      const msg = (JSON.parse(line) as { msg?: unknown }).msg
+      const url = typeof msg === 'string' ? /^ready: (http:\/\/\S+\/api)\b/.exec(msg)?.[1] : undefined
+      if (url) return url
+    }
+    if (server.child.exitCode !== null) break
+    await sleep(50)
+  }
+  throw new Error(`the server did not get ready:\n${server.output()}`)
+}
+
+/** A group of server processes sharing one fresh database and one Redis key prefix. */
+class Cluster {
+  servers: ServerProcess[] = []
+  urls: string[] = []
+  /** every socket opened by the running test, terminated after it */
+  sockets: TestSocket[] = []
+  env: Record<string, string> = {}
+  private cleanup: (() => Promise<void>) | undefined
+
+  async start(roles: ('all' | 'ws')[], extra: Record<string, string> = {}): Promise<void> {
     const backends = await productionLikeEnv({
-      WS_SESSION_CHECK_INTERVAL: '0.5',
-      WS_MESSAGES_PER_SECOND: '200',
+      HOST: '127.0.0.1',
       LOG_LEVEL: 'info',
+      WS_SESSION_CHECK_INTERVAL: '0.5',
+      // the tests send in bursts; the limit itself is another file's subject
+      WS_MESSAGES_PER_SECOND: '500',
+      ...extra,
     })
-    cleanup = backends.cleanup
-    const { env } = backends
-    servers = [spawnServer(env), spawnServer(env)]
-    urls = await Promise.all(servers.map((server) => server.ready()))
-  })
-  afterAll(async () => {
-    for (const socket of sockets) socket.socket.terminate()
-    await Promise.all(servers.map((server) => server.stop()))
-    await cleanup?.()
-  })
+    this.cleanup = backends.cleanup
+    this.env = backends.env
+    this.servers = roles.map((role) => spawnServer({ ...backends.env, APP_ROLE: role }))
+    this.urls = await Promise.all(this.servers.map((server) => readyUrl(server)))
+  }
 
-  const post = async (server: number, path: string, body: unknown, token?: string) =>
-    fetch(`${urls[server]}/v1.0/user${path}`, {
+  async stop(): Promise<void> {
+    this.closeSockets()
+    await Promise.all(this.servers.map((server) => server.stop()))
+    await this.cleanup?.()
+  }
+
+  closeSockets(): void {
+    for (const socket of this.sockets.splice(0)) socket.socket.terminate()
+  }
+
+  post(server: number, path: string, body: unknown, token?: string): Promise<Response> {
+    return fetch(`${this.urls[server]}/v1.0/user${path}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
       body: JSON.stringify(body),
+      signal: AbortSignal.timeout(10_000),
     })
+  }
 
-  async function newUser(): Promise<{ email: string; token: string }> {
+  async register(server = 0): Promise<TestUser> {
     const email = `user-${crypto.randomUUID().slice(0, 8)}@example.com`
-    const response = await post(0, '/register', { email, password: 'a-good-password' })
+    const response = await this.post(server, '/register', { email, password: PASSWORD })
+    expect(response.status).toBe(201)
     return { email, token: ((await response.json()) as { data: { access_token: string } }).data.access_token }
   }
 
-  async function join(server: number, token: string, room = 'general', since?: number) {
-    const socket = await openSocket(urls[server]!.replace('http', 'ws').replace(/\/api$/, '/ws'), [
-      'chat.v1',
-      `bearer.${token}`,
-    ])
-    sockets.push(socket)
-    await socket.nextOfType('welcome')
-    socket.socket.send(JSON.stringify({ type: 'join', room, ...(since === undefined ? {} : { since }) }))
-    await socket.nextOfType('joined')
-    return socket
+  /** Another session of the same user. */
+  async login(server: number, user: TestUser): Promise<TestUser> {
+    const response = await this.post(server, '/auth', { email: user.email, password: PASSWORD })
+    expect(response.status).toBe(200)
+    return {
+      email: user.email,
+      token: ((await response.json()) as { data: { access_token: string } }).data.access_token,
+    }
   }
 
-  const send = (socket: TestSocket, text: string, clientId = crypto.randomUUID(), room = 'general') => {
-    socket.socket.send(JSON.stringify({ type: 'send', room, clientId, text }))
-    return socket.nextOfType<Message>('ack', (m) => m.clientId === clientId)
+  wsUrl(server: number): string {
+    return this.urls[server]!.replace(/^http/, 'ws').replace(/\/api$/, '/ws')
   }
 
-  const messagesOf = (socket: TestSocket) =>
-    socket.received
-      .map((frame) => JSON.parse(frame) as Message)
-      .flatMap((m) => (m.type === 'message' ? [m] : m.type === 'history' ? m.messages! : []))
+  async connect(server: number, user: TestUser): Promise<Client> {
+    const socket = await openSocket(this.wsUrl(server), ['chat.v1', `bearer.${user.token}`])
+    this.sockets.push(socket)
+    const client = new Client(socket, user)
+    client.welcome = await socket.nextOfType<Frame & { server: string; rooms: string[] }>('welcome')
+    return client
+  }
+}
 
-  it('delivers a message stored on one process to a member on the other, after the ack', async () => {
-    const [alice, bob] = [await newUser(), await newUser()]
-    const a = await join(0, alice.token)
-    const b = await join(1, bob.token)
-    const ack = await send(a, 'hello from process one')
-    const received = await b.nextOfType<Message>('message', (m) => m.text === 'hello from process one')
-    expect(received).toMatchObject({ id: ack.id, seq: ack.seq })
-    expect(await a.nextOfType<Message>('message', (m) => m.id === ack.id)).toBeDefined()
+/** One chat.v1 connection, and what it has received. */
+class Client {
+  welcome: (Frame & { server: string; rooms: string[] }) | undefined
+
+  constructor(
+    readonly socket: TestSocket,
+    readonly user: TestUser,
+  ) {}
+
+  frames(): Frame[] {
+    return this.socket.received.map((frame) => JSON.parse(frame) as Frame)
+  }
+
+  write(message: Record<string, unknown>): void {
+    this.socket.socket.send(JSON.stringify(message))
+  }
+
+  /** Joins and waits for `joined`; returns the history frames of that room (one join per room per client). */
+  async join(room: string, since?: number): Promise<Frame[]> {
+    this.write({ type: 'join', room, ...(since === undefined ? {} : { since }) })
+    await this.socket.nextOfType<Frame>('joined', (frame) => frame.room === room, 10_000)
+    return this.frames().filter((frame) => frame.type === 'history' && frame.room === room)
+  }
+
+  send(room: string, text: string, clientId: string = crypto.randomUUID()): Promise<Frame> {
+    this.write({ type: 'send', room, clientId, text })
+    return this.ack(clientId)
+  }
+
+  ack(clientId: string, timeoutMs = 10_000): Promise<Frame> {
+    return this.socket.nextOfType<Frame>('ack', (frame) => frame.clientId === clientId, timeoutMs)
+  }
+
+  /** Every message of the room this client has been given, history and live, in the order received. */
+  messages(room: string): ChatMessage[] {
+    return this.frames().flatMap((frame) => {
+      if (frame.room !== room) return []
+      if (frame.type === 'history') return frame.messages!
+      if (frame.type === 'message') return [frame as unknown as ChatMessage]
+      return []
+    })
+  }
+
+  /** Waits until this client has `count` messages of the room. */
+  awaitMessages(room: string, count: number, timeoutMs = 10_000): Promise<ChatMessage[]> {
+    return waitFor(
+      `${count} messages of ${room} at ${this.user.email}`,
+      () => this.messages(room),
+      (messages) => messages.length >= count,
+      timeoutMs,
+    )
+  }
+
+  /** The last `presence` (or, before any, `joined`) list of the room, as emails. */
+  online(room: string): string[] | undefined {
+    const last = this.frames()
+      .filter((frame) => (frame.type === 'presence' || frame.type === 'joined') && frame.room === room)
+      .at(-1)
+    return last?.online?.map((user) => user.email)
+  }
+}
+
+const seqsOf = (messages: ChatMessage[]) => messages.map((message) => message.seq)
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)
+
+describe('chat across separate server processes on one database and one Redis prefix', () => {
+  // 0 and 1: APP_ROLE=all; 2: APP_ROLE=ws, a pure WebSocket replica
+  const cluster = new Cluster()
+  beforeAll(() => cluster.start(['all', 'all', 'ws']))
+  afterEach(() => cluster.closeSockets())
+  afterAll(() => cluster.stop())
+
+  it('runs three processes: two serve the API, the ws one does not, all speak chat', async () => {
+    const user = await cluster.register(0)
+    const welcomes = await Promise.all([0, 1, 2].map((server) => cluster.connect(server, user)))
+    // one process id each: these are separate processes, not one answering three ports
+    expect(new Set(welcomes.map((client) => client.welcome!.server)).size).toBe(3)
+    expect((await cluster.post(1, '/auth', { email: user.email, password: PASSWORD })).status).toBe(200)
+    expect((await cluster.post(2, '/auth', { email: user.email, password: PASSWORD })).status).toBe(404)
   })
 
-  it('resumes on the other process with exactly what was missed, in order, then carries on live', async () => {
-    const [alice, bob] = [await newUser(), await newUser()]
-    const a = await join(0, alice.token)
-    const b = await join(1, bob.token)
-    const first = await send(a, 'seen by bob')
-    await b.nextOfType('message', (m: Message) => m.id === first.id)
-    b.socket.terminate()
-    const missed: number[] = []
-    for (let i = 0; i < 230; i++) missed.push((await send(a, `missed ${i}`)).seq)
-    const back = await join(0, bob.token, 'general', first.seq)
-    const live = await send(a, 'after the resume')
-    await back.nextOfType('message', (m: Message) => m.id === live.id)
-    const seqs = messagesOf(back).map((m) => m.seq)
-    expect(seqs).toEqual([...missed, live.seq])
-    const pages = back.received
-      .map((frame) => JSON.parse(frame) as Message & { done: boolean })
-      .filter((m) => m.type === 'history')
-    expect(pages.length).toBeGreaterThan(1)
-    expect(pages.at(-1)!.done).toBe(true)
-  })
-
-  it('stores a re-sent client id once, from either process, and repeats the ack', async () => {
-    const [alice, bob] = [await newUser(), await newUser()]
-    const a1 = await join(0, alice.token)
-    const a2 = await join(1, alice.token)
-    const b = await join(1, bob.token)
+  it('(a) delivers a message stored through one process to a member on another, after the sender’s ack', async () => {
+    const [alice, bob] = [await cluster.register(), await cluster.register()]
+    const a = await cluster.connect(0, alice)
+    const b = await cluster.connect(1, bob)
+    await a.join('general')
+    await b.join('general')
     const clientId = crypto.randomUUID()
-    const acks = [
-      await send(a1, 'only once', clientId),
-      await send(a1, 'only once', clientId),
-      await send(a2, 'only once', clientId),
-    ]
-    expect(new Set(acks.map((ack) => `${ack.id}/${ack.seq}`)).size).toBe(1)
-    const marker = await send(a1, 'marker')
-    await b.nextOfType('message', (m: Message) => m.id === marker.id)
-    expect(messagesOf(b).filter((m) => m.clientId === clientId)).toHaveLength(1)
+    const text = `hello from process one ${clientId}`
+    const ack = await a.send('general', text, clientId)
+    const atB = await b.socket.nextOfType<Frame>('message', (frame) => frame.clientId === clientId)
+    expect(atB).toMatchObject({
+      room: 'general',
+      seq: ack.seq,
+      id: ack.id,
+      text,
+      author: { email: alice.email },
+    })
+    const own = await a.socket.nextOfType<Frame>('message', (frame) => frame.clientId === clientId)
+    expect(own).toMatchObject({ seq: ack.seq, id: ack.id, text })
+    // the ack comes first, then the message as everyone gets it
+    const frames = a.frames()
+    const ackAt = frames.findIndex((frame) => frame.type === 'ack' && frame.clientId === clientId)
+    const messageAt = frames.findIndex((frame) => frame.type === 'message' && frame.clientId === clientId)
+    expect(ackAt).toBeGreaterThanOrEqual(0)
+    expect(messageAt).toBeGreaterThan(ackAt)
+    // each once
+    expect(b.messages('general').filter((message) => message.clientId === clientId)).toHaveLength(1)
+    expect(a.messages('general').filter((message) => message.clientId === clientId)).toHaveLength(1)
   })
 
-  it('shares presence and typing across processes', async () => {
-    const [alice, bob] = [await newUser(), await newUser()]
-    const a = await join(0, alice.token, 'general')
-    const b = await join(1, bob.token, 'general')
-    await a.nextOfType('presence', (m: Message) => m.online!.some((user) => user.email === bob.email))
-    b.socket.send(JSON.stringify({ type: 'typing', room: 'general', typing: true }))
-    expect(
-      await a.nextOfType('typing', (m: { user: { email: string } }) => m.user.email === bob.email),
-    ).toMatchObject({ typing: true })
-    b.socket.close()
-    await a.nextOfType(
+  it('(b) resumes on the other process with exactly the missed messages, then live with no gap', async () => {
+    const [alice, bob] = [await cluster.register(), await cluster.register()]
+    const room = newRoomName('resume')
+    const a = await cluster.connect(0, alice)
+    a.write({ type: 'create_room', room })
+    await a.socket.nextOfType<Frame>('room_created', (frame) => frame.room === room)
+    await a.join(room)
+    const b1 = await cluster.connect(1, bob)
+    await b1.join(room)
+    const seen = await a.send(room, 'seen by bob')
+    await b1.awaitMessages(room, 1)
+    const lastSeen = seqsOf(b1.messages(room)).at(-1)!
+    expect(lastSeen).toBe(seen.seq)
+
+    b1.socket.socket.terminate()
+    const missed: Frame[] = []
+    for (let i = 0; i < 5; i++) missed.push(await a.send(room, `missed ${i}`))
+
+    // back on another process, while alice keeps sending: the join must not lose or repeat any of these
+    const b2 = await cluster.connect(2, bob)
+    const during = Array.from({ length: 10 }, () => crypto.randomUUID())
+    const joining = b2.join(room, lastSeen)
+    during.forEach((clientId, i) => a.write({ type: 'send', room, clientId, text: `during ${i}` }))
+    const history = await joining
+    const duringAcks = await Promise.all(during.map((clientId) => a.ack(clientId)))
+
+    const historyMessages = history.flatMap((frame) => frame.messages!)
+    expect(historyMessages.slice(0, 5).map((message) => message.id)).toEqual(missed.map((ack) => ack.id))
+    expect(history.at(-1)!.done).toBe(true)
+    const last = Math.max(...duringAcks.map((ack) => ack.seq!))
+    const all = await b2.awaitMessages(room, last - lastSeen)
+    // exactly what came after `since`, once each, in order: no gap between history and live
+    expect(seqsOf(all)).toEqual(range(lastSeen + 1, last))
+    const after = await a.send(room, 'live after the resume')
+    await b2.awaitMessages(room, after.seq! - lastSeen)
+    expect(seqsOf(b2.messages(room))).toEqual(range(lastSeen + 1, after.seq!))
+    expect(b2.messages(room).at(-1)!.id).toBe(after.id)
+  })
+
+  it('(b) resumes past more than 200 missed messages in pages, complete and in order', async () => {
+    const [alice, bob] = [await cluster.register(), await cluster.register()]
+    const room = newRoomName('pages')
+    const a = await cluster.connect(1, alice)
+    a.write({ type: 'create_room', room })
+    await a.socket.nextOfType<Frame>('room_created', (frame) => frame.room === room)
+    await a.join(room)
+    const b1 = await cluster.connect(2, bob)
+    await b1.join(room)
+    const seen = await a.send(room, 'before the outage')
+    await b1.awaitMessages(room, 1)
+    b1.socket.socket.terminate()
+
+    const clientIds = Array.from({ length: 230 }, () => crypto.randomUUID())
+    clientIds.forEach((clientId, i) => a.write({ type: 'send', room, clientId, text: `missed ${i}` }))
+    const acks = await Promise.all(clientIds.map((clientId) => a.ack(clientId, 20_000)))
+    expect(seqsOf(acks as unknown as ChatMessage[])).toEqual(range(seen.seq! + 1, seen.seq! + 230))
+
+    const b2 = await cluster.connect(0, bob)
+    const history = await b2.join(room, seen.seq)
+    expect(history.map((frame) => [frame.messages!.length, frame.done])).toEqual([
+      [200, false],
+      [30, true],
+    ])
+    const resumed = history.flatMap((frame) => frame.messages!)
+    expect(resumed.map((message) => message.clientId)).toEqual(clientIds)
+    expect(seqsOf(resumed)).toEqual(range(seen.seq! + 1, seen.seq! + 230))
+    const live = await a.send(room, 'live again')
+    await b2.awaitMessages(room, 231)
+    expect(seqsOf(b2.messages(room))).toEqual(range(seen.seq! + 1, live.seq!))
+  })
+
+  it('(c) stores a re-sent client id once, whichever process it comes through, repeating the ack', async () => {
+    const [alice, bob] = [await cluster.register(), await cluster.register()]
+    const room = newRoomName('resend')
+    const a1 = await cluster.connect(0, alice)
+    a1.write({ type: 'create_room', room })
+    await a1.socket.nextOfType<Frame>('room_created', (frame) => frame.room === room)
+    const a2 = await cluster.connect(1, await cluster.login(1, alice))
+    const b = await cluster.connect(2, bob)
+    for (const client of [a1, a2, b]) await client.join(room)
+
+    const clientId = crypto.randomUUID()
+    const first = await a1.send(room, 'only once', clientId)
+    const again = await a1.send(room, 'only once', clientId)
+    const elsewhere = await a2.send(room, 'only once, from the other process', clientId)
+    for (const ack of [again, elsewhere]) {
+      expect(ack).toMatchObject({ id: first.id, seq: first.seq, at: (first as { at?: string }).at })
+    }
+    const marker = await a1.send(room, 'marker')
+    expect(marker.seq).toBe(first.seq! + 1)
+    await b.awaitMessages(room, 2)
+    await a2.awaitMessages(room, 2)
+    for (const client of [a1, a2, b]) {
+      const stored = client.messages(room)
+      expect(stored.filter((message) => message.clientId === clientId)).toHaveLength(1)
+      expect(stored.find((message) => message.clientId === clientId)!.text).toBe('only once')
+    }
+    expect(seqsOf(b.messages(room))).toEqual([first.seq, marker.seq])
+  })
+
+  it('(c) stores once a client id raced from two processes at the same moment, and delivery goes on', async () => {
+    const [alice, bob] = [await cluster.register(), await cluster.register()]
+    const room = newRoomName('race')
+    const a1 = await cluster.connect(0, alice)
+    a1.write({ type: 'create_room', room })
+    await a1.socket.nextOfType<Frame>('room_created', (frame) => frame.room === room)
+    const a2 = await cluster.connect(1, await cluster.login(1, alice))
+    const b = await cluster.connect(2, bob)
+    for (const client of [a1, a2, b]) await client.join(room)
+
+    const raced = Array.from({ length: 10 }, () => crypto.randomUUID())
+    for (const clientId of raced) {
+      a1.write({ type: 'send', room, clientId, text: clientId })
+      a2.write({ type: 'send', room, clientId, text: clientId })
+      const [one, two] = await Promise.all([a1.ack(clientId), a2.ack(clientId)])
+      expect(two).toMatchObject({ id: one!.id, seq: one!.seq })
+    }
+    const marker = await a1.send(room, 'after the races')
+    await waitFor(
+      'the marker at bob',
+      () => b.messages(room),
+      (messages) => messages.some((message) => message.id === marker.id),
+    )
+    // one message per client id; a seq may be skipped where a race took a number, never repeated
+    const atB = b.messages(room)
+    expect(atB.map((message) => message.clientId)).toEqual([...raced, marker.clientId])
+    const seqs = seqsOf(atB)
+    expect(seqs).toEqual([...seqs].sort((x, y) => x - y))
+    expect(new Set(seqs).size).toBe(seqs.length)
+    // a fresh join reads the same from the database
+    const check = await cluster.connect(0, bob)
+    const history = (await check.join(room, 0)).flatMap((frame) => frame.messages!)
+    expect(history.map((message) => message.id)).toEqual(atB.map((message) => message.id))
+  })
+
+  it('(d) shares presence across processes, and typing, which is never stored', async () => {
+    const [alice, bob] = [await cluster.register(), await cluster.register()]
+    const room = newRoomName('presence')
+    const a = await cluster.connect(0, alice)
+    a.write({ type: 'create_room', room })
+    await a.socket.nextOfType<Frame>('room_created', (frame) => frame.room === room)
+    await a.join(room)
+    const b = await cluster.connect(2, bob)
+    await b.join(room)
+    const both = [alice.email, bob.email].sort()
+    const presence = await a.socket.nextOfType<Frame>(
       'presence',
-      (m: Message) => !m.online!.some((user) => user.email === bob.email),
-      10_000,
+      (frame) => frame.room === room && frame.online!.some((user) => user.email === bob.email),
+    )
+    expect(presence.online!.map((user) => user.email).sort()).toEqual(both)
+
+    b.write({ type: 'typing', room, typing: true })
+    const typing = await a.socket.nextOfType<Frame>('typing', (frame) => frame.room === room)
+    expect(typing).toMatchObject({ user: { email: bob.email }, typing: true })
+    expect(typing.seq).toBeUndefined()
+    b.write({ type: 'typing', room, typing: false })
+    expect(
+      await a.socket.nextOfType<Frame>('typing', (frame) => frame.room === room && frame.typing === false),
+    ).toMatchObject({ user: { email: bob.email } })
+    const marker = await a.send(room, 'a stored message')
+    await b.awaitMessages(room, 1)
+    // the only stored thing is the message: typing was neither acked, nor delivered, nor kept as one
+    for (const client of [a, b]) expect(seqsOf(client.messages(room))).toEqual([marker.seq])
+    expect(b.frames().filter((frame) => frame.type === 'ack')).toEqual([])
+    const later = await cluster.connect(1, alice)
+    expect((await later.join(room)).flatMap((frame) => frame.messages!)).toHaveLength(1)
+
+    const left = Date.now()
+    b.socket.socket.close()
+    await waitFor(
+      'bob gone from alice’s presence',
+      () => a.online(room),
+      (online) => !online?.includes(bob.email),
+      3_000,
+    )
+    expect(Date.now() - left).toBeLessThan(3_000)
+    expect(a.online(room)).toEqual([alice.email])
+  })
+
+  it('(d) keeps a user online until their last connection to the room, on any process, is gone', async () => {
+    const [alice, bob] = [await cluster.register(), await cluster.register()]
+    const room = newRoomName('two-tabs')
+    const a = await cluster.connect(0, alice)
+    a.write({ type: 'create_room', room })
+    await a.socket.nextOfType<Frame>('room_created', (frame) => frame.room === room)
+    await a.join(room)
+    const b1 = await cluster.connect(1, bob)
+    const b2 = await cluster.connect(2, bob)
+    await b1.join(room)
+    await b2.join(room)
+    await waitFor(
+      'bob online at alice',
+      () => a.online(room),
+      (online) => !!online?.includes(bob.email),
+    )
+    b1.socket.socket.close()
+    await b1.socket.closed
+    // bob is still in the room through process 2: no presence may drop him
+    await sleep(500)
+    expect(a.online(room)).toContain(bob.email)
+    b2.socket.socket.close()
+    await waitFor(
+      'bob gone at alice',
+      () => a.online(room),
+      (online) => !online?.includes(bob.email),
+      3_000,
     )
   })
 
-  it('closes, within a second and with 4001, a socket on the other process when its session logs out', async () => {
-    const bob = await newUser()
-    const b = await join(1, bob.token)
-    const started = Date.now()
-    expect((await post(0, '/logout', {}, bob.token)).status).toBe(200)
-    const closed = await b.closed
-    expect(closed.code).toBe(4001)
-    expect(Date.now() - started).toBeLessThan(1_000)
-  })
+  it('(e) announces a room created through one process to clients of the others, who can chat in it', async () => {
+    const [alice, bob, carol] = [await cluster.register(), await cluster.register(), await cluster.register()]
+    const a = await cluster.connect(0, alice)
+    const b = await cluster.connect(1, bob)
+    const c = await cluster.connect(2, carol)
+    const room = newRoomName('new')
+    expect(b.welcome!.rooms).not.toContain(room)
+    a.write({ type: 'create_room', room })
+    for (const client of [a, b, c])
+      await client.socket.nextOfType<Frame>('room_created', (f) => f.room === room)
+    b.write({ type: 'rooms' })
+    expect((await b.socket.nextOfType<{ rooms: string[] }>('rooms')).rooms).toContain(room)
+    // the same name again, through another process: refused
+    c.write({ type: 'create_room', room })
+    expect(await c.socket.nextOfType<Frame>('error')).toMatchObject({ code: 'room_exists' })
 
-  it('closes every socket of a user on both processes on "log out everywhere"', async () => {
-    const carol = await newUser()
-    const other = (
-      (await (await post(1, '/auth', { email: carol.email, password: 'a-good-password' })).json()) as {
-        data: { access_token: string }
-      }
-    ).data.access_token
-    const held = [await join(0, carol.token), await join(1, carol.token), await join(1, other)]
-    const started = Date.now()
-    await post(1, '/logout-all', {}, other)
-    for (const socket of held) expect((await socket.closed).code).toBe(4001)
-    expect(Date.now() - started).toBeLessThan(1_000)
-  })
-
-  it('announces a new room to clients on the other process, who can then chat in it', async () => {
-    const [alice, bob] = [await newUser(), await newUser()]
-    const a = await join(0, alice.token)
-    const b = await join(1, bob.token)
-    const room = `room-${crypto.randomUUID().slice(0, 8)}`
-    a.socket.send(JSON.stringify({ type: 'create_room', room }))
-    await b.nextOfType('room_created', (m: { room: string }) => m.room === room)
-    b.socket.send(JSON.stringify({ type: 'join', room }))
-    await b.nextOfType('joined', (m: { room: string }) => m.room === room)
-    a.socket.send(JSON.stringify({ type: 'join', room }))
-    await a.nextOfType('joined', (m: { room: string }) => m.room === room)
-    const ack = await send(a, 'in the new room', undefined, room)
-    expect(await b.nextOfType('message', (m: Message & { room: string }) => m.room === room)).toMatchObject({
-      id: ack.id,
+    await c.join(room)
+    await b.join(room)
+    const ack = await c.send(room, 'first words in the new room')
+    const atB = await b.socket.nextOfType<Frame>('message', (frame) => frame.room === room)
+    expect(atB).toMatchObject({ id: ack.id, seq: 1, text: 'first words in the new room' })
+    const reply = await b.send(room, 'and a reply')
+    expect(await c.socket.nextOfType<Frame>('message', (frame) => frame.id === reply.id)).toMatchObject({
+      seq: 2,
     })
   })
 
-  it('gives every member every message of concurrent senders on both processes, in one order with no gap', async () => {
-    const users = [await newUser(), await newUser(), await newUser()]
-    const room = `busy-${crypto.randomUUID().slice(0, 8)}`
-    const creator = await join(0, users[0]!.token)
-    creator.socket.send(JSON.stringify({ type: 'create_room', room }))
-    await creator.nextOfType('room_created', (m: { room: string }) => m.room === room)
-    const clients = [
-      await join(0, users[0]!.token, room),
-      await join(1, users[1]!.token, room),
-      await join(1, users[2]!.token, room),
-    ]
-    await Promise.all(
-      clients.map(async (client, who) => {
-        for (let i = 0; i < 30; i++) await send(client, `${who}:${i}`, undefined, room)
-      }),
+  it('(f) logout through one process closes that session’s sockets on the others within 1 s, with 4001', async () => {
+    const bob = await cluster.register()
+    const otherSession = await cluster.login(0, bob)
+    const held = [await cluster.connect(1, bob), await cluster.connect(2, bob)]
+    const untouched = await cluster.connect(2, otherSession)
+    const started = performance.now()
+    expect((await cluster.post(0, '/logout', {}, bob.token)).status).toBe(200)
+    const closes = await Promise.all(
+      held.map((client) => client.socket.closed.then((closed) => ({ ...closed, at: performance.now() }))),
     )
-    for (const client of clients) {
-      const deadline = Date.now() + 10_000
-      while (
-        messagesOf(client).filter((m) => (m as Message & { room: string }).room === room).length < 90 &&
-        Date.now() < deadline
-      ) {
-        await new Promise((resolve) => setTimeout(resolve, 50))
-      }
-      const seqs = messagesOf(client)
-        .filter((m) => (m as Message & { room: string }).room === room)
-        .map((m) => m.seq)
-      expect(seqs).toEqual(Array.from({ length: 90 }, (_, i) => i + 1))
+    for (const closed of closes) {
+      expect(closed.code).toBe(4001)
+      expect(closed.at - started).toBeLessThan(1_000)
     }
+    expect(await refusedStatus(cluster.wsUrl(1), ['chat.v1', `bearer.${bob.token}`])).toBe(401)
+    // only that session: the user's other session keeps its socket
+    await sleep(300)
+    expect(untouched.socket.socket.readyState).toBe(untouched.socket.socket.OPEN)
   })
 
-  it('closes its sockets with 1001 on SIGTERM and keeps everything acknowledged', async () => {
-    const [alice, bob] = [await newUser(), await newUser()]
-    const b = await join(1, bob.token)
-    const acked = [await send(b, 'before shutdown 1'), await send(b, 'before shutdown 2')]
-    const closed = b.closed
-    expect(await servers[1]!.stop()).toBe(0)
-    expect((await closed).code).toBe(1001)
-    const check = await join(0, alice.token, 'general', acked[0]!.seq - 1)
-    expect(messagesOf(check).map((m) => m.id)).toEqual(expect.arrayContaining(acked.map((ack) => ack.id)))
+  it('(f) "log out everywhere" closes every socket of the user on every process within 1 s', async () => {
+    const carol = await cluster.register()
+    const second = await cluster.login(1, carol)
+    const dave = await cluster.register()
+    const held = [
+      await cluster.connect(0, carol),
+      await cluster.connect(1, carol),
+      await cluster.connect(2, carol),
+      await cluster.connect(0, second),
+      await cluster.connect(2, second),
+    ]
+    const bystander = await cluster.connect(2, dave)
+    const started = performance.now()
+    const response = await cluster.post(1, '/logout-all', {}, second.token)
+    expect(response.status).toBe(200)
+    expect(((await response.json()) as { data: { sessions_ended: number } }).data.sessions_ended).toBe(2)
+    const closes = await Promise.all(
+      held.map((client) => client.socket.closed.then((closed) => ({ ...closed, at: performance.now() }))),
+    )
+    for (const closed of closes) {
+      expect(closed.code).toBe(4001)
+      expect(closed.at - started).toBeLessThan(1_000)
+    }
+    await sleep(300)
+    expect(bystander.socket.socket.readyState).toBe(bystander.socket.socket.OPEN)
+  })
+
+  it('gives every member every message of concurrent senders on all processes, in one order, no gaps', async () => {
+    const users = [await cluster.register(), await cluster.register(), await cluster.register()]
+    const room = newRoomName('busy')
+    const clients = await Promise.all(users.map((user, server) => cluster.connect(server, user)))
+    clients[0]!.write({ type: 'create_room', room })
+    await clients[0]!.socket.nextOfType<Frame>('room_created', (frame) => frame.room === room)
+    for (const client of clients) await client.join(room)
+
+    const sent = clients.map((_, who) => Array.from({ length: 30 }, (_, i) => `${who}:${i}`))
+    const acks = await Promise.all(
+      clients.map(async (client, who) => {
+        sent[who]!.forEach((clientId) => client.write({ type: 'send', room, clientId, text: clientId }))
+        return Promise.all(sent[who]!.map((clientId) => client.ack(clientId, 20_000)))
+      }),
+    )
+    expect(
+      acks
+        .flat()
+        .map((ack) => ack.seq)
+        .sort((x, y) => x! - y!),
+    ).toEqual(range(1, 90))
+    const views = await Promise.all(clients.map((client) => client.awaitMessages(room, 90)))
+    for (const view of views) {
+      expect(view).toHaveLength(90)
+      expect(seqsOf(view)).toEqual(range(1, 90))
+      // the same order everywhere, and each sender's messages in the order it sent them
+      expect(view.map((message) => message.id)).toEqual(views[0]!.map((message) => message.id))
+      for (const [who, clientIds] of sent.entries()) {
+        expect(
+          view.filter((message) => message.author.email === users[who]!.email).map((m) => m.clientId),
+        ).toEqual(clientIds)
+      }
+    }
+    // and the database agrees
+    const check = await cluster.connect(1, users[0]!)
+    const stored = (await check.join(room, 0)).flatMap((frame) => frame.messages!)
+    expect(stored.map((message) => message.id)).toEqual(views[0]!.map((message) => message.id))
+  })
+
+  // Last: it stops process 1.
+  it('(g) on SIGTERM closes its sockets with 1001, exits 0, and keeps every message it acknowledged', async () => {
+    const [alice, bob] = [await cluster.register(), await cluster.register()]
+    const room = newRoomName('shutdown')
+    const a = await cluster.connect(0, alice)
+    a.write({ type: 'create_room', room })
+    await a.socket.nextOfType<Frame>('room_created', (frame) => frame.room === room)
+    await a.join(room)
+    const b = await cluster.connect(1, bob)
+    const bObserver = await cluster.connect(1, alice)
+    await b.join(room)
+    await waitFor(
+      'bob online at alice',
+      () => a.online(room),
+      (online) => !!online?.includes(bob.email),
+    )
+
+    // bob sends 40 without waiting; process 1 is told to stop once the first is acknowledged
+    const clientIds = Array.from({ length: 40 }, (_, i) => `shutdown-${i}`)
+    const acked = new Map<string, Frame>()
+    b.socket.socket.on('message', (data) => {
+      const frame = JSON.parse(data.toString()) as Frame
+      if (frame.type === 'ack') acked.set(frame.clientId!, frame)
+    })
+    clientIds.forEach((clientId) => b.write({ type: 'send', room, clientId, text: clientId }))
+    await b.ack(clientIds[0]!)
+    const exited = cluster.servers[1]!.stop()
+    const [closedB, closedObserver] = await Promise.all([b.socket.closed, bObserver.socket.closed])
+    expect(closedB.code).toBe(1001)
+    expect(closedObserver.code).toBe(1001)
+    expect(await exited).toBe(0)
+    expect(acked.size).toBeGreaterThan(0)
+
+    // everything acknowledged is in the history, once, in ack order
+    const check = await cluster.connect(0, alice)
+    const history = (await check.join(room, 0)).flatMap((frame) => frame.messages!)
+    const byClientId = new Map(history.map((message) => [message.clientId, message]))
+    for (const [clientId, ack] of acked)
+      expect(byClientId.get(clientId)).toMatchObject({ id: ack.id, seq: ack.seq })
+    expect(new Set(history.map((message) => message.clientId)).size).toBe(history.length)
+
+    // bob, gone with process 1, leaves alice's presence
+    await waitFor(
+      'bob gone from presence after the shutdown',
+      () => a.online(room),
+      (online) => !online?.includes(bob.email),
+      3_000,
+    )
+
+    // bob's client re-sends what was not acknowledged, through process 0: all 40 end up stored exactly once
+    const back = await cluster.connect(0, bob)
+    await back.join(room)
+    const pending = clientIds.filter((clientId) => !acked.has(clientId))
+    pending.forEach((clientId) => back.write({ type: 'send', room, clientId, text: clientId }))
+    await Promise.all(pending.map((clientId) => back.ack(clientId)))
+    const final = await cluster.connect(2, alice)
+    const all = (await final.join(room, 0)).flatMap((frame) => frame.messages!)
+    // process 1 stored a prefix, in order; process 0 the rest, each once: the order bob sent them in
+    expect(all.map((message) => message.clientId)).toEqual(clientIds)
+  })
+})
+
+describe('sessions reaching their absolute end, on processes with SESSION_ABSOLUTE_TIMEOUT=3', () => {
+  const cluster = new Cluster()
+  beforeAll(() =>
+    cluster.start(['all', 'ws'], { SESSION_ABSOLUTE_TIMEOUT: '3', SESSION_IDLE_TIMEOUT: '1.5' }),
+  )
+  afterEach(() => cluster.closeSockets())
+  afterAll(() => cluster.stop())
+
+  it('(f) keeps idle sockets’ sessions alive past the idle timeout, then closes them within 1 s of the end', async () => {
+    const user = await cluster.register(0)
+    const held = [await cluster.connect(0, user), await cluster.connect(1, user)]
+    const redis = new Redis(TEST_REDIS_URL)
+    let expiresAt: number
+    try {
+      const stored = await redis.get(`${cluster.env.REDIS_KEY_PREFIX}session:${tokenHash(user.token)}`)
+      expiresAt = (JSON.parse(stored!) as { expiresAt: number }).expiresAt
+    } finally {
+      redis.disconnect()
+    }
+    const closes = held.map((client) =>
+      client.socket.closed.then((closed) => ({ ...closed, at: Date.now() })),
+    )
+    // past the 1.5 s idle timeout with nothing said: the open sockets keep the session in use
+    await sleep(Math.max(0, expiresAt - 600 - Date.now()))
+    for (const client of held) expect(client.socket.socket.readyState).toBe(client.socket.socket.OPEN)
+    // and the session itself is alive, its idle timer kept fresh by the sockets' checks
+    const me = await fetch(`${cluster.urls[0]}/v1.0/user/me`, {
+      headers: { authorization: `Bearer ${user.token}` },
+      signal: AbortSignal.timeout(5_000),
+    })
+    expect(me.status).toBe(200)
+    for (const closed of await Promise.all(closes)) {
+      expect(closed.code).toBe(4001)
+      expect(closed.at).toBeGreaterThanOrEqual(expiresAt - 50)
+      expect(closed.at - expiresAt).toBeLessThan(1_000)
+    }
   })
 })
