@@ -1,8 +1,18 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import { createServer, type AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { spawnServer, type ServerProcess } from './test/server-process.ts'
+
+/** A loopback port nothing listens on: bound, then released. */
+async function closedPort(): Promise<number> {
+  const probe = createServer()
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
+  const { port } = probe.address() as AddressInfo
+  await new Promise((resolve) => probe.close(resolve))
+  return port
+}
 
 describe('main, the embedded default', () => {
   let server: ServerProcess | undefined
@@ -38,6 +48,54 @@ describe('main, the embedded default', () => {
     expect(server.output()).toContain(
       'Cannot start: invalid configuration: PORT must be integer (got "eighty")',
     )
+  })
+
+  // One line saying what is wrong and what to do, and exit 1: no stack trace for a setup mistake.
+  const startupRefusal = (output: string) => {
+    const lines = output.split('\n').filter((line) => line.includes('Cannot start:'))
+    expect(lines).toHaveLength(1)
+    expect(output).not.toMatch(/\n\s+at /)
+    return lines[0]
+  }
+
+  it('says in one line that the database does not exist, and how to make it', async () => {
+    server = spawnServer({ DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/no_such_database_here' })
+    expect(await server.exited()).toBe(1)
+    expect(startupRefusal(server.output())).toContain(
+      'database "no_such_database_here" does not exist on PostgreSQL at 127.0.0.1:5432: create it (createdb',
+    )
+  })
+
+  it('says in one line that PostgreSQL cannot be reached', async () => {
+    server = spawnServer({ DATABASE_URL: `postgres://postgres@127.0.0.1:${await closedPort()}/postgres` })
+    expect(await server.exited()).toBe(1)
+    expect(startupRefusal(server.output())).toMatch(
+      /cannot reach PostgreSQL at 127\.0\.0\.1:\d+ \(ECONNREFUSED\)/,
+    )
+  })
+
+  it('says in one line that Redis cannot be reached', async () => {
+    server = spawnServer({
+      PGLITE_DATA_DIR: 'memory://',
+      REDIS_URL: `redis://127.0.0.1:${await closedPort()}`,
+    })
+    expect(await server.exited()).toBe(1)
+    expect(startupRefusal(server.output())).toMatch(
+      /cannot reach Redis at 127\.0\.0\.1:\d+ \(ECONNREFUSED\): is it running\? Check REDIS_URL/,
+    )
+  })
+
+  it('says in one line that the port is taken', async () => {
+    const holder = createServer()
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve))
+    const { port } = holder.address() as AddressInfo
+    try {
+      server = spawnServer({ PGLITE_DATA_DIR: 'memory://', HOST: '127.0.0.1', PORT: String(port) })
+      expect(await server.exited()).toBe(1)
+      expect(startupRefusal(server.output())).toContain(`port ${port} on 127.0.0.1 is in use`)
+    } finally {
+      holder.close()
+    }
   })
 
   it('refuses the placeholder admin password in production', async () => {

@@ -2,6 +2,13 @@ import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.ts'
 import { ConfigError, loadConfig } from './config/config.ts'
 import { loadDotEnv } from './config/dotenv.ts'
+import { listenStartupError, StartupError } from './startup/startup-error.ts'
+
+/** A mistake in the environment or an unreachable service: one line saying what to fix, exit 1. */
+function refuseToStart(reason: string): never {
+  console.error(`Cannot start: ${reason}`)
+  process.exit(1)
+}
 
 loadDotEnv()
 // `npm start -- ws` (or api, all) picks the process's role, as APP_ROLE does
@@ -12,15 +19,28 @@ try {
   config = loadConfig(process.env)
 } catch (error) {
   if (!(error instanceof ConfigError)) throw error
-  console.error(`Cannot start: ${error.message}`)
-  process.exit(1)
+  refuseToStart(error.message)
 }
 
-const app = await buildApp(config)
+const app = await buildApp(config).catch((error: unknown) => {
+  if (error instanceof StartupError) refuseToStart(error.message)
+  throw error
+})
 closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
   if (err) app.log.error({ err }, 'shutting down after an error')
   else app.log.info(`${signal}: shutting down`)
   await app.close()
 })
-const address = await app.listen({ host: config.http.host, port: config.http.port })
-app.log.info(`ready: ${address.replace('0.0.0.0', 'localhost')}/api (docs at /api/docs)`)
+const { host, port } = config.http
+const address = await app.listen({ host, port }).catch(async (error: unknown) => {
+  const reason = listenStartupError(error, host, port)
+  if (!reason) throw error
+  await app.close()
+  refuseToStart(reason.message)
+})
+const base = address.replace('0.0.0.0', 'localhost')
+app.log.info(
+  config.role === 'ws'
+    ? `ready: ${base}/ws (WebSocket only; health at ${base}/api/health)`
+    : `ready: ${base}/app/ (API at ${base}/api, docs at ${base}/api/docs)`,
+)

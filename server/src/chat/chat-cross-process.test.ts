@@ -48,15 +48,15 @@ async function waitFor<T>(
   return value
 }
 
-/** The `msg` of the first JSON log line `ready: http://…/api`: production logs one JSON object a line. */
+/** The API base from the first JSON log line `ready: http://host:port/…`: production logs one JSON object a line. */
 async function readyUrl(server: ServerProcess, timeoutMs = 60_000): Promise<string> {
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
     for (const line of server.output().split('\n')) {
       if (!line.startsWith('{')) continue
       const msg = (JSON.parse(line) as { msg?: unknown }).msg
-      const url = typeof msg === 'string' ? /^ready: (http:\/\/\S+\/api)\b/.exec(msg)?.[1] : undefined
-      if (url) return url
+      const base = typeof msg === 'string' ? /^ready: (http:\/\/[^\s/]+)/.exec(msg)?.[1] : undefined
+      if (base) return `${base}/api`
     }
     if (server.child.exitCode !== null) break
     await sleep(50)

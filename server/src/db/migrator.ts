@@ -25,9 +25,8 @@ export async function migrate(
   const resultSet = await run(migrator, command, target)
   if (resultSet.error) {
     const failed = resultSet.results?.find((result) => result.status === 'Error')
-    throw new MigrationError(`migration ${failed?.migrationName ?? ''} failed: ${String(resultSet.error)}`, {
-      cause: resultSet.error,
-    })
+    const what = failed ? `migration ${failed.migrationName}` : 'migrating'
+    throw new MigrationError(`${what} failed: ${String(resultSet.error)}`, { cause: resultSet.error })
   }
   return resultSet
 }

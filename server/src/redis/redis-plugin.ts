@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import { Redis } from 'ioredis'
 import type { Config } from '../config/config.ts'
+import { redisStartupError } from '../startup/startup-error.ts'
 import { LocalBus, RedisBus, type Bus } from './bus.ts'
 
 declare module 'fastify' {
@@ -26,8 +27,19 @@ export default fp(
       return
     }
     const redis = createRedis(config.redisUrl)
+    // Until the first connection, an error is the reason start-up fails (one line, from main.ts);
+    // after it, a lost connection is logged and ioredis reconnects.
+    let firstError: unknown
+    const onStartError = (error: unknown) => (firstError ??= error)
+    redis.on('error', onStartError)
+    try {
+      await redis.connect()
+    } catch (error) {
+      redis.disconnect()
+      throw redisStartupError(firstError ?? error, config.redisUrl)
+    }
+    redis.off('error', onStartError)
     redis.on('error', (error) => app.log.warn({ err: error }, 'redis connection error'))
-    await redis.connect()
     const bus = new RedisBus(redis, config.redisUrl)
     await bus.connect()
     app.decorate('redis', redis)

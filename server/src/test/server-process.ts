@@ -38,8 +38,8 @@ export function spawnServer(env: Record<string, string>, args: string[] = []): S
     ready: async (timeoutMs = 60_000) => {
       const deadline = Date.now() + timeoutMs
       while (Date.now() < deadline) {
-        const url = /ready: (http:\/\/[^\s"]+\/api)/.exec(output)?.[1]
-        if (url) return url
+        const base = /ready: (http:\/\/[^\s"/]+)/.exec(output)?.[1]
+        if (base) return `${base}/api`
         if (child.exitCode !== null) break
         await new Promise((resolve) => setTimeout(resolve, 100))
       }

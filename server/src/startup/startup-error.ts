@@ -1,0 +1,58 @@
+/**
+ * A reason the process cannot start that a person can fix: said in one line, with what to do, and the
+ * process exits non-zero. Anything else is a bug and keeps its stack trace.
+ */
+export class StartupError extends Error {
+  override name = 'StartupError'
+}
+
+const hostOf = (url: string, defaultPort: number) => {
+  const parsed = new URL(url)
+  return `${parsed.hostname}:${parsed.port || defaultPort}`
+}
+
+const codeOf = (error: unknown): string | undefined => {
+  const code = (error as { code?: unknown } | null)?.code
+  return typeof code === 'string' ? code : undefined
+}
+
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH'])
+
+/** PostgreSQL could not be used at start: which server, what is wrong, and which variables to check. */
+export function databaseStartupError(error: unknown, url: string): StartupError {
+  const parsed = new URL(url)
+  const where = `PostgreSQL at ${hostOf(url, 5432)}`
+  const name = decodeURIComponent(parsed.pathname.slice(1)) || 'postgres'
+  const user = decodeURIComponent(parsed.username) || 'postgres'
+  const code = codeOf(error)
+  const message =
+    code === '3D000'
+      ? `database "${name}" does not exist on ${where}: create it (createdb -h ${parsed.hostname} -U ${user} ${name}) or set POSTGRES_DB (or DATABASE_URL) to one that exists`
+      : code === '28P01' || code === '28000'
+        ? `${where} refused user "${user}": check POSTGRES_USER and POSTGRES_PASSWORD (or DATABASE_URL)`
+        : code && UNREACHABLE.has(code)
+          ? `cannot reach ${where} (${code}): is it running? Check POSTGRES_HOST and POSTGRES_PORT (or DATABASE_URL), or unset them to use the embedded database`
+          : `${where} failed: ${error instanceof Error ? error.message : String(error)}`
+  return new StartupError(message, { cause: error })
+}
+
+/** Redis could not be reached at start. */
+export function redisStartupError(error: unknown, url: string): StartupError {
+  const where = `Redis at ${hostOf(url, 6379)}`
+  const detail = error instanceof Error ? error.message : String(error)
+  const message = /NOAUTH|WRONGPASS/.test(detail)
+    ? `${where} refused the credentials in REDIS_URL (${detail})`
+    : `cannot reach ${where} (${codeOf(error) ?? detail}): is it running? Check REDIS_URL, or unset it to keep sessions in this process`
+  return new StartupError(message, { cause: error })
+}
+
+/** `listen` failed: the port is taken or not ours to bind. */
+export function listenStartupError(error: unknown, host: string, port: number): StartupError | undefined {
+  const code = codeOf(error)
+  if (code === 'EADDRINUSE')
+    return new StartupError(`port ${port} on ${host} is in use: stop what holds it, or set PORT`)
+  if (code === 'EACCES')
+    return new StartupError(`may not listen on ${host}:${port} (EACCES): use a port above 1023, or set PORT`)
+  if (code === 'EADDRNOTAVAIL') return new StartupError(`${host} is not an address of this machine: set HOST`)
+  return undefined
+}
