@@ -2,9 +2,7 @@
 // embedded backends) or `baseline` (a plain `ws` server with the same token check). Reports over IPC.
 import { createServer } from 'node:http'
 import { WebSocketServer, type WebSocket } from 'ws'
-import { buildApp } from '../server/src/app.ts'
-import { loadConfig } from '../server/src/config/config.ts'
-import { MemorySessionStore } from '../server/src/sessions/memory-session-store.ts'
+import { buildApp, loadConfig, MemorySessionStore } from '@chat/server'
 
 const kind = process.argv[2]
 const send = (message: unknown) => process.send!(message)

@@ -1,0 +1,10 @@
+// Test helpers other workspaces share (the topology and browser suites): backends of their own and a
+// WebSocket client. Imported as `@chat/server/testing`, never by production code.
+export {
+  createTestDatabase,
+  createTestRedisPrefix,
+  productionLikeEnv,
+  TEST_POSTGRES_URL,
+  TEST_REDIS_URL,
+} from './test/backends.ts'
+export { openSocket, refusedStatus, type TestSocket } from './test/ws-client.ts'
