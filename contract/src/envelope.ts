@@ -1,4 +1,4 @@
-import { Type, type TSchema } from 'typebox'
+import { Type, type Static, type TSchema } from 'typebox'
 
 /**
  * Every JSON answer of the API is `{"valid": boolean, "data": ...}`, the original's envelope, so one
@@ -16,8 +16,14 @@ export const MessageErrorResponseSchema = Type.Object({
   data: Type.String(),
 })
 
-export const AccessTokenSchema = Type.Object({ access_token: Type.String() })
+/** `GET /api`: the original's greeting. */
+export const GreetingSchema = Type.Object({ hello: Type.Literal('world') })
 
+/** The `data` of a login or registration: the original's answer. */
+export const AccessTokenSchema = Type.Object({ access_token: Type.String() })
+export type AccessToken = Static<typeof AccessTokenSchema>
+
+/** The `data` of `GET /api/v1.0/user/me`. */
 export const UserSchema = Type.Object({
   id: Type.String({ description: 'bigint, as a string so no precision is lost' }),
   email: Type.String(),
@@ -25,3 +31,8 @@ export const UserSchema = Type.Object({
   confirmed: Type.Boolean(),
   created_on: Type.String({ format: 'date-time' }),
 })
+export type User = Static<typeof UserSchema>
+
+/** The `data` of a logout: how many sessions it ended. */
+export const SessionsEndedSchema = Type.Object({ sessions_ended: Type.Integer({ minimum: 0 }) })
+export type SessionsEnded = Static<typeof SessionsEndedSchema>

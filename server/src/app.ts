@@ -5,7 +5,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Ajv } from 'ajv'
 import Fastify from 'fastify'
 import type { DestinationStream } from 'pino'
-import { EMAIL_PATTERN } from '@chat/contract'
+import { EMAIL_PATTERN, GreetingSchema } from '@chat/contract'
 import authPlugin from './auth/auth-plugin.ts'
 import authRoutes from './auth/auth-routes.ts'
 import type { Config } from './config/config.ts'
@@ -65,7 +65,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
 
   await app.register(
     async (api) => {
-      api.get('/', { schema: { summary: 'The original greeting' } }, async () => ({ hello: 'world' }))
+      api.get(
+        '/',
+        { schema: { summary: 'The original greeting', response: { 200: GreetingSchema } } },
+        async () => ({ hello: 'world' as const }),
+      )
       await api.register(healthRoutes)
       if (servesApi) await api.register(authRoutes, { prefix: '/v1.0/user', config })
     },

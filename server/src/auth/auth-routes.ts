@@ -7,13 +7,14 @@ import {
   MessageErrorResponseSchema,
   Ok,
   RegisterRequestSchema,
+  SessionsEndedSchema,
   UserSchema,
 } from '@chat/contract'
 import { Type } from 'typebox'
 import type { Config } from '../config/config.ts'
-import { ApiError, notLoggedIn } from './auth-errors.ts'
+import { ApiError } from '../http/api-error.ts'
+import { notLoggedIn } from './auth-errors.ts'
 
-const SessionsEndedSchema = Type.Object({ sessions_ended: Type.Integer() })
 const Unauthorized = { 401: MessageErrorResponseSchema }
 
 /** `/api/v1.0/user/*`: the original's login, plus what a product needs around it. */

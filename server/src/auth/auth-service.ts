@@ -2,7 +2,8 @@ import { fieldMessages, PASSWORD_MAX_BYTES, utf8Length, type Credentials } from 
 import type { SessionStore, SessionUser } from '../sessions/session-store.ts'
 import { burnVerificationTime, hashPassword, verifyPassword } from '../users/password-hasher.ts'
 import type { User, UserRepository } from '../users/user-repository.ts'
-import { emailTaken, invalidFields, tooManyAttempts, wrongCredentials } from './auth-errors.ts'
+import { invalidFields } from '../http/api-error.ts'
+import { emailTaken, tooManyAttempts, wrongCredentials } from './auth-errors.ts'
 import type { LoginLimiter } from './login-limiter.ts'
 
 const sessionUser = (user: User): SessionUser => ({ id: user.id, email: user.email, admin: user.admin })

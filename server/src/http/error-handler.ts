@@ -2,7 +2,8 @@ import fp from 'fastify-plugin'
 import type { FastifyError, FastifyRequest } from 'fastify'
 import type { FastifySchemaValidationError } from 'fastify/types/schema.js'
 import { fieldMessages, type FieldErrors } from '@chat/contract'
-import { ApiError } from '../auth/auth-errors.ts'
+import { ApiError } from './api-error.ts'
+import { pathOf } from './logging.ts'
 
 const BODY_ERRORS: Record<string, { status: number; data: string | FieldErrors }> = {
   FST_ERR_CTP_EMPTY_JSON_BODY: {
@@ -92,7 +93,7 @@ export default fp(
     app.setNotFoundHandler((request, reply) =>
       reply
         .code(404)
-        .send({ valid: false, data: `No route for ${request.method} ${request.url.split('?')[0]}` }),
+        .send({ valid: false, data: `No route for ${request.method} ${pathOf(request.url)}` }),
     )
   },
   { name: 'error-handler' },

@@ -2,8 +2,15 @@ import type { FastifyRequest } from 'fastify'
 import type { DestinationStream, LoggerOptions } from 'pino'
 import type { Config } from '../config/config.ts'
 
-// The legacy WebSocket URL carries `?token=`; a log line must never hold a live credential.
-export const redactUrl = (url: string) => url.replace(/([?&]token=)[^&#]*/gi, '$1[redacted]')
+/**
+ * The path of a request URL, without its query string. The legacy WebSocket URL carries `?token=` (or
+ * `?%74oken=`, which the query parser decodes to the same name), so no query is ever logged: a log line
+ * must never hold a credential (ASVS 16.2.5, 14.2.1).
+ */
+export const pathOf = (url: string) => {
+  const query = url.indexOf('?')
+  return query === -1 ? url : url.slice(0, query)
+}
 
 export function loggerOptions(
   config: Config,
@@ -20,7 +27,7 @@ export function loggerOptions(
     serializers: {
       req: (request: FastifyRequest) => ({
         method: request.method,
-        url: redactUrl(request.url),
+        url: pathOf(request.url),
         remoteAddress: request.ip,
       }),
     },

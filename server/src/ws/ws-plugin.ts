@@ -4,7 +4,7 @@ import { BEARER_SUBPROTOCOL_PREFIX, CHAT_SUBPROTOCOL, CloseCode, WS_PATH } from 
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { WebSocket } from 'ws'
-import { ApiError } from '../auth/auth-errors.ts'
+import { ApiError } from '../http/api-error.ts'
 import { readToken } from '../auth/auth-plugin.ts'
 import { ChatHub } from '../chat/chat-hub.ts'
 import { ChatConnection } from '../chat/chat-protocol-handler.ts'

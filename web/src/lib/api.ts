@@ -1,15 +1,9 @@
-import type { FieldErrors } from '@chat/contract'
+import type { AccessToken, FieldErrors, SessionsEnded, User } from '@chat/contract'
 
 /** The API's answer, or why there is none: `status` 0 means the server could not be reached. */
 export type ApiResult<T> =
   | { ok: true; data: T }
   | { ok: false; status: number; message: string; fields?: FieldErrors; retryAfterSeconds?: number }
-
-export interface User {
-  id: string
-  email: string
-  admin: boolean
-}
 
 const API = '/api/v1.0/user'
 
@@ -46,10 +40,8 @@ const postJson = <T>(path: string, body: unknown) =>
   })
 
 export const api = {
-  login: (email: string, password: string) =>
-    postJson<{ access_token: string }>('/auth', { email, password }),
-  register: (email: string, password: string) =>
-    postJson<{ access_token: string }>('/register', { email, password }),
+  login: (email: string, password: string) => postJson<AccessToken>('/auth', { email, password }),
+  register: (email: string, password: string) => postJson<AccessToken>('/register', { email, password }),
   me: () => call<User>('/me'),
-  logout: () => postJson<{ sessions_ended: number }>('/logout', {}),
+  logout: () => postJson<SessionsEnded>('/logout', {}),
 }

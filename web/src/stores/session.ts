@@ -1,6 +1,7 @@
 import { defineStore } from 'pinia'
 import { ref } from 'vue'
-import { api, type ApiResult, type User } from '../lib/api'
+import type { User } from '@chat/contract'
+import { api, type ApiResult } from '../lib/api'
 
 /** Tabs of the same browser hear of a logout at once; others learn through the server's 4001 close. */
 const tabs = typeof BroadcastChannel === 'undefined' ? undefined : new BroadcastChannel('chat-session')
