@@ -10,6 +10,7 @@ import authPlugin from './auth/auth-plugin.ts'
 import authRoutes from './auth/auth-routes.ts'
 import type { Config } from './config/config.ts'
 import databasePlugin from './db/database-plugin.ts'
+import crossSiteGuard from './http/cross-site-guard.ts'
 import errorHandler from './http/error-handler.ts'
 import healthRoutes from './http/health-routes.ts'
 import { loggerOptions } from './http/logging.ts'
@@ -45,6 +46,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
   // Infrastructure first, then the app's services, then routes.
   await app.register(errorHandler)
   await app.register(cookie)
+  await app.register(crossSiteGuard, { allowedOrigins: config.websocket.allowedOrigins })
   await app.register(databasePlugin, { config })
   await app.register(redisPlugin, { config })
   await app.register(sessionsPlugin, { config })

@@ -32,6 +32,11 @@ const authRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
     })
     return { valid: true as const, data: { access_token: token } }
   }
+  // Answers here carry tokens and account data: no cache, shared or private, may keep them (ASVS 14.3.2).
+  app.addHook('onRequest', async (_request, reply) => {
+    reply.header('cache-control', 'no-store')
+  })
+
   const endSession = (reply: FastifyReply, ended: number) => {
     reply.clearCookie(cookieName, { path: '/' })
     return { valid: true as const, data: { sessions_ended: ended } }

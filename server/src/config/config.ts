@@ -60,7 +60,7 @@ export const EnvSchema = Type.Object({
   WS_ALLOWED_ORIGINS: Type.String({
     default: '',
     description:
-      'comma-separated origins whose pages may open /ws with the session cookie, besides the same origin',
+      'comma-separated origins (scheme://host[:port]) whose pages may use the session cookie, besides the same origin: open /ws and make state-changing API requests',
   }),
   WS_MAX_MESSAGE_BYTES: Count(16 * 1024, 'a larger WebSocket message closes the connection with 1009'),
   WS_MESSAGES_PER_SECOND: Count(10, 'chat messages a connection may send per second (bursts of twice that)'),

@@ -91,9 +91,7 @@ export default fp(
       return reply.code(status).send({ valid: false, data: message })
     })
     app.setNotFoundHandler((request, reply) =>
-      reply
-        .code(404)
-        .send({ valid: false, data: `No route for ${request.method} ${pathOf(request.url)}` }),
+      reply.code(404).send({ valid: false, data: `No route for ${request.method} ${pathOf(request.url)}` }),
     )
   },
   { name: 'error-handler' },
