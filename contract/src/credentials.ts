@@ -25,7 +25,21 @@ export const fieldMessages = {
   maxBytes: (max: number) => `Longer than maximum length ${max} bytes.`,
   /** marshmallow's word for a body that is not an object; it goes under the `_schema` key */
   notObject: 'Invalid input type.',
+  commonPassword: 'This password is one of the most common ones; choose one others are unlikely to use.',
+  containsEmailName: 'The password must not contain the name of your email address.',
 } as const
+
+/** Shown under the password field of the register form before anything is typed (ASVS 6.2.x). */
+export const PASSWORD_RULE = `At least ${REGISTER_PASSWORD_MIN_LENGTH} characters, up to 1,000 (a long passphrase is best). Not one of the most common passwords, and not containing the name of your email address.`
+
+/** The part of an email before the @, when it is long enough to matter (ASVS 6.2.11: context words). */
+const EMAIL_NAME_MIN_LENGTH = 3
+
+/** true when the password is the email's name or contains it, ignoring case. */
+export function passwordContainsEmailName(email: string, password: string): boolean {
+  const name = email.slice(0, email.lastIndexOf('@')).toLowerCase()
+  return name.length >= EMAIL_NAME_MIN_LENGTH && password.toLowerCase().includes(name)
+}
 
 /** `{"email": ["Not a valid email address."]}`: the `data` of a 400 answer. */
 export type FieldErrors = Record<string, string[]>
@@ -77,6 +91,14 @@ export function validateCredentials(body: unknown, kind: CredentialsKind): Field
   const errors: FieldErrors = {}
   const emailErrors = checkString(email, emailRules)
   const passwordErrors = checkString(password, passwordRules(kind))
+  if (
+    kind === 'register' &&
+    emailErrors.length === 0 &&
+    passwordErrors.length === 0 &&
+    passwordContainsEmailName(email as string, password as string)
+  ) {
+    passwordErrors.push(fieldMessages.containsEmailName)
+  }
   if (emailErrors.length > 0) errors.email = emailErrors
   if (passwordErrors.length > 0) errors.password = passwordErrors
   return Object.keys(errors).length > 0 ? errors : undefined

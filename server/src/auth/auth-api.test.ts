@@ -182,6 +182,37 @@ describe.each(backends)('auth API on $name', (backend) => {
     expect(validateCredentials(body, 'register')).toEqual(response.json().data)
   })
 
+  it.each(['password', '12345678', 'Password', 'qwertyuiop', 'iloveyou', 'trustno1'])(
+    'refuses the common password %j at registration',
+    async (password) => {
+      const response = await postJson(t.app, REGISTER, { email: newEmail(), password })
+      expect(response.statusCode).toBe(400)
+      expect(response.json().data).toEqual({ password: [fieldMessages.commonPassword] })
+    },
+  )
+
+  it("refuses a password that is or contains the email's name, in the API and the same in the SPA", async () => {
+    for (const password of ['jane.doe-rocks', 'xxJANE.DOExx']) {
+      const body = { email: 'jane.doe@example.com', password }
+      const response = await postJson(t.app, REGISTER, body)
+      expect(response.statusCode).toBe(400)
+      expect(response.json().data).toEqual({ password: [fieldMessages.containsEmailName] })
+      expect(validateCredentials(body, 'register')).toEqual(response.json().data)
+    }
+  })
+
+  it('takes long passphrases of any characters (64 and far more)', async () => {
+    for (const password of [
+      'correct horse battery staple '.repeat(3),
+      'é'.repeat(500),
+      'x'.repeat(64) + '🙂',
+    ]) {
+      const email = newEmail()
+      expect((await postJson(t.app, REGISTER, { email, password })).statusCode).toBe(201)
+      expect((await login(email, password)).statusCode).toBe(200)
+    }
+  })
+
   it('tells who is logged in by Bearer token or by cookie, and that the admin is an admin', async () => {
     const token = (await login(t.config.admin.email, t.config.admin.password)).json().data.access_token
     const byBearer = await t.app.inject({ method: 'GET', url: ME, headers: bearer(token) })

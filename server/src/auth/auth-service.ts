@@ -1,6 +1,7 @@
 import { fieldMessages, PASSWORD_MAX_BYTES, utf8Length, type Credentials } from '@chat/contract'
 import type { SessionStore, SessionUser } from '../sessions/session-store.ts'
 import { burnVerificationTime, hashPassword, verifyPassword } from '../users/password-hasher.ts'
+import { newPasswordProblems } from '../users/password-policy.ts'
 import type { User, UserRepository } from '../users/user-repository.ts'
 import { invalidFields } from '../http/api-error.ts'
 import { emailTaken, tooManyAttempts, wrongCredentials } from './auth-errors.ts'
@@ -42,6 +43,8 @@ export class AuthService {
 
   async register({ email, password }: Credentials): Promise<string> {
     refuseOversizedPassword(password)
+    const problems = await newPasswordProblems(email, password)
+    if (problems.length > 0) throw invalidFields({ password: problems })
     const user = await this.users.insert({ email, passwordHash: await hashPassword(password) })
     if (!user) throw emailTaken()
     return this.sessions.create(sessionUser(user))

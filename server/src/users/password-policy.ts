@@ -1,0 +1,28 @@
+import { fieldMessages, passwordContainsEmailName } from '@chat/contract'
+
+/**
+ * zxcvbn-ts's list of common passwords (49,233 of them, from password leaks; MIT, maintained at
+ * github.com/zxcvbn-ts/zxcvbn), loaded on the first registration so a process that never registers
+ * anyone never pays for it. Compared without case: `Password` is as guessable as `password`.
+ */
+let commonPasswords: Promise<Set<string>> | undefined
+const loadCommonPasswords = async () => {
+  const { dictionary } = await import('@zxcvbn-ts/language-common')
+  return new Set(dictionary['passwords-common'].map((password) => password.toLowerCase()))
+}
+
+export async function isCommonPassword(password: string): Promise<boolean> {
+  commonPasswords ??= loadCommonPasswords()
+  return (await commonPasswords).has(password.toLowerCase())
+}
+
+/**
+ * What is wrong with a new password beyond its length: one of the most common (ASVS 6.2.4), or built
+ * from the account's own email (ASVS 6.2.11). Length is the schema's; any characters are allowed.
+ */
+export async function newPasswordProblems(email: string, password: string): Promise<string[]> {
+  const problems: string[] = []
+  if (await isCommonPassword(password)) problems.push(fieldMessages.commonPassword)
+  if (passwordContainsEmailName(email, password)) problems.push(fieldMessages.containsEmailName)
+  return problems
+}

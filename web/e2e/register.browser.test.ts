@@ -1,0 +1,56 @@
+import { PASSWORD_RULE, fieldMessages } from '@chat/contract'
+import type { Browser, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { launchChromium } from './browser'
+import { startServer, type TestServer } from './test-server'
+
+const via = process.env.E2E_STACK === '1' ? ', through nginx' : ''
+
+/** The text a screen reader reads after a field's name: its aria-describedby elements, in order. */
+const descriptionOf = (page: Page, label: string) =>
+  page.getByLabel(label, { exact: true }).evaluate((field) =>
+    (field.getAttribute('aria-describedby') ?? '')
+      .split(' ')
+      .filter(Boolean)
+      .map((id) => document.getElementById(id)?.textContent?.trim())
+      .join(' '),
+  )
+
+describe(`registering in Chromium${via}`, () => {
+  let server: TestServer
+  let browser: Browser
+  beforeAll(async () => {
+    server = await startServer()
+    browser = await launchChromium()
+  })
+  afterAll(async () => {
+    await browser?.close()
+    await server?.stop()
+  })
+
+  it('says the password rule before anything is typed, refuses a common password, then creates the account', async () => {
+    const context = await browser.newContext({ ignoreHTTPSErrors: true })
+    try {
+      const page = await context.newPage()
+      await page.goto(`${server.url}/app/register`)
+      expect(await descriptionOf(page, 'Password')).toBe(PASSWORD_RULE)
+
+      await page
+        .getByLabel('Email', { exact: true })
+        .fill(`new-${crypto.randomUUID().slice(0, 8)}@example.com`)
+      await page.getByLabel('Password', { exact: true }).fill('iloveyou')
+      await page.getByRole('button', { name: 'Create account' }).click()
+      // the common-password list is the server's (kept out of the page): its answer lands under the field
+      await expect
+        .poll(() => descriptionOf(page, 'Password'), { timeout: 10_000 })
+        .toBe(`${PASSWORD_RULE} ${fieldMessages.commonPassword}`)
+      expect(await page.getByLabel('Password', { exact: true }).getAttribute('aria-invalid')).toBe('true')
+
+      await page.getByLabel('Password', { exact: true }).fill('a tune nobody hums')
+      await page.getByRole('button', { name: 'Create account' }).click()
+      await page.getByRole('status').filter({ hasText: 'Connected' }).waitFor({ timeout: 10_000 })
+    } finally {
+      await context.close()
+    }
+  })
+})
