@@ -56,12 +56,13 @@ describe.each(backends)('cross-site requests and caching on $name', (backend) =>
   })
 
   it('lets the same origin, an allowed origin, same-origin fetch metadata and non-browser clients through', async () => {
-    for (const headers of [
+    const cases: Record<string, string>[] = [
       { origin: 'http://localhost' },
       { origin: 'https://app.example.com' },
       { 'sec-fetch-site': 'same-origin' },
       {},
-    ]) {
+    ]
+    for (const headers of cases) {
       const { token } = await account()
       expect((await post('/logout', { ...cookie(token), ...headers })).statusCode).toBe(200)
       expect(await stillLoggedIn(token)).toBe(false)
