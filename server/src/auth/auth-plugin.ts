@@ -5,7 +5,7 @@ import type { SessionUser } from '../sessions/session-store.ts'
 import { UserRepository } from '../users/user-repository.ts'
 import { notLoggedIn } from './auth-errors.ts'
 import { AuthService } from './auth-service.ts'
-import { LoginLimiter } from './login-limiter.ts'
+import { LoginLimiter, RegistrationLimiter } from './login-limiter.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -29,11 +29,10 @@ export function readToken(request: FastifyRequest, cookieName: string): string |
 
 export default fp(
   async (app, { config }: { config: Config }) => {
-    const limiter = new LoginLimiter(
-      config.loginLimits,
-      app.redis && { redis: app.redis, keyPrefix: config.redisKeyPrefix },
-    )
-    app.decorate('auth', new AuthService(new UserRepository(app.db), app.sessions, limiter))
+    const store = app.redis && { redis: app.redis, keyPrefix: config.redisKeyPrefix }
+    const limiter = new LoginLimiter(config.loginLimits, store)
+    const registrations = new RegistrationLimiter(config.registrationLimits, store)
+    app.decorate('auth', new AuthService(new UserRepository(app.db), app.sessions, limiter, registrations))
     app.decorateRequest('session', undefined)
     app.decorate('requireSession', async (request: FastifyRequest) => {
       const token = readToken(request, config.session.cookieName)

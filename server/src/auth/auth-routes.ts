@@ -14,22 +14,21 @@ import { Type } from 'typebox'
 import type { Config } from '../config/config.ts'
 import { ApiError } from '../http/api-error.ts'
 import { notLoggedIn } from './auth-errors.ts'
+import { KNOWN_CLIENT_SECONDS } from './login-limiter.ts'
 
 const Unauthorized = { 401: MessageErrorResponseSchema }
 
 /** `/api/v1.0/user/*`: the original's login, plus what a product needs around it. */
 const authRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
   const { cookieName, cookieSecure, absoluteTimeoutMs } = config.session
+  // remembers a browser that logged in, so guesses from elsewhere never lock it out (see LoginLimiter)
+  const deviceCookieName = `${cookieSecure ? '__Host-' : ''}device`
+  // HttpOnly: page script never sees them; SameSite=Strict: no other site can make the browser send them;
+  // Secure in production, and then `__Host-` names: no subdomain can set or shadow them (ASVS 3.3.1, 3.3.2).
+  const cookieOptions = { httpOnly: true, sameSite: 'strict', secure: cookieSecure, path: '/' } as const
 
   function startSession(reply: FastifyReply, token: string) {
-    // HttpOnly: page script never sees it; SameSite=Strict: no other site can make the browser send it.
-    reply.setCookie(cookieName, token, {
-      httpOnly: true,
-      sameSite: 'strict',
-      secure: cookieSecure,
-      path: '/',
-      maxAge: Math.floor(absoluteTimeoutMs / 1000),
-    })
+    reply.setCookie(cookieName, token, { ...cookieOptions, maxAge: Math.floor(absoluteTimeoutMs / 1000) })
     return { valid: true as const, data: { access_token: token } }
   }
   // Answers here carry tokens and account data: no cache, shared or private, may keep them (ASVS 14.3.2).
@@ -56,7 +55,12 @@ const authRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
         },
       },
     },
-    async (request, reply) => startSession(reply, await app.auth.login(request.body, request.ip)),
+    async (request, reply) => {
+      const deviceToken = request.cookies[deviceCookieName] || undefined
+      const login = await app.auth.login(request.body, { address: request.ip, deviceToken })
+      reply.setCookie(deviceCookieName, login.deviceToken, { ...cookieOptions, maxAge: KNOWN_CLIENT_SECONDS })
+      return startSession(reply, login.token)
+    },
   )
 
   app.post(
@@ -69,11 +73,12 @@ const authRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
           201: Ok(AccessTokenSchema),
           400: FieldErrorsResponseSchema,
           409: FieldErrorsResponseSchema,
+          429: MessageErrorResponseSchema,
         },
       },
     },
     async (request, reply) => {
-      const token = await app.auth.register(request.body)
+      const token = await app.auth.register(request.body, request.ip)
       return reply.code(201).send(startSession(reply, token))
     },
   )

@@ -4,8 +4,9 @@ import { burnVerificationTime, hashPassword, verifyPassword } from '../users/pas
 import { newPasswordProblems } from '../users/password-policy.ts'
 import type { User, UserRepository } from '../users/user-repository.ts'
 import { invalidFields } from '../http/api-error.ts'
+import { tooManyRequests } from '../http/api-error.ts'
 import { emailTaken, tooManyAttempts, wrongCredentials } from './auth-errors.ts'
-import type { LoginLimiter } from './login-limiter.ts'
+import type { LoginClient, LoginLimiter, RegistrationLimiter } from './login-limiter.ts'
 
 const sessionUser = (user: User): SessionUser => ({ id: user.id, email: user.email, admin: user.admin })
 
@@ -22,13 +23,20 @@ export class AuthService {
     private readonly users: UserRepository,
     private readonly sessions: SessionStore,
     private readonly limiter: LoginLimiter,
+    private readonly registrations: RegistrationLimiter,
   ) {}
 
-  /** Returns a new session token. Unknown email and wrong password fail alike, in the same time. */
-  async login({ email, password }: Credentials, clientAddress: string): Promise<string> {
+  /**
+   * Returns a new session token, and the device token to remember this browser by. Unknown email and
+   * wrong password fail alike, in the same time.
+   */
+  async login(
+    { email, password }: Credentials,
+    client: LoginClient,
+  ): Promise<{ token: string; deviceToken: string }> {
     refuseOversizedPassword(password)
-    const retryAfter = await this.limiter.attempt(email, clientAddress)
-    if (retryAfter > 0) throw tooManyAttempts(retryAfter)
+    const attempt = await this.limiter.attempt(email, client)
+    if (attempt.retryAfter > 0) throw tooManyAttempts(attempt.retryAfter)
     const user = await this.users.findByEmail(email)
     if (!user) {
       await burnVerificationTime(password)
@@ -36,13 +44,15 @@ export class AuthService {
     }
     const { valid, needsRehash } = await verifyPassword(user.passwordHash, password)
     if (!valid) throw wrongCredentials()
-    await this.limiter.succeeded(email, clientAddress)
+    const deviceToken = await this.limiter.succeeded(attempt, client)
     if (needsRehash) await this.users.update(user.id, { passwordHash: await hashPassword(password) })
-    return this.sessions.create(sessionUser(user))
+    return { token: await this.sessions.create(sessionUser(user)), deviceToken }
   }
 
-  async register({ email, password }: Credentials): Promise<string> {
+  async register({ email, password }: Credentials, clientAddress: string): Promise<string> {
     refuseOversizedPassword(password)
+    const retryAfter = await this.registrations.attempt(clientAddress)
+    if (retryAfter > 0) throw tooManyRequests('Too many new accounts from this address', retryAfter)
     const problems = await newPasswordProblems(email, password)
     if (problems.length > 0) throw invalidFields({ password: problems })
     const user = await this.users.insert({ email, passwordHash: await hashPassword(password) })

@@ -52,7 +52,13 @@ describe('loadConfig', () => {
         cookieName: 'session',
         cookieSecure: false,
       },
-      loginLimits: { maxFailuresPerAccount: 10, maxFailuresPerAddress: 100, windowSeconds: 15 * 60 },
+      loginLimits: {
+        maxFailuresPerAccount: 10,
+        maxFailuresPerClient: 5,
+        maxFailuresPerAddress: 100,
+        windowSeconds: 15 * 60,
+      },
+      registrationLimits: { maxPerAddress: 10, windowSeconds: 60 * 60 },
       role: 'all',
       websocket: {
         heartbeatIntervalMs: 30_000,

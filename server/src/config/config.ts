@@ -49,9 +49,18 @@ export const EnvSchema = Type.Object({
   SESSION_ABSOLUTE_TIMEOUT: Seconds(12 * 60 * 60, 'a session ends this long after login, used or not'),
   SESSION_COOKIE_NAME: Type.String({ pattern: '^[A-Za-z0-9_-]+$', default: 'session' }),
   SESSION_COOKIE_SECURE: Type.Optional(Flag('send the cookie over HTTPS only; default: on in production')),
-  LOGIN_MAX_FAILURES_PER_ACCOUNT: Count(10, 'failed logins for one email within the window'),
+  LOGIN_MAX_FAILURES_PER_ACCOUNT: Count(
+    10,
+    'failed logins for one email, within the window, from clients it never logged in from; then only those wait',
+  ),
+  LOGIN_MAX_FAILURES_PER_CLIENT: Count(
+    5,
+    'failed logins for one email within the window from one address, or from one browser it logged in from',
+  ),
   LOGIN_MAX_FAILURES_PER_ADDRESS: Count(100, 'failed logins from one client address within the window'),
   LOGIN_FAILURE_WINDOW: Seconds(15 * 60, 'how long a failed login counts'),
+  REGISTER_MAX_PER_ADDRESS: Count(10, 'accounts one client address may create within REGISTER_WINDOW'),
+  REGISTER_WINDOW: Seconds(60 * 60, 'the window of REGISTER_MAX_PER_ADDRESS'),
   APP_ROLE: Type.Enum(['all', 'api', 'ws'], {
     default: 'all',
     description:
@@ -181,8 +190,13 @@ function fromEnv(env: Env) {
     },
     loginLimits: {
       maxFailuresPerAccount: env.LOGIN_MAX_FAILURES_PER_ACCOUNT,
+      maxFailuresPerClient: env.LOGIN_MAX_FAILURES_PER_CLIENT,
       maxFailuresPerAddress: env.LOGIN_MAX_FAILURES_PER_ADDRESS,
       windowSeconds: env.LOGIN_FAILURE_WINDOW,
+    },
+    registrationLimits: {
+      maxPerAddress: env.REGISTER_MAX_PER_ADDRESS,
+      windowSeconds: env.REGISTER_WINDOW,
     },
     role: env.APP_ROLE,
     websocket: {

@@ -1,19 +1,15 @@
-import { pbkdf2Sync, randomBytes } from 'node:crypto'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createDatabase, type Db } from '../db/database.ts'
 import { migrate } from '../db/migrator.ts'
 import { createTestDatabase } from '../test/backends.ts'
+import { passlibHash as originalHash } from '../test/passlib.ts'
 import { ensureAdmin } from './admin-seed.ts'
 import { hashPassword, verifyPassword } from './password-hasher.ts'
 import { UserRepository } from './user-repository.ts'
 
 const admin = { email: 'boss@example.org', password: 'first-admin-password' }
 
-const ab64 = (bytes: Buffer) => bytes.toString('base64').replaceAll('+', '.').replace(/=+$/, '')
-const passlibHash = (password: string) => {
-  const salt = randomBytes(16)
-  return `$pbkdf2-sha256$1000$${ab64(salt)}$${ab64(pbkdf2Sync(password, salt, 1000, 32, 'sha256'))}`
-}
+const passlibHash = (password: string) => originalHash(password, 1000)
 
 describe('ensureAdmin on PostgreSQL', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>

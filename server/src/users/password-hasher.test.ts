@@ -1,19 +1,11 @@
-import { pbkdf2Sync, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import argon2 from 'argon2'
 import { PASSWORD_MAX_BYTES } from '@chat/contract'
 import { describe, expect, it } from 'vitest'
+import { ab64Encode, passlibHash } from '../test/passlib.ts'
 import { ab64Decode, ARGON2_OPTIONS, hashPassword, verifyPassword } from './password-hasher.ts'
 
 const PASSWORD = 'correct horse battery staple'
-
-/** passlib's "ab64": base64 with `.` for `+` and no `=` padding. */
-const ab64Encode = (bytes: Buffer) => bytes.toString('base64').replaceAll('+', '.').replace(/=+$/, '')
-
-/** A hash as passlib's pbkdf2_sha256 writes it: 16-byte salt, 32-byte digest. */
-function passlibHash(password: string, rounds = 29_000, salt = randomBytes(16)): string {
-  const digest = pbkdf2Sync(password, salt, rounds, 32, 'sha256')
-  return `$pbkdf2-sha256$${rounds}$${ab64Encode(salt)}$${ab64Encode(digest)}`
-}
 
 /** The cost parameters of a `$argon2id$v=19$m=…,t=…,p=…$…` hash, in whatever order they are written. */
 function argon2idParams(hash: string): Record<string, number> {
