@@ -63,12 +63,15 @@ export interface StackUnderTest {
 
 /**
  * `make stack` on free ports, in a directory of its own, against the given backends: nginx (HTTPS with a
- * certificate made here, or with `makesItsOwnCertificate` the one `make stack` makes), Adminer under
+ * certificate made here or the given one, or with `makesItsOwnCertificate` the one `make stack` makes), Adminer under
  * php -S, one api and two ws processes. Resolves once nginx, the api and both ws processes answer.
  */
 export async function startStack(
   env: Record<string, string>,
-  { makesItsOwnCertificate = false } = {},
+  {
+    makesItsOwnCertificate = false,
+    certificate,
+  }: { makesItsOwnCertificate?: boolean; certificate?: { certificate: string; key: string } } = {},
 ): Promise<StackUnderTest> {
   if (!existsSync(path.join(root, 'web', 'dist', 'index.html')))
     throw new Error('build the SPA first: npm run build -w web')
@@ -81,7 +84,11 @@ export async function startStack(
     spa: await freePort(),
   }
   const dir = mkdtempSync(path.join(tmpdir(), 'stack-'))
-  const tls = makesItsOwnCertificate ? undefined : makeTestCertificate(path.join(dir, 'test-certs'))
+  const tls = makesItsOwnCertificate
+    ? undefined
+    : certificate
+      ? { ...certificate, pem: readFileSync(certificate.certificate, 'utf8') }
+      : makeTestCertificate(path.join(dir, 'test-certs'))
   const stackCertificate = path.join(dir, 'certs', 'cert.pem')
   let trusted: { ca: string; dispatcher: Agent } | undefined = tls && {
     ca: tls.pem,

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { fetch as undiciFetch, type RequestInit, type Response } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -192,6 +192,32 @@ describe('the topology through real nginx (make stack)', () => {
     const html = await tables.text()
     expect(html).toMatch(/>users</)
     expect(html).toMatch(/>messages</)
+  })
+
+  it("keeps Adminer's throttle file and PHP's sessions in the stack's directory", async () => {
+    const cookie = sessionCookie(await login(admin))
+    const page = url('/db/?pgsql=127.0.0.1&username=nobody')
+    const opened = await fetch(page, { headers: { cookie } })
+    const adminerCookies = opened.headers.getSetCookie().map((line) => line.split(';')[0])
+    // a login PostgreSQL refuses: Adminer counts it in adminer.invalid, in PHP's temporary directory
+    const refused = await fetch(page, {
+      method: 'POST',
+      headers: {
+        cookie: [cookie, ...adminerCookies].join('; '),
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: new URLSearchParams({
+        'auth[driver]': 'pgsql',
+        'auth[server]': '127.0.0.1',
+        'auth[username]': `nobody_${crypto.randomUUID().slice(0, 8)}`,
+        'auth[password]': 'wrong',
+        'auth[db]': 'postgres',
+      }),
+    })
+    expect(await refused.text()).toMatch(/does not exist|authentication failed/)
+    const phpTemp = readdirSync(path.join(stack.dir, 'tmp', 'php'))
+    expect(phpTemp).toContain('adminer.invalid')
+    expect(phpTemp.some((name) => name.startsWith('sess_'))).toBe(true)
   })
 
   it('renders an nginx config that passes nginx -t', () => {
