@@ -195,26 +195,15 @@ describe('the topology through real nginx (make stack)', () => {
   })
 
   it("keeps Adminer's throttle file and PHP's sessions in the stack's directory", async () => {
-    const cookie = sessionCookie(await login(admin))
-    const page = url('/db/?pgsql=127.0.0.1&username=nobody')
-    const opened = await fetch(page, { headers: { cookie } })
-    const adminerCookies = opened.headers.getSetCookie().map((line) => line.split(';')[0])
-    // a login PostgreSQL refuses: Adminer counts it in adminer.invalid, in PHP's temporary directory
-    const refused = await fetch(page, {
-      method: 'POST',
-      headers: {
-        cookie: [cookie, ...adminerCookies].join('; '),
-        'content-type': 'application/x-www-form-urlencoded',
+    // a user named but no Adminer session: Adminer counts an invalid login in adminer.invalid, in PHP's
+    // temporary directory, and starts a session
+    const refused = await fetch(
+      url(`/db/?pgsql=127.0.0.1&username=nobody_${crypto.randomUUID().slice(0, 8)}`),
+      {
+        headers: { cookie: sessionCookie(await login(admin)) },
       },
-      body: new URLSearchParams({
-        'auth[driver]': 'pgsql',
-        'auth[server]': '127.0.0.1',
-        'auth[username]': `nobody_${crypto.randomUUID().slice(0, 8)}`,
-        'auth[password]': 'wrong',
-        'auth[db]': 'postgres',
-      }),
-    })
-    expect(await refused.text()).toMatch(/does not exist|authentication failed/)
+    )
+    expect(refused.status).toBe(403)
     const phpTemp = readdirSync(path.join(stack.dir, 'tmp', 'php'))
     expect(phpTemp).toContain('adminer.invalid')
     expect(phpTemp.some((name) => name.startsWith('sess_'))).toBe(true)
