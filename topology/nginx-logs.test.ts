@@ -9,10 +9,11 @@ import { refusedStatus } from '../server/src/test/ws-client.ts'
 import { freePort, makeTestCertificate } from './stack-under-test.ts'
 
 /**
- * nginx alone, from the same template, with every upstream on a port nobody listens on: each proxied
- * request fails, which is when nginx's error log quotes the request line and the upstream URL.
+ * nginx alone, from the same template, with every upstream on a port nobody listens on (each proxied
+ * request fails, which is when nginx's error log quotes the request line and the upstream URL) and an
+ * empty SPA directory.
  */
-describe('nginx with its upstreams down', () => {
+describe('nginx with its upstreams down and no SPA built', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'stack-nginx-'))
   const logs = { access: path.join(dir, 'access.log'), error: path.join(dir, 'error.log') }
   let nginx: ChildProcess
@@ -43,7 +44,7 @@ describe('nginx with its upstreams down', () => {
         API_SERVERS: `server 127.0.0.1:${deadPort};`,
         WS_SERVERS: `server 127.0.0.1:${deadPort};`,
         ADMINER_SERVER: `127.0.0.1:${deadPort}`,
-        SPA_UPSTREAM: `127.0.0.1:${deadPort}`,
+        SPA_UPSTREAM: `127.0.0.1:${spaPort}`,
         SPA_STATIC_PORT: String(spaPort),
         SPA_ROOT: dir,
       }),
@@ -72,6 +73,11 @@ describe('nginx with its upstreams down', () => {
     }
     await dispatcher?.close()
     rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('answers 404, not a rewrite loop (500), for /app/ when no SPA is built', async () => {
+    for (const pathname of ['/app/', '/app/login'])
+      expect((await fetch(`${base}${pathname}`, { dispatcher })).status, pathname).toBe(404)
   })
 
   const secret = () => `SECRET${crypto.randomUUID().replaceAll('-', '')}`
