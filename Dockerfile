@@ -3,7 +3,7 @@
 # `nginx` serves it and fronts everything. Processes run as non-root users.
 
 # the workspace manifests alone, so dependency layers are rebuilt only when they change
-FROM node:22-bookworm-slim AS manifests
+FROM node:22.20.0-bookworm-slim AS manifests
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY contract/package.json contract/
@@ -32,7 +32,7 @@ HEALTHCHECK --interval=10s --timeout=3s --retries=6 \
   CMD node -e "fetch('http://127.0.0.1:8000/api/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 CMD ["node", "--import", "tsx", "src/main.ts"]
 
-# unprivileged: master and workers run as the nginx user, listening on 8080
-FROM nginxinc/nginx-unprivileged:1.27-bookworm AS nginx
+# unprivileged: master and workers run as the nginx user, listening on 8080 (HTTP) and 8443 (HTTPS)
+FROM nginxinc/nginx-unprivileged:1.28.0-alpine AS nginx
 COPY nginx/templates /etc/nginx/templates
 COPY --from=spa /app/web/dist /usr/share/nginx/spa

@@ -4,13 +4,18 @@ export
 
 COMPOSE ?= docker compose
 
-.PHONY: up upb stop db r test b logs migrate bench stack
+.PHONY: up upb stop db r test b logs migrate bench stack certs
 
-up: ## start the stack (dev mode: compose.override.yml, hot reload)
+CERTS_DIR ?= .data/certs
+
+up: certs ## start the stack (dev mode: compose.override.yml, hot reload)
 	$(COMPOSE) up -d
 
-upb: ## rebuild the images and recreate the containers
+upb: certs ## rebuild the images and recreate the containers
 	$(COMPOSE) up -d --force-recreate --build
+
+certs: ## a self-signed TLS pair for localhost in $(CERTS_DIR) (cert.pem, key.pem); kept if already there
+	node scripts/self-signed-cert.mjs $(CERTS_DIR)
 
 stop:
 	$(COMPOSE) stop
@@ -18,7 +23,7 @@ stop:
 db: ## psql in the database container
 	$(COMPOSE) exec db psql -U "$(POSTGRES_USER)" "$(POSTGRES_DB)"
 
-r: ## redis-cli in the Redis container
+r: ## redis-cli in the Redis container (REDISCLI_AUTH there holds the password)
 	$(COMPOSE) exec redis redis-cli
 
 test: ## every suite: unit, integration, browser, topology
@@ -36,5 +41,5 @@ migrate: ## apply pending migrations (the api also does at start)
 bench:
 	npm run bench
 
-stack: ## the same topology without Docker: nginx, Adminer (php -S), api, two ws, local PostgreSQL and Redis
+stack: ## the same topology without Docker: nginx (HTTPS), Adminer (php -S), api, two ws, local PostgreSQL and Redis
 	node scripts/stack.mjs

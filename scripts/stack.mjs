@@ -1,65 +1,74 @@
-// `make stack`: the docker compose topology without Docker, from local binaries: nginx in front, Adminer
-// under `php -S`, one api and two ws processes, on the local PostgreSQL and Redis. The processes run
-// under `concurrently`; Ctrl+C (or SIGTERM) stops them all. The topology test starts it the same way.
-// Ports and backends come from the environment (see the defaults below and .env.example).
+// `make stack`: the docker compose topology without Docker, from local binaries: nginx in front (HTTPS,
+// with plain HTTP redirecting to it), Adminer under `php -S`, one api and two ws processes, on the local
+// PostgreSQL and Redis. The processes run under `concurrently`; Ctrl+C (or SIGTERM) stops them all. The
+// topology test starts it the same way. Ports and backends come from the environment (the defaults below,
+// documented in .env.example and the README); a variable set to an empty string counts as unset.
+import { execFileSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import concurrently from 'concurrently'
-import { renderNginx } from './render-nginx.mjs'
+import { renderNginx, renderNginxMain } from './render-nginx.mjs'
+import { ensureSelfSignedCertificate } from './self-signed-cert.mjs'
 
 const root = path.resolve(import.meta.dirname, '..')
+const given = Object.fromEntries(Object.entries(process.env).filter(([, value]) => value !== ''))
+const stackDir = given.STACK_DIR ?? path.join(root, '.data', 'stack')
 const env = {
-  STACK_DIR: path.join(root, '.data', 'stack'),
+  STACK_DIR: stackDir,
   NGINX_PORT: '8080',
+  NGINX_TLS_PORT: '8443',
   API_PORT: '8100',
   WS_PORTS: '8101,8102',
   ADMINER_PORT: '8180',
   SPA_STATIC_PORT: '8181',
   DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/postgres',
   REDIS_URL: 'redis://127.0.0.1:6379',
-  ADMINER_DEFAULT_SERVER: '127.0.0.1',
-  POSTGRES_USER: 'postgres',
   ADMINER_PHP: '/usr/share/adminer/adminer.php',
   SPA_ROOT: path.join(root, 'web', 'dist'),
-  ACCESS_LOG: path.join(root, '.data', 'stack', 'access.log'),
-  API_MODE: 'production',
-  SESSION_COOKIE_SECURE: 'false',
+  ACCESS_LOG: path.join(stackDir, 'access.log'),
+  ERROR_LOG: 'stderr',
+  // dev: the placeholder admin of .env.example is accepted, so a fresh clone starts as it is
+  API_MODE: 'dev',
+  // nginx serves HTTPS, so the session cookie is Secure (and named __Host-…) as in production
+  SESSION_COOKIE_SECURE: 'true',
   TRUSTED_PROXIES: '127.0.0.1',
-  ...process.env,
+  ...given,
 }
+
+// Refuse at once what the api would refuse only after every process has started.
+if (env.API_MODE === 'production' && !(env.API_ADMIN_EMAIL && env.API_ADMIN_PASSWORD)) {
+  console.error(
+    'stack: API_MODE=production needs API_ADMIN_EMAIL and API_ADMIN_PASSWORD (in .env or the environment);' +
+      ' leave API_MODE unset (dev) to start with the placeholder admin of .env.example',
+  )
+  process.exit(2)
+}
+
 const wsPorts = env.WS_PORTS.split(',')
-const stackDir = env.STACK_DIR
-mkdirSync(path.join(stackDir, 'tmp'), { recursive: true })
+mkdirSync(path.join(stackDir, 'tmp', 'php'), { recursive: true })
+
+if (!given.SPA_ROOT)
+  execFileSync(process.execPath, [path.join(root, 'scripts', 'build-web-if-missing.mjs')], {
+    stdio: 'inherit',
+  })
+if (!env.TLS_CERTIFICATE || !env.TLS_CERTIFICATE_KEY) {
+  const { certificate, key, created } = ensureSelfSignedCertificate(path.join(stackDir, 'certs'))
+  if (created) console.log(`stack: made a self-signed certificate for localhost: ${certificate}`)
+  Object.assign(env, { TLS_CERTIFICATE: certificate, TLS_CERTIFICATE_KEY: key })
+}
 
 writeFileSync(
   path.join(stackDir, 'default.conf'),
   renderNginx({
     ...env,
+    HTTPS_PUBLIC_PORT: env.NGINX_TLS_PORT,
     API_SERVERS: `server 127.0.0.1:${env.API_PORT};`,
     WS_SERVERS: wsPorts.map((port) => `server 127.0.0.1:${port};`).join(' '),
     ADMINER_SERVER: `127.0.0.1:${env.ADMINER_PORT}`,
     SPA_UPSTREAM: `127.0.0.1:${env.SPA_STATIC_PORT}`,
   }),
 )
-// what the nginx image's own nginx.conf gives the template: an http block, plus paths a non-root user may write
-writeFileSync(
-  path.join(stackDir, 'nginx.conf'),
-  `worker_processes 1;
-pid ${stackDir}/nginx.pid;
-error_log stderr warn;
-events { worker_connections 4096; }
-http {
-  include /etc/nginx/mime.types;
-  default_type application/octet-stream;
-  client_body_temp_path ${stackDir}/tmp/body;
-  proxy_temp_path ${stackDir}/tmp/proxy;
-  fastcgi_temp_path ${stackDir}/tmp/fastcgi;
-  uwsgi_temp_path ${stackDir}/tmp/uwsgi;
-  scgi_temp_path ${stackDir}/tmp/scgi;
-  include ${stackDir}/default.conf;
-}
-`,
-)
+writeFileSync(path.join(stackDir, 'nginx.conf'), renderNginxMain(stackDir, env.ERROR_LOG))
 
 const server = (role, port) => ({
   name: role === 'api' ? 'api' : `ws-${port}`,
@@ -67,21 +76,34 @@ const server = (role, port) => ({
   cwd: path.join(root, 'server'),
   env: { ...env, HOST: '127.0.0.1', PORT: port, MIGRATE_ON_START: 'true' },
 })
+// Adminer's login throttle file and PHP's sessions go to the stack's directory, not the system's
+const phpTemp = path.join(stackDir, 'tmp', 'php')
+const phpSettings = ['sys_temp_dir', 'upload_tmp_dir', 'session.save_path']
+  .map((setting) => `-d ${setting}=${phpTemp}`)
+  .join(' ')
 
 const { result, commands } = concurrently(
   [
     { name: 'nginx', command: `nginx -p ${stackDir} -c ${stackDir}/nginx.conf -g "daemon off;"` },
     {
       name: 'adminer',
-      command: `php -S 127.0.0.1:${env.ADMINER_PORT} ${path.join(root, 'docker', 'adminer-router.php')}`,
-      env: { ...env },
+      command: `php ${phpSettings} -S 127.0.0.1:${env.ADMINER_PORT} ${path.join(root, 'docker', 'adminer-router.php')}`,
+      // Adminer's login form comes filled in with the server and user the api and ws processes use
+      env: {
+        ...env,
+        TMPDIR: phpTemp,
+        ADMINER_DEFAULT_SERVER: new URL(env.DATABASE_URL).hostname,
+        POSTGRES_USER: decodeURIComponent(new URL(env.DATABASE_URL).username) || 'postgres',
+      },
     },
     server('api', env.API_PORT),
     ...wsPorts.map((port) => server('ws', port)),
   ],
   { killOthersOn: ['failure', 'success'], prefix: 'name', killSignal: 'SIGTERM' },
 )
-console.log(`stack: http://127.0.0.1:${env.NGINX_PORT}/ (nginx), config in ${stackDir}`)
+console.log(
+  `stack: https://localhost:${env.NGINX_TLS_PORT}/ (nginx; http://localhost:${env.NGINX_PORT}/ redirects there), config in ${stackDir}`,
+)
 // concurrently forwards Ctrl+C itself; a SIGTERM (from a test or a supervisor) must stop the children too
 for (const signal of ['SIGTERM', 'SIGHUP'])
   process.on(signal, () => commands.forEach((command) => command.kill('SIGTERM')))

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
+import { fetch as undiciFetch, type RequestInit, type Response } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestDatabase, createTestRedisPrefix, TEST_REDIS_URL } from '../server/src/test/backends.ts'
 import { openSocket, refusedStatus, type TestSocket } from '../server/src/test/ws-client.ts'
@@ -8,6 +9,8 @@ import { startStack, type StackUnderTest } from './stack-under-test.ts'
 
 const root = path.resolve(import.meta.dirname, '..')
 const admin = { email: 'admin@example.com', password: 'topology-admin-password' }
+/** few, so a test can reach the per-address limit; every other test's logins succeed and give theirs back */
+const maxFailuresPerAddress = 4
 
 describe('the topology through real nginx (make stack)', () => {
   let stack: StackUnderTest
@@ -24,8 +27,8 @@ describe('the topology through real nginx (make stack)', () => {
       REDIS_KEY_PREFIX: redis.prefix,
       API_ADMIN_EMAIL: admin.email,
       API_ADMIN_PASSWORD: admin.password,
-      ADMINER_DEFAULT_SERVER: '127.0.0.1',
-      POSTGRES_USER: 'postgres',
+      API_MODE: 'production',
+      LOGIN_MAX_FAILURES_PER_ADDRESS: String(maxFailuresPerAddress),
     })
   })
   afterAll(async () => {
@@ -34,7 +37,10 @@ describe('the topology through real nginx (make stack)', () => {
   })
 
   const url = (pathname: string) => `${stack.url}${pathname}`
-  const wsUrl = () => url('/ws').replace('http', 'ws')
+  const wsUrl = () => url('/ws').replace('https', 'wss')
+  const fetch = (target: string, init?: RequestInit) => stack.fetch(target, init)
+  const tlsOptions = () => ({ ca: stack.ca })
+  const sessionCookie = (token: string) => `__Host-session=${token}`
 
   async function login(credentials: { email: string; password: string }): Promise<string> {
     const response = await fetch(url('/api/v1.0/user/auth'), {
@@ -73,18 +79,18 @@ describe('the topology through real nginx (make stack)', () => {
 
   it('speaks the echo protocol at /ws, and refuses a bad token before the upgrade', async () => {
     const token = await login(admin)
-    const socket = await openSocket(`${wsUrl()}?token=${token}`)
+    const socket = await openSocket(`${wsUrl()}?token=${token}`, undefined, tlsOptions())
     socket.socket.send('hello through nginx')
     expect(await socket.next(() => true)).toBe("I've received: hello through nginx")
     socket.socket.send('/out')
     expect((await socket.closed).code).toBe(1000)
-    expect(await refusedStatus(`${wsUrl()}?token=not-a-token`)).toBe(401)
+    expect(await refusedStatus(`${wsUrl()}?token=not-a-token`, undefined, tlsOptions())).toBe(401)
   })
 
   it('lets two chat clients on two different ws processes see each other', async () => {
     const [aliceToken, bobToken] = [await registerUser(), await registerUser()]
     const connect = async (token: string) => {
-      const socket = await openSocket(wsUrl(), ['chat.v1', `bearer.${token}`])
+      const socket = await openSocket(wsUrl(), ['chat.v1', `bearer.${token}`], tlsOptions())
       const welcome = await socket.nextOfType<{ server: string }>('welcome')
       return { socket, server: welcome.server }
     }
@@ -133,8 +139,8 @@ describe('the topology through real nginx (make stack)', () => {
   })
 
   it('opens Adminer at /db to an admin session only, with the server filled in', async () => {
-    const adminCookie = `session=${await login(admin)}`
-    const userCookie = `session=${await registerUser()}`
+    const adminCookie = sessionCookie(await login(admin))
+    const userCookie = sessionCookie(await registerUser())
     expect((await fetch(url('/db/'), { redirect: 'manual' })).status).toBe(401)
     expect((await fetch(url('/db/'), { redirect: 'manual', headers: { cookie: userCookie } })).status).toBe(
       401,
@@ -151,7 +157,7 @@ describe('the topology through real nginx (make stack)', () => {
   })
 
   it('logs Adminer in to PostgreSQL and shows the users table', async () => {
-    const cookies = new Map([['session', await login(admin)]])
+    const cookies = new Map([['__Host-session', await login(admin)]])
     const cookieHeader = () => [...cookies].map(([name, value]) => `${name}=${value}`).join('; ')
     const keep = (response: Response) => {
       for (const line of response.headers.getSetCookie()) {
@@ -188,11 +194,19 @@ describe('the topology through real nginx (make stack)', () => {
     expect(html).toMatch(/>messages</)
   })
 
-  it('keeps every token out of the nginx access log', async () => {
-    const log = readFileSync(path.join(stack.dir, 'access.log'), 'utf8')
-    expect(log).toContain('GET /ws HTTP/1.1')
-    expect(tokens.length).toBeGreaterThan(3)
-    for (const token of tokens) expect(log).not.toContain(token)
+  it("keeps Adminer's throttle file and PHP's sessions in the stack's directory", async () => {
+    // a user named but no Adminer session: Adminer counts an invalid login in adminer.invalid, in PHP's
+    // temporary directory, and starts a session
+    const refused = await fetch(
+      url(`/db/?pgsql=127.0.0.1&username=nobody_${crypto.randomUUID().slice(0, 8)}`),
+      {
+        headers: { cookie: sessionCookie(await login(admin)) },
+      },
+    )
+    expect(refused.status).toBe(403)
+    const phpTemp = readdirSync(path.join(stack.dir, 'tmp', 'php'))
+    expect(phpTemp).toContain('adminer.invalid')
+    expect(phpTemp.some((name) => name.startsWith('sess_'))).toBe(true)
   })
 
   it('renders an nginx config that passes nginx -t', () => {
@@ -203,27 +217,67 @@ describe('the topology through real nginx (make stack)', () => {
     expect(output).toBe('')
   })
 
-  it('has compose files that docker-compose accepts, and refuse to run without the required variables', () => {
-    const envFile = path.join(stack.dir, 'compose.env')
-    writeFileSync(
-      envFile,
-      `${readFileSync(path.join(root, '.env.example'), 'utf8')}\nAPI_ADMIN_PASSWORD=a-real-password\n`,
-    )
-    const compose = (...args: string[]) =>
-      execFileSync('docker-compose', ['--env-file', envFile, ...args], {
-        cwd: root,
-        encoding: 'utf8',
-        stdio: 'pipe',
+  it('redirects plain HTTP to HTTPS for good, path and query kept', async () => {
+    const response = await undiciFetch(`${stack.httpUrl}/app/login?next=%2Fapp%2F`, { redirect: 'manual' })
+    expect(response.status).toBe(301)
+    expect(response.headers.get('location')).toBe(`${stack.url}/app/login?next=%2Fapp%2F`)
+    expect(response.headers.get('set-cookie')).toBeNull()
+  })
+
+  it('sends Strict-Transport-Security on HTTPS answers, errors included', async () => {
+    for (const pathname of ['/api', '/app/', '/no-such-page']) {
+      const response = await fetch(url(pathname))
+      expect(response.headers.get('strict-transport-security'), pathname).toBe(
+        'max-age=31536000; includeSubDomains',
+      )
+    }
+  })
+
+  it('sets the login cookie as __Host-session, Secure, for the whole site and no other domain', async () => {
+    const response = await fetch(url('/api/v1.0/user/auth'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(admin),
+    })
+    const [cookie] = response.headers.getSetCookie()
+    expect(cookie).toMatch(/^__Host-session=[A-Za-z0-9_-]{43};/)
+    const attributes = cookie!.split(';').map((part) => part.trim().toLowerCase())
+    expect(attributes).toContain('secure')
+    expect(attributes).toContain('httponly')
+    expect(attributes).toContain('path=/')
+    expect(attributes.some((attribute) => attribute.startsWith('domain'))).toBe(false)
+    tokens.push(cookie!.split(';')[0]!.split('=')[1]!)
+  })
+
+  it('hides the X-Powered-By that Adminer (PHP) sends', async () => {
+    // a path Adminer's router answers itself with a 404, a PHP answer all the same
+    const page = '/db/no-such-page'
+    const direct = await fetch(`${stack.adminerUrl}${page}`)
+    expect(direct.headers.get('x-powered-by'), 'PHP says who it is').toMatch(/PHP/)
+    const proxied = await fetch(url(page), { headers: { cookie: sessionCookie(await login(admin)) } })
+    expect(proxied.status).toBe(404)
+    expect(proxied.headers.get('x-powered-by')).toBeNull()
+  })
+
+  it('keeps every token out of the access and error logs of this nginx', () => {
+    const logs = ['access.log', 'error.log'].map((name) => readFileSync(path.join(stack.dir, name), 'utf8'))
+    expect(logs[0]).toContain('GET /ws HTTP/1.1')
+    expect(tokens.length).toBeGreaterThan(3)
+    for (const token of tokens) for (const log of logs) expect(log).not.toContain(token)
+  })
+
+  // last: it spends the address's login attempts for the rest of the window
+  it('attributes a login to the address nginx saw, whatever X-Forwarded-For the client sends', async () => {
+    const statuses: number[] = []
+    for (let attempt = 0; attempt <= maxFailuresPerAddress; attempt++) {
+      const response = await fetch(url('/api/v1.0/user/auth'), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-forwarded-for': `203.0.113.${attempt + 1}` },
+        body: JSON.stringify({ email: `nobody-${attempt}@example.com`, password: 'not-the-password' }),
       })
-    const config = compose('-f', 'compose.yml', 'config')
-    expect(config).toContain('published: 80')
-    expect(config).toContain('target: 8080')
-    expect(compose('config', '--services').split('\n').sort().filter(Boolean)).toEqual(
-      ['adminer', 'api', 'app', 'db', 'nginx', 'redis', 'ws'].sort(),
-    )
-    // only nginx publishes a port
-    expect(config.match(/published:/g)).toHaveLength(1)
-    writeFileSync(envFile, 'API_MODE=production\n')
-    expect(() => compose('-f', 'compose.yml', 'config', '-q')).toThrow(/set API_ADMIN_EMAIL|set POSTGRES/)
+      statuses.push(response.status)
+    }
+    // the failures all counted against 127.0.0.1, not against five forged addresses
+    expect(statuses).toEqual([...Array<number>(maxFailuresPerAddress).fill(401), 429])
   })
 })

@@ -1,7 +1,11 @@
 import { chromium, type Browser } from 'playwright-core'
 
-/** Debian's Chromium, never a downloaded browser; the flags keep it off the (closed) network. */
-export function launchChromium(): Promise<Browser> {
+/**
+ * Debian's Chromium, never a downloaded browser; the flags keep it off the (closed) network.
+ * `trustedSpki`: the SPKI fingerprint of a self-signed test certificate to accept (the stack's HTTPS),
+ * and no other.
+ */
+export function launchChromium(trustedSpki?: string): Promise<Browser> {
   return chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     headless: true,
@@ -13,6 +17,7 @@ export function launchChromium(): Promise<Browser> {
       '--disable-component-update',
       '--disable-sync',
       '--no-first-run',
+      ...(trustedSpki ? [`--ignore-certificate-errors-spki-list=${trustedSpki}`] : []),
     ],
   })
 }

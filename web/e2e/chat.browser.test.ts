@@ -18,7 +18,7 @@ describe(`the SPA in Chromium${via ? ', through nginx' : ''}`, () => {
   beforeAll(async () => {
     server = await startServer({ WS_SESSION_CHECK_INTERVAL: '0.5' })
     base = server.url
-    browser = await launchChromium()
+    browser = await launchChromium(server.trustedSpki)
   })
   afterAll(async () => {
     await browser?.close()

@@ -1,11 +1,13 @@
 import type { AddressInfo } from 'node:net'
-import { startStack } from '../../topology/stack-under-test.ts'
+import { spkiFingerprint, startStack } from '../../topology/stack-under-test.ts'
 import { buildApp, type App } from '../../server/src/app.ts'
 import { loadConfig } from '../../server/src/config/config.ts'
 import { productionLikeEnv } from '../../server/src/test/backends.ts'
 
 export interface TestServer {
   url: string
+  /** the SPKI fingerprint of the HTTPS certificate Chromium must accept (through nginx only) */
+  trustedSpki?: string
   restart(downMs: number): Promise<void>
   stop(): Promise<void>
 }
@@ -19,8 +21,25 @@ export async function startServer(extra: Record<string, string> = {}): Promise<T
   const { env, cleanup } = await productionLikeEnv(extra)
 
   if (process.env.E2E_STACK === '1') {
-    const stack = await startStack(env)
-    return { url: stack.url, restart: stack.restart, stop: () => stack.stop().then(cleanup) }
+    // the certificate this process already trusts (NODE_EXTRA_CA_CERTS, from e2e/stack-certificate.ts)
+    const certificate = process.env.E2E_TLS_CERTIFICATE
+    const key = process.env.E2E_TLS_CERTIFICATE_KEY
+    if (!certificate || !key)
+      throw new Error('E2E_STACK=1 runs need the global setup e2e/stack-certificate.ts')
+    // through nginx's HTTPS, so the session cookie is Secure (__Host-session) as in production
+    const stack = await startStack(
+      { ...env, SESSION_COOKIE_SECURE: 'true' },
+      { certificate: { certificate, key } },
+    )
+    return {
+      url: stack.url,
+      trustedSpki: spkiFingerprint(stack.ca),
+      restart: stack.restart,
+      stop: async () => {
+        await stack.stop()
+        await cleanup()
+      },
+    }
   }
 
   const config = loadConfig(env)

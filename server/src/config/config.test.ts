@@ -7,7 +7,20 @@ import { ConfigError, EnvSchema, loadConfig, PLACEHOLDER_ADMIN, repositoryRoot }
 const ENV_EXAMPLE = path.join(repositoryRoot, '.env.example')
 
 /** Variables `.env.example` may name that the server itself never reads. */
-const COMPOSE_ONLY = ['ADMINER_DEFAULT_SERVER']
+const COMPOSE_ONLY = [
+  'ADMINER_DEFAULT_SERVER',
+  ...[
+    'POSTGRES_SUPERUSER',
+    'POSTGRES_SUPERUSER_PASSWORD',
+    'REDIS_PASSWORD',
+    'HTTP_PORT',
+    'HTTPS_PORT',
+    'CERTS_DIR',
+  ],
+  // make stack's
+  ...['NGINX_PORT', 'NGINX_TLS_PORT', 'API_PORT', 'WS_PORTS', 'ADMINER_PORT', 'SPA_STATIC_PORT', 'STACK_DIR'],
+  ...['TLS_CERTIFICATE', 'TLS_CERTIFICATE_KEY'],
+]
 
 const productionAdmin = {
   API_MODE: 'production',
@@ -175,10 +188,18 @@ describe('loadConfig', () => {
       expect(config.session.cookieSecure).toBe(true)
     })
 
-    it('lets SESSION_COOKIE_SECURE=false turn the Secure cookie off', () => {
-      expect(loadConfig({ ...productionAdmin, SESSION_COOKIE_SECURE: 'false' }).session.cookieSecure).toBe(
-        false,
+    it('names the Secure cookie with the __Host- prefix', () => {
+      expect(loadConfig(productionAdmin).session.cookieName).toBe('__Host-session')
+      expect(loadConfig({ ...productionAdmin, SESSION_COOKIE_NAME: 'sid' }).session.cookieName).toBe(
+        '__Host-sid',
       )
+    })
+
+    it('lets SESSION_COOKIE_SECURE=false turn the Secure cookie off', () => {
+      expect(loadConfig({ ...productionAdmin, SESSION_COOKIE_SECURE: 'false' }).session).toMatchObject({
+        cookieSecure: false,
+        cookieName: 'session',
+      })
     })
   })
 
@@ -189,8 +210,11 @@ describe('loadConfig', () => {
       expect(config.session.cookieSecure).toBe(false)
     })
 
-    it('lets SESSION_COOKIE_SECURE=true turn the Secure cookie on', () => {
-      expect(loadConfig({ SESSION_COOKIE_SECURE: 'true' }).session.cookieSecure).toBe(true)
+    it('lets SESSION_COOKIE_SECURE=true turn the Secure cookie on, named __Host-…', () => {
+      expect(loadConfig({ SESSION_COOKIE_SECURE: 'true' }).session).toMatchObject({
+        cookieSecure: true,
+        cookieName: '__Host-session',
+      })
     })
   })
 

@@ -157,6 +157,11 @@ export function loadConfig(source: Record<string, string | undefined>) {
   return fromEnv(converted)
 }
 
+/** ASVS 3.3.1: a Secure cookie carries the __Host- prefix, so the browser keeps it to this host, path /, HTTPS. */
+function sessionCookie(name: string, secure: boolean) {
+  return { cookieName: secure ? `__Host-${name}` : name, cookieSecure: secure }
+}
+
 function fromEnv(env: Env) {
   const production = env.API_MODE === 'production'
   const idleSeconds = env.SESSION_IDLE_TIMEOUT
@@ -185,8 +190,10 @@ function fromEnv(env: Env) {
     session: {
       idleTimeoutMs: Math.round(idleSeconds * 1000),
       absoluteTimeoutMs: Math.round(absoluteSeconds * 1000),
-      cookieName: env.SESSION_COOKIE_NAME,
-      cookieSecure: env.SESSION_COOKIE_SECURE ? env.SESSION_COOKIE_SECURE === 'true' : production,
+      ...sessionCookie(
+        env.SESSION_COOKIE_NAME,
+        env.SESSION_COOKIE_SECURE ? env.SESSION_COOKIE_SECURE === 'true' : production,
+      ),
     },
     loginLimits: {
       maxFailuresPerAccount: env.LOGIN_MAX_FAILURES_PER_ACCOUNT,
