@@ -54,8 +54,8 @@ export default tseslint.config(
     languageOptions: { globals: { ...globals.browser } },
   },
   {
-    // plain JavaScript (scripts, this file) is not part of any tsconfig: no type-aware rules there
-    files: ['**/*.{js,mjs,cjs}'],
+    // plain JavaScript (scripts, this file) and the scripts' declarations are in no tsconfig: no type-aware rules
+    files: ['**/*.{js,mjs,cjs}', '**/*.d.mts'],
     ...tseslint.configs.disableTypeChecked,
   },
   prettier,

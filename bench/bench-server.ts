@@ -15,7 +15,7 @@ process.on('message', (message: { type: string }) => {
   send({ type: 'memory', ...process.memoryUsage() })
 })
 
-const user = { id: '1', email: 'bench@example.com', admin: false }
+const user = { id: '1', email: 'bench@example.com' }
 
 if (kind === 'app') {
   const config = loadConfig({

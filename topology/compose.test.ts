@@ -5,9 +5,9 @@ import { parseEnv } from 'node:util'
 import { Ajv } from 'ajv'
 import pg from 'pg'
 import { describe, expect, it } from 'vitest'
-import { loadConfig } from '../server/src/config/config.ts'
+import { loadConfig } from '@chat/server'
 import { renderNginx } from '../scripts/render-nginx.mjs'
-import { interpolate, loadComposeFile, MissingVariableError, type ComposeFile } from './compose-files.ts'
+import { interpolate, loadComposeFile, MissingVariableError } from './compose-files.ts'
 
 const root = path.resolve(import.meta.dirname, '..')
 // The Compose Specification's JSON schema, vendored: see vendor/README.md for where it comes from.

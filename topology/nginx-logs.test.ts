@@ -5,7 +5,7 @@ import path from 'node:path'
 import { Agent, fetch } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { renderNginx, renderNginxMain } from '../scripts/render-nginx.mjs'
-import { refusedStatus } from '../server/src/test/ws-client.ts'
+import { refusedStatus } from '@chat/server/testing'
 import { freePort, makeTestCertificate } from './stack-under-test.ts'
 
 /**

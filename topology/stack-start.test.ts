@@ -3,8 +3,8 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { PLACEHOLDER_ADMIN } from '../server/src/config/config.ts'
-import { createTestDatabase, createTestRedisPrefix, TEST_REDIS_URL } from '../server/src/test/backends.ts'
+import { PLACEHOLDER_ADMIN } from '@chat/server'
+import { createTestDatabase, createTestRedisPrefix, TEST_REDIS_URL } from '@chat/server/testing'
 import { startStack } from './stack-under-test.ts'
 
 const root = path.resolve(import.meta.dirname, '..')

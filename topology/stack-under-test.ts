@@ -165,7 +165,7 @@ export async function startStack(
     await start()
   } catch (error) {
     await stop()
-    throw new Error(`${String(error)}\n${output}`)
+    throw new Error(`${String(error)}\n${output}`, { cause: error })
   }
   return {
     url,

@@ -3,11 +3,16 @@ import { readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { fetch as undiciFetch, type RequestInit, type Response } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createTestDatabase, createTestRedisPrefix, TEST_REDIS_URL } from '../server/src/test/backends.ts'
-import { openSocket, refusedStatus, type TestSocket } from '../server/src/test/ws-client.ts'
+import {
+  createTestDatabase,
+  createTestRedisPrefix,
+  openSocket,
+  refusedStatus,
+  TEST_REDIS_URL,
+  type TestSocket,
+} from '@chat/server/testing'
 import { startStack, type StackUnderTest } from './stack-under-test.ts'
 
-const root = path.resolve(import.meta.dirname, '..')
 const admin = { email: 'admin@example.com', password: 'topology-admin-password' }
 /** few, so a test can reach the per-address limit; every other test's logins succeed and give theirs back */
 const maxFailuresPerAddress = 4

@@ -1,8 +1,7 @@
 import type { AddressInfo } from 'node:net'
 import { spkiFingerprint, startStack } from '../../topology/stack-under-test.ts'
-import { buildApp, type App } from '../../server/src/app.ts'
-import { loadConfig } from '../../server/src/config/config.ts'
-import { productionLikeEnv } from '../../server/src/test/backends.ts'
+import { buildApp, loadConfig, type App } from '@chat/server'
+import { productionLikeEnv } from '@chat/server/testing'
 
 export interface TestServer {
   url: string

@@ -10,4 +10,7 @@ export const notLoggedIn = () =>
 export const tooManyAttempts = (retryAfterSeconds: number) =>
   tooManyRequests('Too many failed logins', retryAfterSeconds)
 
+export const accountDisabled = () =>
+  new ApiError(403, 'This account is disabled; ask an administrator to enable it')
+
 export const emailTaken = () => new ApiError(409, { email: ['An account with this email already exists.'] })

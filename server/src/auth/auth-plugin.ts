@@ -1,8 +1,8 @@
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Config } from '../config/config.ts'
-import type { SessionUser } from '../sessions/session-store.ts'
-import { UserRepository } from '../users/user-repository.ts'
+import { UserRepository, type User } from '../users/user-repository.ts'
+import { UserService } from '../users/user-service.ts'
 import { notLoggedIn } from './auth-errors.ts'
 import { AuthService } from './auth-service.ts'
 import { LoginLimiter, RegistrationLimiter } from './login-limiter.ts'
@@ -10,11 +10,14 @@ import { LoginLimiter, RegistrationLimiter } from './login-limiter.ts'
 declare module 'fastify' {
   interface FastifyInstance {
     auth: AuthService
+    /** changes to accounts that end their sessions: role, password, disabled, deletion */
+    users: UserService
     /** preHandler: answers 401 unless the request carries a live session, then sets `request.session` */
     requireSession: (request: FastifyRequest, reply: FastifyReply) => Promise<void>
   }
   interface FastifyRequest {
-    session?: { token: string; user: SessionUser }
+    /** the session's token and its user as the database has it now */
+    session?: { token: string; user: User }
   }
 }
 
@@ -32,13 +35,18 @@ export default fp(
     const store = app.redis && { redis: app.redis, keyPrefix: config.redisKeyPrefix }
     const limiter = new LoginLimiter(config.loginLimits, store)
     const registrations = new RegistrationLimiter(config.registrationLimits, store)
-    app.decorate('auth', new AuthService(new UserRepository(app.db), app.sessions, limiter, registrations))
+    const users = new UserRepository(app.db)
+    app.decorate('auth', new AuthService(users, app.sessions, limiter, registrations))
+    app.decorate('users', new UserService(users, app.sessions))
     app.decorateRequest('session', undefined)
     app.decorate('requireSession', async (request: FastifyRequest) => {
       const token = readToken(request, config.session.cookieName)
       const session = token && (await app.sessions.touch(token))
       if (!token || !session) throw notLoggedIn()
-      request.session = { token, user: session.user }
+      // a deleted or disabled user's sessions were ended when that happened; this holds even if one slipped by
+      const user = await app.users.find(session.user.id)
+      if (!user || user.disabled) throw notLoggedIn()
+      request.session = { token, user }
     })
   },
   { name: 'auth', dependencies: ['database', 'sessions', '@fastify/cookie'] },

@@ -13,7 +13,6 @@ import {
 import { Type } from 'typebox'
 import type { Config } from '../config/config.ts'
 import { ApiError } from '../http/api-error.ts'
-import { notLoggedIn } from './auth-errors.ts'
 import { KNOWN_CLIENT_SECONDS } from './login-limiter.ts'
 
 const Unauthorized = { 401: MessageErrorResponseSchema }
@@ -51,6 +50,7 @@ const authRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
           200: Ok(AccessTokenSchema),
           400: FieldErrorsResponseSchema,
           401: MessageErrorResponseSchema,
+          403: MessageErrorResponseSchema,
           429: MessageErrorResponseSchema,
         },
       },
@@ -90,9 +90,7 @@ const authRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
       preHandler: app.requireSession,
     },
     async (request) => {
-      const user = await app.auth.profile(request.session!.user.id)
-      if (!user) throw notLoggedIn() // deleted since the session began
-      const { id, email, admin, confirmed, createdOn } = user
+      const { id, email, admin, confirmed, createdOn } = request.session!.user
       return {
         valid: true as const,
         data: { id, email, admin, confirmed, created_on: createdOn.toISOString() },

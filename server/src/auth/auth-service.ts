@@ -5,10 +5,10 @@ import { newPasswordProblems } from '../users/password-policy.ts'
 import type { User, UserRepository } from '../users/user-repository.ts'
 import { invalidFields } from '../http/api-error.ts'
 import { tooManyRequests } from '../http/api-error.ts'
-import { emailTaken, tooManyAttempts, wrongCredentials } from './auth-errors.ts'
+import { accountDisabled, emailTaken, tooManyAttempts, wrongCredentials } from './auth-errors.ts'
 import type { LoginClient, LoginLimiter, RegistrationLimiter } from './login-limiter.ts'
 
-const sessionUser = (user: User): SessionUser => ({ id: user.id, email: user.email, admin: user.admin })
+const sessionUser = (user: User): SessionUser => ({ id: user.id, email: user.email })
 
 // The schema bounds characters; a multi-byte password can still pass it and be over the byte limit.
 function refuseOversizedPassword(password: string): void {
@@ -44,6 +44,8 @@ export class AuthService {
     }
     const { valid, needsRehash } = await verifyPassword(user.passwordHash, password)
     if (!valid) throw wrongCredentials()
+    // said only to whoever knows the password (ASVS 6.3.x: no account state to guessers)
+    if (user.disabled) throw accountDisabled()
     const deviceToken = await this.limiter.succeeded(attempt, client)
     if (needsRehash) await this.users.update(user.id, { passwordHash: await hashPassword(password) })
     return { token: await this.sessions.create(sessionUser(user)), deviceToken }
@@ -58,9 +60,5 @@ export class AuthService {
     const user = await this.users.insert({ email, passwordHash: await hashPassword(password) })
     if (!user) throw emailTaken()
     return this.sessions.create(sessionUser(user))
-  }
-
-  async profile(userId: string): Promise<User | undefined> {
-    return this.users.findById(userId)
   }
 }

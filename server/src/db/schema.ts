@@ -11,6 +11,7 @@ export interface UsersTable {
   created_on: Generated<Date>
   confirmed: Generated<boolean>
   is_admin: Generated<boolean>
+  disabled: Generated<boolean>
 }
 
 export interface RoomsTable {

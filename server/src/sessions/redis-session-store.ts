@@ -59,7 +59,7 @@ export class RedisSessionStore implements SessionStore {
     const token = newToken()
     const hash = tokenHash(token)
     const { idleTimeoutMs, absoluteTimeoutMs } = this.lifetimes
-    const userJson = JSON.stringify({ id: user.id, email: user.email, admin: user.admin })
+    const userJson = JSON.stringify({ id: user.id, email: user.email })
     const keys = [this.sessionKey(hash), this.userKey(user.id)]
     await this.redis.eval(
       CREATE,

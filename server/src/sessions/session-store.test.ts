@@ -37,8 +37,8 @@ const stores: { name: string; make: (lifetimes: SessionLifetimes) => SessionStor
   },
 ]
 
-const alice = { id: '1', email: 'alice@example.com', admin: false }
-const bob = { id: '2', email: 'bob@example.com', admin: true }
+const alice = { id: '1', email: 'alice@example.com' }
+const bob = { id: '2', email: 'bob@example.com' }
 const long = { idleTimeoutMs: 60_000, absoluteTimeoutMs: 120_000 }
 
 describe.each(stores)('$name session store', ({ make }) => {

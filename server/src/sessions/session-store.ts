@@ -1,10 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto'
 
-/** What a session knows of its user: the original kept `{id, email}`; `admin` spares /db a query. */
+/**
+ * What a session knows of its user: the original's `{id, email}`. Authority (admin, disabled) is read
+ * from the database when it matters, never copied here, so a change to it takes effect at once.
+ */
 export interface SessionUser {
   id: string
   email: string
-  admin: boolean
 }
 
 export interface SessionLifetimes {

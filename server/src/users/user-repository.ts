@@ -9,6 +9,8 @@ export interface User {
   createdOn: Date
   confirmed: boolean
   admin: boolean
+  /** cannot log in; set by an admin */
+  disabled: boolean
 }
 
 type Executor = Db | Transaction<Database>
@@ -20,6 +22,7 @@ const toUser = (row: Selectable<UsersTable>): User => ({
   createdOn: row.created_on,
   confirmed: row.confirmed,
   admin: row.is_admin,
+  disabled: row.disabled,
 })
 
 /** The only module that reads or writes `users`. Emails compare regardless of case. */
@@ -54,15 +57,23 @@ export class UserRepository {
     return row && toUser(row)
   }
 
+  /** false when there is no such user */
   async update(
     id: string,
-    changes: { passwordHash?: string; admin?: boolean },
+    changes: { passwordHash?: string; admin?: boolean; disabled?: boolean },
     executor: Executor = this.db,
-  ): Promise<void> {
-    await executor
+  ): Promise<boolean> {
+    const result = await executor
       .updateTable('users')
-      .set({ password: changes.passwordHash, is_admin: changes.admin })
+      .set({ password: changes.passwordHash, is_admin: changes.admin, disabled: changes.disabled })
       .where('id', '=', id)
-      .execute()
+      .executeTakeFirst()
+    return result.numUpdatedRows > 0n
+  }
+
+  /** false when there is no such user */
+  async delete(id: string, executor: Executor = this.db): Promise<boolean> {
+    const result = await executor.deleteFrom('users').where('id', '=', id).executeTakeFirst()
+    return result.numDeletedRows > 0n
   }
 }

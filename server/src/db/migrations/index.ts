@@ -1,9 +1,11 @@
 import type { Migration } from 'kysely'
 import * as createUsers from './0001-create-users.ts'
 import * as createChat from './0002-create-chat.ts'
+import * as addUserDisabled from './0003-add-user-disabled.ts'
 
 /** Every migration, in order. Names sort as they apply; never rename one that has shipped. */
 export const migrations: Record<string, Migration> = {
   '0001-create-users': createUsers,
   '0002-create-chat': createChat,
+  '0003-add-user-disabled': addUserDisabled,
 }
