@@ -1,7 +1,8 @@
 import fp from 'fastify-plugin'
 import { Redis } from 'ioredis'
 import type { Config } from '../config/config.ts'
-import { LocalBus, RedisBus, type Bus } from './bus.ts'
+import { LocalBus, type Bus } from '../bus/bus.ts'
+import { RedisBus } from '../bus/redis-bus.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -28,7 +29,7 @@ export default fp(
     const redis = createRedis(config.redisUrl)
     redis.on('error', (error) => app.log.warn({ err: error }, 'redis connection error'))
     await redis.connect()
-    const bus = new RedisBus(redis, config.redisUrl)
+    const bus = new RedisBus(redis, config.redisUrl, app.log)
     await bus.connect()
     app.decorate('redis', redis)
     app.decorate('bus', bus)

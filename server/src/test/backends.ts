@@ -96,9 +96,7 @@ export const backends = [realBackend, embeddedBackend]
  * The variables of a production-like server process on a PostgreSQL database and a Redis prefix of its
  * own (for tests that run real processes), and the cleanup that removes both.
  */
-export async function productionLikeEnv(
-  extra: Record<string, string> = {},
-): Promise<{
+export async function productionLikeEnv(extra: Record<string, string> = {}): Promise<{
   env: Record<string, string>
   admin: { email: string; password: string }
   cleanup: () => Promise<void>
