@@ -1,4 +1,5 @@
 import {
+  CLIENT_ID_MAX_CHARS,
   ClientMessageSchemas,
   CloseCode,
   type ChatErrorCode,
@@ -37,6 +38,8 @@ class ChatProblem extends Error {
   constructor(
     readonly code: ChatErrorCode,
     message: string,
+    /** the `clientId` of the `send` refused, so the client can drop it rather than send it again */
+    readonly ref?: string,
   ) {
     super(message)
   }
@@ -148,7 +151,8 @@ export class ChatConnection implements RoomMember, RoomListener, ChatSession {
       message = parse(frame)
       await this.handle(message)
     } catch (error) {
-      const ref = message?.type === 'send' ? { ref: message.clientId } : {}
+      const clientId = error instanceof ChatProblem ? error.ref : undefined
+      const ref = message?.type === 'send' ? { ref: message.clientId } : clientId ? { ref: clientId } : {}
       if (error instanceof ChatProblem)
         return this.send({ type: 'error', code: error.code, message: error.message, ...ref })
       // unexpected: logged here, once, with what the client asked; the client hears `unavailable`
@@ -282,10 +286,21 @@ function parse(text: string): ClientMessage {
   const validator = validators[type as ClientMessageType]
   if (!validator.Check(value)) {
     const [first] = validator.Errors(value)
-    throw new ChatProblem(
-      'invalid_message',
-      `Invalid ${type}: ${first ? `${first.instancePath || '/'} ${first.message}` : 'bad fields'}`,
-    )
+    const clientId = (value as { clientId?: unknown }).clientId
+    const ref =
+      type === 'send' && typeof clientId === 'string' && clientId.length <= CLIENT_ID_MAX_CHARS
+        ? clientId
+        : undefined
+    throw new ChatProblem('invalid_message', `Invalid ${type}: ${describe(first)}`, ref)
   }
   return value as ClientMessage
+}
+
+/** The first schema error in words a person understands; the text rule by name, not its pattern. */
+function describe(error: { instancePath: string; keyword: string; message: string } | undefined): string {
+  if (!error) return 'bad fields'
+  if (error.instancePath === '/text' && error.keyword === 'pattern') {
+    return '/text may hold no control characters but newline and tab'
+  }
+  return `${error.instancePath || '/'} ${error.message}`
 }
