@@ -55,6 +55,7 @@ export class LocalBus implements Bus {
   async unsubscribe(channel: string, handler: BusHandler): Promise<void> {
     this.subscriptions.remove(channel, handler)
   }
-  onResubscribed(): void {}
+  // one process: the bus is never lost, so never regained
+  onResubscribed(_listener: () => void): void {}
   async close(): Promise<void> {}
 }

@@ -1,7 +1,7 @@
 import { HISTORY_PAGE_MAX, type ChatMessage, type ChatUser } from '@chat/contract'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Bus } from '../bus/bus.ts'
-import type { ChatRepository, HistoryCursor, HistoryPage, Room } from './chat-repository.ts'
+import type { ChatStore, HistoryCursor, HistoryPage, Room } from './chat-repository.ts'
 import { LocalPresence, mergeOnline, type PresenceStore } from './presence.ts'
 import { RoomFeeds, type RoomMember } from './room-feeds.ts'
 
@@ -33,7 +33,7 @@ export class ChatHub {
     this.listeners.forEach((listener) => listener.roomCreated(frame))
 
   constructor(
-    private readonly repository: ChatRepository,
+    private readonly repository: ChatStore,
     private readonly bus: Bus,
     private readonly presence: PresenceStore,
     channelPrefix: string,
@@ -41,9 +41,12 @@ export class ChatHub {
     readonly serverId: string,
     private readonly settings: ChatSettings,
     private readonly log: FastifyBaseLogger,
+    /** how long an early message waits for the ones before it (RoomFeeds' default when undefined) */
+    gapWaitMs?: number,
   ) {
     this.roomsChannel = `${channelPrefix}rooms`
-    this.feeds = new RoomFeeds(bus, repository, channelPrefix, (room) => void this.refreshPresence(room), log)
+    const onPresenceSignal = (room: string) => void this.refreshPresence(room)
+    this.feeds = new RoomFeeds(bus, repository, channelPrefix, onPresenceSignal, log, gapWaitMs)
   }
 
   async start(): Promise<void> {

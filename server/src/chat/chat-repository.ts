@@ -40,6 +40,12 @@ const toMessage = (room: string, row: MessageRow): ChatMessage => ({
   at: new Date(row.created_on).toISOString(),
 })
 
+/** What the chat domain asks of storage: the repository, or an in-memory fake in unit tests. */
+export type ChatStore = Pick<
+  ChatRepository,
+  'roomNames' | 'findRoom' | 'createRoom' | 'insertMessage' | 'messagesAfter' | 'historyPage'
+>
+
 /** The only module that reads or writes `rooms` and `messages`. */
 export class ChatRepository {
   constructor(private readonly db: Db) {}

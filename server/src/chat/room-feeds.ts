@@ -1,7 +1,7 @@
 import { HISTORY_PAGE_MAX, type ChatMessage } from '@chat/contract'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Bus } from '../bus/bus.ts'
-import type { ChatRepository, Room } from './chat-repository.ts'
+import type { ChatStore, Room } from './chat-repository.ts'
 
 /** Whoever is in a room on this process: gets each frame of it once, messages in `seq` order. */
 export interface RoomMember {
@@ -37,7 +37,7 @@ export class RoomFeeds {
 
   constructor(
     private readonly bus: Bus,
-    private readonly repository: ChatRepository,
+    private readonly repository: ChatStore,
     private readonly channelPrefix: string,
     private readonly onPresenceSignal: (room: string) => void,
     private readonly log: FastifyBaseLogger,
