@@ -97,8 +97,17 @@ export type ServerMessage =
   /**
    * At most `HISTORY_PAGE_MAX` messages, oldest first. `done`: no message after the last one (else page on
    * with `history` `after`); `hasOlder`: messages exist before the first one (page back with `before`).
+   * `before`/`after`: those of the `history` request this answers; neither on the answer to a `join`.
    */
-  | { type: 'history'; room: string; messages: ChatMessage[]; done: boolean; hasOlder: boolean }
+  | {
+      type: 'history'
+      room: string
+      messages: ChatMessage[]
+      done: boolean
+      hasOlder: boolean
+      before?: number
+      after?: number
+    }
   | { type: 'joined'; room: string; online: ChatUser[] }
   | { type: 'left'; room: string }
   | ({ type: 'message' } & ChatMessage)

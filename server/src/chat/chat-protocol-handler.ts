@@ -258,11 +258,14 @@ export class ChatConnection implements RoomMember, RoomListener, ChatSession {
       throw new ChatProblem('invalid_message', 'Invalid history: give before or after, not both')
     }
     const cursor = after !== undefined ? { after } : { before }
-    this.sendPage(room, await this.hub.history(this.joined(room), cursor, limit))
+    const page = await this.hub.history(this.joined(room), cursor, limit)
+    this.sendPage(room, page, after !== undefined ? { after } : before !== undefined ? { before } : {})
   }
 
-  private sendPage(room: string, page: HistoryPage): void {
-    this.send({ type: 'history', room, messages: page.messages, done: page.done, hasOlder: page.hasOlder })
+  /** `cursor`: the `before` or `after` of the `history` request answered, so the client knows which */
+  private sendPage(room: string, page: HistoryPage, cursor: { before?: number; after?: number } = {}): void {
+    const { messages, done, hasOlder } = page
+    this.send({ type: 'history', room, messages, done, hasOlder, ...cursor })
   }
 }
 

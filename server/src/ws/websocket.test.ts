@@ -327,7 +327,7 @@ describe.each(backends)('chat.v1 history in bounded pages on $name', (backend) =
     json(socket, { type: 'history', room, before: ROOM_SIZE - 49, limit: 100 })
     const older = await nextPage()
     expect(seqs(older)).toEqual(range(ROOM_SIZE - 149, ROOM_SIZE - 50))
-    expect(older).toMatchObject({ done: false, hasOlder: true })
+    expect(older).toMatchObject({ done: false, hasOlder: true, before: ROOM_SIZE - 49 })
     json(socket, { type: 'history', room, before: 201 })
     const oldest = await nextPage()
     expect(seqs(oldest)).toEqual(range(1, 200))
