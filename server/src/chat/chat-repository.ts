@@ -125,12 +125,6 @@ export class ChatRepository {
     return rows.map((row) => toMessage(room.name, row))
   }
 
-  /** The last `limit` messages, oldest first. */
-  async lastMessages(room: Room, limit: number): Promise<ChatMessage[]> {
-    const rows = await this.messages(room).orderBy('m.seq', 'desc').limit(limit).execute()
-    return rows.reverse().map((row) => toMessage(room.name, row))
-  }
-
   /**
    * At most `limit` messages next to the cursor, and whether more lie beyond them on either side. One row
    * more than asked tells whether the page was full; one `exists` probe looks at the other side.

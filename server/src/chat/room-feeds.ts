@@ -60,10 +60,12 @@ export class RoomFeeds {
   async join(room: Room, member: RoomMember): Promise<void> {
     let feed = this.feeds.get(room.name)
     if (!feed) {
-      feed = this.open(room)
+      // a failed open is forgotten, so the next join tries afresh; the joiner hears of the failure and logs it
+      feed = this.open(room).catch((error: unknown) => {
+        this.feeds.delete(room.name)
+        throw error
+      })
       this.feeds.set(room.name, feed)
-      // the joiner hears of the failure (and logs it); the next join tries afresh
-      feed.catch(() => this.feeds.delete(room.name))
     }
     ;(await feed).members.add(member)
   }

@@ -267,6 +267,27 @@ describe.each(backends)('/ws on $name', (backend) => {
   })
 })
 
+describe('/ws behind a trusted proxy', () => {
+  let t: TestApp
+
+  afterAll(() => t?.close())
+
+  it('takes the scheme from X-Forwarded-Proto for the origin check (ASVS 5.0 V4.4.2)', async () => {
+    t = await startTestApp(backends.at(-1)!, { TRUSTED_PROXIES: '127.0.0.1' })
+    const url = await listen(t)
+    const token = await register(t)
+    const host = url.replace('ws://', '').replace('/ws', '')
+    const viaTls = { cookie: `session=${token}`, 'x-forwarded-proto': 'https' }
+    const socket = await openSocket(url, undefined, { headers: { ...viaTls, origin: `https://${host}` } })
+    socket.socket.send('through the proxy')
+    expect(await socket.next(() => true)).toBe("I've received: through the proxy")
+    socket.socket.close()
+    expect(await refusedStatus(url, undefined, { headers: { ...viaTls, origin: `http://${host}` } })).toBe(
+      403,
+    )
+  })
+})
+
 describe.each(backends)('chat.v1 history in bounded pages on $name', (backend) => {
   const ROOM_SIZE = 3_000
   let t: TestApp
