@@ -111,7 +111,10 @@ export default fp(
       await watch.stop()
     })
 
-    async function authenticateUpgrade(request: FastifyRequest, reply: FastifyReply) {
+    async function authenticateUpgrade(
+      request: FastifyRequest<{ Querystring: WsQuery }>,
+      reply: FastifyReply,
+    ) {
       const offered = offeredProtocols(request)
       const bearer = offered.find((protocol) => protocol.startsWith(BEARER_SUBPROTOCOL_PREFIX))
       const wanted = offered.filter((protocol) => !protocol.startsWith(BEARER_SUBPROTOCOL_PREFIX))
@@ -127,8 +130,7 @@ export default fp(
           `A ${BEARER_SUBPROTOCOL_PREFIX}<token> subprotocol must come with ${CHAT_SUBPROTOCOL}`,
         )
       }
-      const query = request.query as WsQuery
-      let token = bearer?.slice(BEARER_SUBPROTOCOL_PREFIX.length) || query.token
+      let token = bearer?.slice(BEARER_SUBPROTOCOL_PREFIX.length) || request.query.token
       if (!token) {
         token = readToken(request, config.session.cookieName)
         // a cookie rides along with any page's request: only our own pages may use it (CSWSH)
