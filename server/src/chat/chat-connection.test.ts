@@ -244,6 +244,21 @@ describe('ChatConnection and RoomFeeds on a LocalBus, a fake store and fake peer
     expect(b.peer.messageSeqs()).toEqual([1, 2, 3, 4])
   })
 
+  it('catches up over more than one page, past a hole at the end, then goes on live without a gap wait', async () => {
+    await setUp(10_000)
+    const b = await joined(bob)
+    const missed = HISTORY_PAGE_MAX + 20
+    for (let i = 1; i <= missed; i++) store.store('general', alice, `m${i}`, `m${i}`)
+    store.skipSeq('general')
+    bus.reconnected()
+    await waitUntil('caught up', () => b.peer.messageSeqs().length === missed)
+    expect(b.peer.messageSeqs()).toEqual(Array.from({ length: missed }, (_, i) => i + 1))
+    // the hole at missed + 1 was passed by the catch-up's bound: no 10 s gap wait for the next one
+    await announce(store.store('general', alice, 'live', 'live'))
+    await waitUntil('live', () => b.peer.messageSeqs().length === missed + 1, 1_000)
+    expect(b.peer.messageSeqs().at(-1)).toBe(missed + 2)
+  })
+
   it('answers a join since 0 with one bounded page and done: false, then pages on with history after', async () => {
     await setUp()
     for (let i = 1; i <= HISTORY_PAGE_MAX + 20; i++) store.store('general', alice, `m${i}`, `m${i}`)
