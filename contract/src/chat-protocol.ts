@@ -24,6 +24,17 @@ export const ROOM_NAME_PATTERN = '^[a-z0-9][a-z0-9_-]{0,31}$'
 export const MESSAGE_MAX_CHARS = 4000
 export const CLIENT_ID_MAX_CHARS = 64
 export const DEFAULT_ROOM = 'general'
+/**
+ * The most messages one answer holds (`join` or `history`): a client that missed more pages on with
+ * `history`. Bounded so one request cannot make the server read and send a whole room (ASVS 5.0 V2.4.1
+ * anti-automation, V4.4 WebSocket resource limits).
+ */
+export const HISTORY_PAGE_MAX = 500
+/**
+ * Message text: any character but the C0/C1 controls and DEL, except newline and tab (ASVS 5.0 V1.2 / V2.2.1
+ * input validation). PostgreSQL cannot store NUL in text, and the other controls only hide or spoof text.
+ */
+export const MESSAGE_TEXT_PATTERN = '^[^\\u0000-\\u0008\\u000B-\\u001F\\u007F-\\u009F]*$'
 
 const RoomName = Type.String({ pattern: ROOM_NAME_PATTERN })
 
@@ -42,7 +53,15 @@ export const ClientMessageSchemas = {
     type: Type.Literal('send'),
     room: RoomName,
     clientId: Type.String({ minLength: 1, maxLength: CLIENT_ID_MAX_CHARS }),
-    text: Type.String({ minLength: 1, maxLength: MESSAGE_MAX_CHARS }),
+    text: Type.String({ minLength: 1, maxLength: MESSAGE_MAX_CHARS, pattern: MESSAGE_TEXT_PATTERN }),
+  }),
+  /** one page of a joined room's messages: before `before` (the newest ones below it) or after `after` */
+  history: Type.Object({
+    type: Type.Literal('history'),
+    room: RoomName,
+    before: Type.Optional(Type.Integer({ minimum: 1 })),
+    after: Type.Optional(Type.Integer({ minimum: 0 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: HISTORY_PAGE_MAX })),
   }),
   typing: Type.Object({ type: Type.Literal('typing'), room: RoomName, typing: Type.Boolean() }),
 } as const
@@ -75,7 +94,20 @@ export type ServerMessage =
   | { type: 'welcome'; user: ChatUser; rooms: string[]; heartbeatMs: number; server: string }
   | { type: 'rooms'; rooms: string[] }
   | { type: 'room_created'; room: string }
-  | { type: 'history'; room: string; messages: ChatMessage[]; done: boolean }
+  /**
+   * At most `HISTORY_PAGE_MAX` messages, oldest first. `done`: no message after the last one (else page on
+   * with `history` `after`); `hasOlder`: messages exist before the first one (page back with `before`).
+   * `before`/`after`: those of the `history` request this answers; neither on the answer to a `join`.
+   */
+  | {
+      type: 'history'
+      room: string
+      messages: ChatMessage[]
+      done: boolean
+      hasOlder: boolean
+      before?: number
+      after?: number
+    }
   | { type: 'joined'; room: string; online: ChatUser[] }
   | { type: 'left'; room: string }
   | ({ type: 'message' } & ChatMessage)

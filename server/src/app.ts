@@ -8,6 +8,7 @@ import type { DestinationStream } from 'pino'
 import { EMAIL_PATTERN, GreetingSchema } from '@chat/contract'
 import authPlugin from './auth/auth-plugin.ts'
 import authRoutes from './auth/auth-routes.ts'
+import chatPlugin from './chat/chat-plugin.ts'
 import type { Config } from './config/config.ts'
 import databasePlugin from './db/database-plugin.ts'
 import crossSiteGuard from './http/cross-site-guard.ts'
@@ -77,7 +78,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
     },
     { prefix: '/api' },
   )
-  if (config.role !== 'api') await app.register(websocketServer, { config })
+  if (config.role !== 'api') {
+    await app.register(chatPlugin, { config })
+    await app.register(websocketServer, { config })
+  }
   if (servesApi) await app.register(spaPlugin, {})
   return app
 }

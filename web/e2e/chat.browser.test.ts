@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { openSocket } from '../../server/src/test/ws-client.ts'
 import { launchChromium } from './browser'
 import { startServer, type TestServer } from './test-server'
 
@@ -16,7 +17,8 @@ describe(`the SPA in Chromium${via ? ', through nginx' : ''}`, () => {
   let base: string
 
   beforeAll(async () => {
-    server = await startServer({ WS_SESSION_CHECK_INTERVAL: '0.5' })
+    // a sender fast enough to fill a room in the test's setup; no test here is about the rate limit
+    server = await startServer({ WS_SESSION_CHECK_INTERVAL: '0.5', WS_MESSAGES_PER_SECOND: '100' })
     base = server.url
     browser = await launchChromium(server.trustedSpki)
   })
@@ -130,6 +132,49 @@ describe(`the SPA in Chromium${via ? ', through nginx' : ''}`, () => {
     await messages(alicePage).filter({ hasText: 'Hi Alice' }).waitFor()
     // the session cookie is HttpOnly: page script cannot read it
     expect(await alicePage.evaluate(() => document.cookie)).toBe('')
+  })
+
+  it('loads older messages at the top of the list, page by page, until there are none', async () => {
+    const account = {
+      email: `user-${crypto.randomUUID().slice(0, 8)}@example.com`,
+      password: 'a-good-password',
+    }
+    const response = await fetch(`${base}/api/v1.0/user/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(account),
+    })
+    const token = ((await response.json()) as { data: { access_token: string } }).data.access_token
+    // 70 messages, more than the 50 a join shows, sent over the chat protocol with the account's token
+    const room = `older-${crypto.randomUUID().slice(0, 8)}`
+    const socket = await openSocket(`${base.replace('http', 'ws')}/ws`, ['chat.v1', `bearer.${token}`])
+    const say = (message: unknown) => socket.socket.send(JSON.stringify(message))
+    say({ type: 'create_room', room })
+    await socket.nextOfType('room_created')
+    say({ type: 'join', room })
+    await socket.nextOfType('joined')
+    for (let i = 1; i <= 70; i++) say({ type: 'send', room, clientId: `older-${i}`, text: `numbered ${i}` })
+    await socket.nextOfType('ack', (ack: { clientId: string }) => ack.clientId === 'older-70', 15_000)
+    socket.socket.close()
+
+    const page = await newPage()
+    await logIn(page, account)
+    await page.getByRole('button', { name: `# ${room}` }).click()
+    await messages(page)
+      .filter({ hasText: /^numbered 70$/ })
+      .waitFor()
+    expect(await messages(page).count()).toBe(50)
+    expect(await messages(page).first().textContent()).toBe('numbered 21')
+    await page.getByRole('list', { name: 'Messages' }).evaluate((list) => list.scrollTo({ top: 0 }))
+    await screenshot(page, 'load-older')
+    await page.getByRole('button', { name: 'Load older messages' }).click()
+    await messages(page)
+      .filter({ hasText: /^numbered 1$/ })
+      .waitFor()
+    expect(await messages(page).allTextContents()).toEqual(
+      Array.from({ length: 70 }, (_, i) => `numbered ${i + 1}`),
+    )
+    await page.getByRole('button', { name: 'Load older messages' }).waitFor({ state: 'detached' })
   })
 
   it('shows a message that looks like HTML as text, and runs nothing', async () => {

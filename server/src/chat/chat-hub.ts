@@ -1,7 +1,7 @@
-import type { ChatUser } from '@chat/contract'
+import { HISTORY_PAGE_MAX, type ChatMessage, type ChatUser } from '@chat/contract'
 import type { FastifyBaseLogger } from 'fastify'
-import type { Bus } from '../redis/bus.ts'
-import type { ChatRepository } from './chat-repository.ts'
+import type { Bus } from '../bus/bus.ts'
+import type { ChatStore, HistoryCursor, HistoryPage, Room } from './chat-repository.ts'
 import { LocalPresence, mergeOnline, type PresenceStore } from './presence.ts'
 import { RoomFeeds, type RoomMember } from './room-feeds.ts'
 
@@ -20,9 +20,10 @@ export interface RoomListener {
 /**
  * The chat's state on one process: room feeds, presence, and the connections to tell of new rooms.
  * Everything crossing processes goes through the bus; everything durable through the repository.
+ * Connections speak to it in intentions (join, send, leave…), never to its parts.
  */
 export class ChatHub {
-  readonly feeds: RoomFeeds
+  private readonly feeds: RoomFeeds
   private readonly local = new LocalPresence()
   private readonly lastOnline = new Map<string, string>()
   private readonly listeners = new Set<RoomListener>()
@@ -32,21 +33,25 @@ export class ChatHub {
     this.listeners.forEach((listener) => listener.roomCreated(frame))
 
   constructor(
-    readonly repository: ChatRepository,
+    private readonly repository: ChatStore,
     private readonly bus: Bus,
     private readonly presence: PresenceStore,
     channelPrefix: string,
-    readonly processId: string,
-    readonly settings: ChatSettings,
+    /** which process this is: told to clients in `welcome`, and the key of its presence share */
+    readonly serverId: string,
+    private readonly settings: ChatSettings,
     private readonly log: FastifyBaseLogger,
+    /** how long an early message waits for the ones before it (RoomFeeds' default when undefined) */
+    gapWaitMs?: number,
   ) {
     this.roomsChannel = `${channelPrefix}rooms`
-    this.feeds = new RoomFeeds(bus, repository, channelPrefix, (room) => void this.refreshPresence(room))
+    const onPresenceSignal = (room: string) => void this.refreshPresence(room)
+    this.feeds = new RoomFeeds(bus, repository, channelPrefix, onPresenceSignal, log, gapWaitMs)
   }
 
   async start(): Promise<void> {
     await this.bus.subscribe(this.roomsChannel, this.onRoomCreated)
-    await this.presence.keepAlive(this.processId)
+    await this.presence.keepAlive(this.serverId)
     this.timer = setInterval(() => void this.tick(), this.settings.presenceIntervalMs)
     this.timer.unref()
   }
@@ -54,7 +59,7 @@ export class ChatHub {
   async stop(): Promise<void> {
     clearInterval(this.timer)
     await this.bus.unsubscribe(this.roomsChannel, this.onRoomCreated)
-    await Promise.all(this.local.roomNames().map((room) => this.presence.write(room, this.processId, [])))
+    await Promise.all(this.local.roomNames().map((room) => this.presence.write(room, this.serverId, [])))
   }
 
   listen(listener: RoomListener): void {
@@ -64,26 +69,73 @@ export class ChatHub {
     this.listeners.delete(listener)
   }
 
-  announceRoom(room: string): Promise<void> {
-    return this.bus.publish(this.roomsChannel, JSON.stringify({ type: 'room_created', room }))
+  rooms(): Promise<string[]> {
+    return this.repository.roomNames()
   }
 
-  /** A connection joins a room: it hears the room from now on, and everyone hears it is online. */
-  async enter(room: string, user: ChatUser): Promise<ChatUser[]> {
-    if (this.local.add(room, user)) await this.publishLocalPresence(room)
-    return this.online(room)
+  /** false when the name is taken; else every connection on every process hears of the new room */
+  async createRoom(name: string, user: ChatUser): Promise<boolean> {
+    if (!(await this.repository.createRoom(name, user.id))) return false
+    await this.bus.publish(this.roomsChannel, JSON.stringify({ type: 'room_created', room: name }))
+    return true
   }
 
-  async exit(room: string, user: ChatUser): Promise<void> {
-    if (this.local.remove(room, user.id)) await this.publishLocalPresence(room)
+  /**
+   * The member hears the room from now on, and everyone hears the user is online. Undefined when there
+   * is no such room.
+   */
+  async join(
+    roomName: string,
+    member: RoomMember,
+    user: ChatUser,
+  ): Promise<{ room: Room; online: ChatUser[] } | undefined> {
+    const room = await this.repository.findRoom(roomName)
+    if (!room) return undefined
+    await this.feeds.join(room, member)
+    if (this.local.add(roomName, user)) await this.publishLocalPresence(roomName)
+    return { room, online: await this.online(roomName) }
   }
 
-  async online(room: string): Promise<ChatUser[]> {
+  async leave(roomName: string, member: RoomMember, user: ChatUser): Promise<void> {
+    await this.feeds.leave(roomName, member)
+    if (this.local.remove(roomName, user.id)) await this.publishLocalPresence(roomName)
+  }
+
+  /** What a joiner without a `since` sees first: the room's newest messages. */
+  recentHistory(room: Room): Promise<HistoryPage> {
+    return this.repository.historyPage(room, {}, Math.min(this.settings.historyLimit, HISTORY_PAGE_MAX))
+  }
+
+  history(room: Room, cursor: HistoryCursor, limit = HISTORY_PAGE_MAX): Promise<HistoryPage> {
+    return this.repository.historyPage(room, cursor, Math.min(limit, HISTORY_PAGE_MAX))
+  }
+
+  /**
+   * Stored first, then acknowledged (`stored`), then announced: an ack means the message is safe. A
+   * client id this user sent before is not stored again: its first message is acknowledged once more.
+   */
+  async send(
+    room: Room,
+    author: ChatUser,
+    clientId: string,
+    text: string,
+    stored: (message: ChatMessage) => void,
+  ): Promise<void> {
+    const { message, created } = await this.repository.insertMessage(room, author, clientId, text)
+    stored(message)
+    if (created) await this.feeds.publishMessage(message)
+  }
+
+  typing(roomName: string, user: ChatUser, typing: boolean): Promise<void> {
+    return this.feeds.publishEvent(roomName, JSON.stringify({ type: 'typing', room: roomName, user, typing }))
+  }
+
+  private async online(room: string): Promise<ChatUser[]> {
     return mergeOnline(await this.presence.read(room))
   }
 
   private async publishLocalPresence(room: string): Promise<void> {
-    await this.presence.write(room, this.processId, this.local.users(room))
+    await this.presence.write(room, this.serverId, this.local.users(room))
     await this.feeds.publishPresenceSignal(room)
   }
 
@@ -103,10 +155,10 @@ export class ChatHub {
 
   private async tick(): Promise<void> {
     try {
-      await this.presence.keepAlive(this.processId)
+      await this.presence.keepAlive(this.serverId)
       // our own share again (a Redis restart may have lost it), and everyone else's, dead processes dropped
       for (const room of this.local.roomNames()) {
-        await this.presence.write(room, this.processId, this.local.users(room))
+        await this.presence.write(room, this.serverId, this.local.users(room))
         await this.refreshPresence(room)
       }
     } catch (error) {

@@ -1,18 +1,18 @@
 import {
+  CLIENT_ID_MAX_CHARS,
   ClientMessageSchemas,
   CloseCode,
   type ChatErrorCode,
-  type ChatMessage,
   type ChatUser,
   type ClientMessage,
   type ClientMessageType,
   type ServerMessage,
 } from '@chat/contract'
+import type { FastifyBaseLogger } from 'fastify'
 import { Compile } from 'typebox/compile'
-import type { RawData } from 'ws'
-import type { Peer } from '../ws/peer.ts'
 import type { ChatHub, RoomListener } from './chat-hub.ts'
-import type { Room } from './chat-repository.ts'
+import type { ChatPeer, ChatSession } from './chat-peer.ts'
+import type { HistoryPage, Room } from './chat-repository.ts'
 import type { RoomMember } from './room-feeds.ts'
 import { TokenBucket } from './token-bucket.ts'
 
@@ -20,48 +20,56 @@ const validators = Object.fromEntries(
   Object.entries(ClientMessageSchemas).map(([type, schema]) => [type, Compile(schema)]),
 ) as { [K in ClientMessageType]: ReturnType<typeof Compile> }
 
-const HISTORY_PAGE = 200
-
 interface Membership {
-  room: Room
-  /** the highest seq this connection has been sent; later deliveries at or below it are duplicates */
+  /** undefined until the join has found the room */
+  room: Room | undefined
+  /** the highest seq this connection has been sent live; later deliveries at or below it are duplicates */
   lastSent: number
-  /** live deliveries held back while history is being sent, then flushed in order */
+  /** live deliveries held back while the join's history is being sent, then flushed in order */
   held: { seq: number | undefined; frame: string }[] | undefined
+}
+
+export interface ChatConnectionSettings {
+  messagesPerSecond: number
+  heartbeatMs: number
 }
 
 class ChatProblem extends Error {
   constructor(
     readonly code: ChatErrorCode,
     message: string,
+    /** the `clientId` of the `send` refused, so the client can drop it rather than send it again */
+    readonly ref?: string,
   ) {
     super(message)
   }
 }
 
 /** One `chat.v1` connection: parses what the client says, and delivers what its rooms say. */
-export class ChatConnection implements RoomMember, RoomListener {
+export class ChatConnection implements RoomMember, RoomListener, ChatSession {
   private readonly rooms = new Map<string, Membership>()
   private readonly budget: TokenBucket
   private overBudget = 0
   /** one message at a time, in arrival order: two sends are stored, acked and seen in the order sent */
   private work: Promise<void> = Promise.resolve()
   private readonly user: ChatUser
+  private gone = false
 
   constructor(
-    private readonly peer: Peer,
+    private readonly peer: ChatPeer,
     private readonly hub: ChatHub,
+    private readonly settings: ChatConnectionSettings,
+    /** carries the connection id and user id of every line */
+    private readonly log: FastifyBaseLogger,
   ) {
     this.user = { id: peer.user.id, email: peer.user.email }
-    this.budget = new TokenBucket(hub.settings.messagesPerSecond)
+    this.budget = new TokenBucket(settings.messagesPerSecond)
   }
 
-  async start(heartbeatMs: number): Promise<void> {
+  /** Says welcome; frames that arrive meanwhile wait their turn behind it. */
+  start(): void {
     this.hub.listen(this)
-    this.peer.socket.on('message', (data: RawData, isBinary: boolean) => this.receive(data, isBinary))
-    this.peer.socket.on('close', () => void this.stop())
-    const rooms = await this.hub.repository.roomNames()
-    this.send({ type: 'welcome', user: this.user, rooms, heartbeatMs, server: this.hub.processId })
+    this.work = this.welcome()
   }
 
   deliver(room: string, seq: number | undefined, frame: string): void {
@@ -79,29 +87,19 @@ export class ChatConnection implements RoomMember, RoomListener {
     this.peer.send(frame)
   }
 
-  private send(message: ServerMessage): void {
-    this.peer.send(JSON.stringify(message))
-  }
-
-  private async stop(): Promise<void> {
-    this.hub.unlisten(this)
-    const rooms = [...this.rooms.keys()]
-    this.rooms.clear()
-    await Promise.allSettled(rooms.map((room) => this.exit(room)))
-  }
-
   /** The budget is taken on arrival, so a flood is refused before it queues up behind slow work. */
-  private receive(data: RawData, isBinary: boolean): void {
+  receive(frame: string | Uint8Array): void {
+    if (this.gone) return
     if (this.budget.take()) {
       this.overBudget = 0
-      this.work = this.work.then(() => this.process(data, isBinary))
+      this.work = this.work.then(() => this.process(frame))
       return
     }
     // a client that keeps flooding after being told is cut off (RFC 6455 1008: policy violation)
-    if (++this.overBudget > this.hub.settings.messagesPerSecond) {
+    if (++this.overBudget > this.settings.messagesPerSecond) {
       return this.peer.close(CloseCode.policyViolation, 'message rate limit exceeded')
     }
-    const limit = this.hub.settings.messagesPerSecond
+    const limit = this.settings.messagesPerSecond
     this.send({
       type: 'error',
       code: 'rate_limited',
@@ -109,22 +107,62 @@ export class ChatConnection implements RoomMember, RoomListener {
     })
   }
 
-  private async process(data: RawData, isBinary: boolean): Promise<void> {
-    let ref: string | undefined
+  /** The peer has gone: queued frames are dropped, and the rooms left. */
+  closed(): void {
+    if (this.gone) return
+    this.gone = true
+    this.hub.unlisten(this)
+    const rooms = [...this.rooms.keys()]
+    this.rooms.clear()
+    for (const room of rooms) {
+      this.hub.leave(room, this, this.user).catch((error: unknown) => {
+        this.log.error({ err: error, room }, 'leaving a room on disconnect failed')
+      })
+    }
+  }
+
+  private send(message: ServerMessage): void {
+    if (!this.gone) this.peer.send(JSON.stringify(message))
+  }
+
+  private async welcome(): Promise<void> {
     try {
-      if (isBinary)
+      const rooms = await this.hub.rooms()
+      this.send({
+        type: 'welcome',
+        user: this.user,
+        rooms,
+        heartbeatMs: this.settings.heartbeatMs,
+        server: this.hub.serverId,
+      })
+    } catch (error) {
+      this.log.error({ err: error }, 'chat connection failed to start')
+      this.peer.close(CloseCode.internalError, 'server error')
+    }
+  }
+
+  private async process(frame: string | Uint8Array): Promise<void> {
+    // a closed socket's queue is not worked off: no reads for nobody
+    if (this.gone) return
+    let message: ClientMessage | undefined
+    try {
+      if (typeof frame !== 'string')
         throw new ChatProblem('binary_unsupported', 'Binary frames are not supported; send JSON text')
-      const message = parse(data.toString())
-      ref = message.type === 'send' ? message.clientId : undefined
+      message = parse(frame)
       await this.handle(message)
     } catch (error) {
+      const clientId = error instanceof ChatProblem ? error.ref : undefined
+      const ref = message?.type === 'send' ? { ref: message.clientId } : clientId ? { ref: clientId } : {}
       if (error instanceof ChatProblem)
-        return this.send({ type: 'error', code: error.code, message: error.message, ...(ref ? { ref } : {}) })
+        return this.send({ type: 'error', code: error.code, message: error.message, ...ref })
+      // unexpected: logged here, once, with what the client asked; the client hears `unavailable`
+      const room = message && 'room' in message ? message.room : undefined
+      this.log.error({ err: error, type: message?.type, room, ...ref }, 'chat request failed')
       this.send({
         type: 'error',
         code: 'unavailable',
         message: 'The server could not do that now; try again',
-        ...(ref ? { ref } : {}),
+        ...ref,
       })
     }
   }
@@ -132,95 +170,102 @@ export class ChatConnection implements RoomMember, RoomListener {
   private async handle(message: ClientMessage): Promise<void> {
     switch (message.type) {
       case 'rooms':
-        return this.send({ type: 'rooms', rooms: await this.hub.repository.roomNames() })
+        return this.send({ type: 'rooms', rooms: await this.hub.rooms() })
       case 'create_room':
-        if (!(await this.hub.repository.createRoom(message.room, this.user.id))) {
+        if (!(await this.hub.createRoom(message.room, this.user))) {
           throw new ChatProblem('room_exists', `A room named ${message.room} exists already`)
         }
-        return this.hub.announceRoom(message.room)
+        return
       case 'join':
         return this.join(message.room, message.since)
       case 'leave':
         if (!this.rooms.delete(message.room)) throw notJoined(message.room)
-        await this.exit(message.room)
+        await this.hub.leave(message.room, this, this.user)
         return this.send({ type: 'left', room: message.room })
       case 'send':
-        return this.sendMessage(this.membership(message.room).room, message.clientId, message.text)
-      case 'typing':
-        this.membership(message.room)
-        return this.hub.feeds.publishEvent(
-          message.room,
-          JSON.stringify({ type: 'typing', room: message.room, user: this.user, typing: message.typing }),
+        return this.hub.send(this.joined(message.room), this.user, message.clientId, message.text, (stored) =>
+          this.send({
+            type: 'ack',
+            room: stored.room,
+            clientId: stored.clientId,
+            id: stored.id,
+            seq: stored.seq,
+            at: stored.at,
+          }),
         )
+      case 'typing':
+        this.joined(message.room)
+        return this.hub.typing(message.room, this.user, message.typing)
+      case 'history':
+        return this.history(message)
     }
   }
 
-  private membership(room: string): Membership {
-    const membership = this.rooms.get(room)
-    if (!membership) throw notJoined(room)
-    return membership
+  private joined(roomName: string): Room {
+    const room = this.rooms.get(roomName)?.room
+    if (!room) throw notJoined(roomName)
+    return room
   }
 
   /**
-   * Live messages are held from the moment the room is joined, history is sent, then the held ones
-   * flushed: the client gets every message once, in order, with no gap between history and live.
+   * Live messages are held from the moment the room is joined, one page of history is sent, then the
+   * held ones flushed: every message once, in order. When the page could not hold all that was missed
+   * (`done: false`), the client pages on with `history` `after`, and keeps what arrives live meanwhile.
    */
   private async join(roomName: string, since: number | undefined): Promise<void> {
     if (this.rooms.has(roomName)) {
       this.rooms.delete(roomName)
-      await this.exit(roomName)
+      await this.hub.leave(roomName, this, this.user)
     }
-    const room = await this.hub.repository.findRoom(roomName)
-    if (!room) throw new ChatProblem('unknown_room', `There is no room named ${roomName}`)
-    const membership: Membership = { room, lastSent: since ?? 0, held: [] }
+    const membership: Membership = { room: undefined, lastSent: since ?? 0, held: [] }
     this.rooms.set(roomName, membership)
+    let entered = false
     try {
-      await this.sendJoin(membership, since)
+      const joined = await this.hub.join(roomName, this, this.user)
+      if (!joined) throw new ChatProblem('unknown_room', `There is no room named ${roomName}`)
+      entered = true
+      membership.room = joined.room
+      const page =
+        since === undefined
+          ? await this.hub.recentHistory(joined.room)
+          : await this.hub.history(joined.room, { after: since })
+      const last = page.messages.at(-1)
+      if (last) membership.lastSent = Math.max(membership.lastSent, last.seq)
+      this.sendPage(roomName, page)
+      const held = membership.held ?? []
+      membership.held = undefined
+      this.send({ type: 'joined', room: roomName, online: joined.online })
+      for (const { seq, frame } of held) this.deliver(roomName, seq, frame)
     } catch (error) {
-      this.rooms.delete(roomName)
-      await this.exit(roomName).catch(() => {})
+      if (this.rooms.get(roomName) === membership) this.rooms.delete(roomName)
+      if (entered) await this.leaveAfterFailedJoin(roomName)
       throw error
     }
   }
 
-  private async sendJoin(membership: Membership, since: number | undefined): Promise<void> {
-    const { room } = membership
-    const roomName = room.name
-    await this.hub.feeds.join(room, this)
-    const online = await this.hub.enter(roomName, this.user)
-    if (since === undefined) {
-      const messages = await this.hub.repository.lastMessages(room, this.hub.settings.historyLimit)
-      this.sendHistory(membership, messages, true)
-    } else {
-      for (;;) {
-        const messages = await this.hub.repository.messagesAfter(room, membership.lastSent, HISTORY_PAGE)
-        const done = messages.length < HISTORY_PAGE
-        this.sendHistory(membership, messages, done)
-        if (done) break
-      }
+  /** The join's own error is what the client hears; a failure to leave again is only logged. */
+  private async leaveAfterFailedJoin(roomName: string): Promise<void> {
+    try {
+      await this.hub.leave(roomName, this, this.user)
+    } catch (error) {
+      this.log.error({ err: error, room: roomName }, 'leaving a room after a failed join failed')
     }
-    const held = membership.held ?? []
-    membership.held = undefined
-    this.send({ type: 'joined', room: roomName, online })
-    for (const { seq, frame } of held) this.deliver(roomName, seq, frame)
   }
 
-  private sendHistory(membership: Membership, messages: ChatMessage[], done: boolean) {
-    const last = messages.at(-1)
-    if (last) membership.lastSent = Math.max(membership.lastSent, last.seq)
-    this.send({ type: 'history', room: membership.room.name, messages, done })
+  private async history(message: Extract<ClientMessage, { type: 'history' }>): Promise<void> {
+    const { room, before, after, limit } = message
+    if (before !== undefined && after !== undefined) {
+      throw new ChatProblem('invalid_message', 'Invalid history: give before or after, not both')
+    }
+    const cursor = after !== undefined ? { after } : { before }
+    const page = await this.hub.history(this.joined(room), cursor, limit)
+    this.sendPage(room, page, after !== undefined ? { after } : before !== undefined ? { before } : {})
   }
 
-  private async exit(room: string): Promise<void> {
-    await this.hub.feeds.leave(room, this)
-    await this.hub.exit(room, this.user)
-  }
-
-  /** Stored first, then acknowledged, then announced: an ack means the message is safe. */
-  private async sendMessage(room: Room, clientId: string, text: string): Promise<void> {
-    const { message, created } = await this.hub.repository.insertMessage(room, this.user, clientId, text)
-    this.send({ type: 'ack', room: message.room, clientId, id: message.id, seq: message.seq, at: message.at })
-    if (created) await this.hub.feeds.publishMessage(message)
+  /** `cursor`: the `before` or `after` of the `history` request answered, so the client knows which */
+  private sendPage(room: string, page: HistoryPage, cursor: { before?: number; after?: number } = {}): void {
+    const { messages, done, hasOlder } = page
+    this.send({ type: 'history', room, messages, done, hasOlder, ...cursor })
   }
 }
 
@@ -234,7 +279,8 @@ function parse(text: string): ClientMessage {
     throw new ChatProblem('malformed_json', 'That was not valid JSON')
   }
   const type = (value as { type?: unknown } | null)?.type
-  if (typeof type !== 'string' || !(type in validators)) {
+  // an own property only: `constructor`, `__proto__` or `toString` are no message types (ASVS 5.0 V1.5 / V2.2.1)
+  if (typeof type !== 'string' || !Object.hasOwn(validators, type)) {
     throw new ChatProblem(
       'unknown_type',
       `Unknown message type ${JSON.stringify(type)}; expected one of ${Object.keys(validators).join(', ')}`,
@@ -243,10 +289,21 @@ function parse(text: string): ClientMessage {
   const validator = validators[type as ClientMessageType]
   if (!validator.Check(value)) {
     const [first] = validator.Errors(value)
-    throw new ChatProblem(
-      'invalid_message',
-      `Invalid ${type}: ${first ? `${first.instancePath || '/'} ${first.message}` : 'bad fields'}`,
-    )
+    const clientId = (value as { clientId?: unknown }).clientId
+    const ref =
+      type === 'send' && typeof clientId === 'string' && clientId.length <= CLIENT_ID_MAX_CHARS
+        ? clientId
+        : undefined
+    throw new ChatProblem('invalid_message', `Invalid ${type}: ${describe(first)}`, ref)
   }
   return value as ClientMessage
+}
+
+/** The first schema error in words a person understands; the text rule by name, not its pattern. */
+function describe(error: { instancePath: string; keyword: string; message: string } | undefined): string {
+  if (!error) return 'bad fields'
+  if (error.instancePath === '/text' && error.keyword === 'pattern') {
+    return '/text may hold no control characters but newline and tab'
+  }
+  return `${error.instancePath || '/'} ${error.message}`
 }

@@ -2,6 +2,18 @@ import type { ChatMessage } from '@chat/contract'
 import { sql } from 'kysely'
 import type { Db } from '../db/database.ts'
 
+/** One page of a room, oldest first; see the `history` frame in the contract. */
+export interface HistoryPage {
+  messages: ChatMessage[]
+  /** no message after the last one (or after the cursor, when the page is empty) */
+  done: boolean
+  /** messages exist before the first one (or before the cursor) */
+  hasOlder: boolean
+}
+
+/** Where a page starts: right after `after`, or ending right before `before`; neither: the newest page. */
+export type HistoryCursor = { after: number } | { before?: number }
+
 export interface Room {
   id: string
   name: string
@@ -27,6 +39,12 @@ const toMessage = (room: string, row: MessageRow): ChatMessage => ({
   text: row.body,
   at: new Date(row.created_on).toISOString(),
 })
+
+/** What the chat domain asks of storage: the repository, or an in-memory fake in unit tests. */
+export type ChatStore = Pick<
+  ChatRepository,
+  'roomNames' | 'findRoom' | 'createRoom' | 'insertMessage' | 'messagesAfter' | 'historyPage'
+>
 
 /** The only module that reads or writes `rooms` and `messages`. */
 export class ChatRepository {
@@ -107,10 +125,56 @@ export class ChatRepository {
     return rows.map((row) => toMessage(room.name, row))
   }
 
-  /** The last `limit` messages, oldest first. */
-  async lastMessages(room: Room, limit: number): Promise<ChatMessage[]> {
-    const rows = await this.messages(room).orderBy('m.seq', 'desc').limit(limit).execute()
-    return rows.reverse().map((row) => toMessage(room.name, row))
+  /**
+   * At most `limit` messages next to the cursor, and whether more lie beyond them on either side. One row
+   * more than asked tells whether the page was full; one `exists` probe looks at the other side.
+   */
+  async historyPage(room: Room, cursor: HistoryCursor, limit: number): Promise<HistoryPage> {
+    if ('after' in cursor) {
+      const rows = await this.messages(room)
+        .where('m.seq', '>', String(cursor.after))
+        .orderBy('m.seq', 'asc')
+        .limit(limit + 1)
+        .execute()
+      const messages = rows.slice(0, limit).map((row) => toMessage(room.name, row))
+      return { messages, done: rows.length <= limit, hasOlder: await this.anyAtOrBelow(room, cursor.after) }
+    }
+    let query = this.messages(room)
+    if (cursor.before !== undefined) query = query.where('m.seq', '<', String(cursor.before))
+    const rows = await query
+      .orderBy('m.seq', 'desc')
+      .limit(limit + 1)
+      .execute()
+    const messages = rows
+      .slice(0, limit)
+      .reverse()
+      .map((row) => toMessage(room.name, row))
+    const lastShown = messages.at(-1)?.seq ?? (cursor.before === undefined ? undefined : cursor.before - 1)
+    const done = lastShown === undefined || !(await this.anyAbove(room, lastShown))
+    return { messages, done, hasOlder: rows.length > limit }
+  }
+
+  private async anyAtOrBelow(room: Room, seq: number): Promise<boolean> {
+    if (seq <= 0) return false
+    const row = await this.db
+      .selectFrom('messages')
+      .select('id')
+      .where('room_id', '=', room.id)
+      .where('seq', '<=', String(seq))
+      .limit(1)
+      .executeTakeFirst()
+    return row !== undefined
+  }
+
+  private async anyAbove(room: Room, seq: number): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('messages')
+      .select('id')
+      .where('room_id', '=', room.id)
+      .where('seq', '>', String(seq))
+      .limit(1)
+      .executeTakeFirst()
+    return row !== undefined
   }
 
   private messages(room: Room) {

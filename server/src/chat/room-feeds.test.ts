@@ -1,9 +1,10 @@
 import type { ChatMessage } from '@chat/contract'
 import { sql } from 'kysely'
+import { pino } from 'pino'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createDatabase, type Db } from '../db/database.ts'
 import { migrate } from '../db/migrator.ts'
-import { LocalBus, type Bus, type BusHandler } from '../redis/bus.ts'
+import { LocalBus, type Bus, type BusHandler } from '../bus/bus.ts'
 import { UserRepository, type User } from '../users/user-repository.ts'
 import { ChatRepository, type Room } from './chat-repository.ts'
 import { messageFrame, RoomFeeds, type RoomMember } from './room-feeds.ts'
@@ -11,6 +12,10 @@ import { TokenBucket } from './token-bucket.ts'
 
 const PREFIX = 'test:'
 const GAP_WAIT_MS = 80
+
+/** every log line, parsed: the feeds log their unexpected errors here */
+const logLines: { level: number; msg: string; room?: string; err?: { message: string } }[] = []
+const log = pino({ level: 'debug' }, { write: (line: string) => void logLines.push(JSON.parse(line)) })
 
 const flush = () => new Promise((resolve) => setImmediate(resolve))
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -89,7 +94,7 @@ describe('RoomFeeds on a LocalBus and a real ChatRepository (PGlite)', () => {
   function newFeeds(gapWaitMs = GAP_WAIT_MS) {
     bus = new RecordingBus()
     presenceSignals = []
-    feeds = new RoomFeeds(bus, repository, PREFIX, (room) => presenceSignals.push(room), gapWaitMs)
+    feeds = new RoomFeeds(bus, repository, PREFIX, (room) => presenceSignals.push(room), log, gapWaitMs)
   }
   afterEach(async () => {
     // leaving clears any gap timer still set

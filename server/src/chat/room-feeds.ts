@@ -1,6 +1,7 @@
-import type { ChatMessage } from '@chat/contract'
-import type { Bus } from '../redis/bus.ts'
-import type { ChatRepository, Room } from './chat-repository.ts'
+import { HISTORY_PAGE_MAX, type ChatMessage } from '@chat/contract'
+import type { FastifyBaseLogger } from 'fastify'
+import type { Bus } from '../bus/bus.ts'
+import type { ChatStore, Room } from './chat-repository.ts'
 
 /** Whoever is in a room on this process: gets each frame of it once, messages in `seq` order. */
 export interface RoomMember {
@@ -12,7 +13,6 @@ export interface RoomMember {
 export const messageFrame = (message: ChatMessage) => JSON.stringify({ type: 'message', ...message })
 
 // Bus payloads on `<prefix>room:<name>`: "m <seq>\n<frame>" a message, "e\n<frame>" an event, "p" presence.
-const HISTORY_PAGE = 500
 
 class RoomFeed {
   /** the highest `seq` delivered here with nothing missing below it; -1 until the room's state is read */
@@ -37,13 +37,20 @@ export class RoomFeeds {
 
   constructor(
     private readonly bus: Bus,
-    private readonly repository: ChatRepository,
+    private readonly repository: ChatStore,
     private readonly channelPrefix: string,
     private readonly onPresenceSignal: (room: string) => void,
+    private readonly log: FastifyBaseLogger,
     private readonly gapWaitMs = 100,
   ) {
     bus.onResubscribed(() => {
-      for (const feed of this.feeds.values()) void feed.then((ready) => this.catchUp(ready)).catch(() => {})
+      for (const [room, feed] of this.feeds) {
+        feed
+          .then((ready) => this.catchUp(ready))
+          .catch((error: unknown) =>
+            this.log.error({ err: error, room }, 'room catch-up after a bus outage failed'),
+          )
+      }
     })
   }
 
@@ -53,9 +60,12 @@ export class RoomFeeds {
   async join(room: Room, member: RoomMember): Promise<void> {
     let feed = this.feeds.get(room.name)
     if (!feed) {
-      feed = this.open(room)
+      // a failed open is forgotten, so the next join tries afresh; the joiner hears of the failure and logs it
+      feed = this.open(room).catch((error: unknown) => {
+        this.feeds.delete(room.name)
+        throw error
+      })
       this.feeds.set(room.name, feed)
-      feed.catch(() => this.feeds.delete(room.name))
     }
     ;(await feed).members.add(member)
   }
@@ -122,7 +132,12 @@ export class RoomFeeds {
       for (const member of feed.members) member.deliver(feed.room.name, feed.lastSeq, next)
     }
     if (feed.pending.size > 0 && !feed.gapTimer) {
-      feed.gapTimer = setTimeout(() => void this.fillGap(feed).catch(() => {}), this.gapWaitMs)
+      feed.gapTimer = setTimeout(() => {
+        this.fillGap(feed).catch((error: unknown) => {
+          // the next announcement sets the timer again, so the gap is filled once the database is back
+          this.log.error({ err: error, room: feed.room.name, lastSeq: feed.lastSeq }, 'room gap fill failed')
+        })
+      }, this.gapWaitMs)
     }
   }
 
@@ -149,14 +164,19 @@ export class RoomFeeds {
     feed.lastSeq = Math.max(feed.lastSeq, upTo)
   }
 
-  /** After the bus was down: whatever committed meanwhile, read from the database. */
+  /**
+   * After the bus was down: whatever committed meanwhile, read from the database in pages, up to the
+   * room's `lastSeq` as read first. That bound ends the loop however fast messages keep coming: what
+   * commits after the read is announced on the bus, which is back.
+   */
   private async catchUp(feed: RoomFeed): Promise<void> {
-    for (let page = 0; page < 1000; page++) {
-      const messages = await this.repository.messagesAfter(feed.room, feed.lastSeq, HISTORY_PAGE)
+    const upTo = (await this.repository.findRoom(feed.room.name))?.lastSeq ?? feed.lastSeq
+    while (feed.lastSeq < upTo && feed.members.size > 0) {
+      const messages = await this.repository.messagesAfter(feed.room, feed.lastSeq, HISTORY_PAGE_MAX, upTo)
       for (const message of messages) feed.pending.set(message.seq, messageFrame(message))
-      if (messages.length === 0) break
-      this.deliverUpTo(feed, messages.at(-1)!.seq)
-      if (messages.length < HISTORY_PAGE) break
+      // a page short of the bound means the rest are holes: deliver up to it and stop
+      this.deliverUpTo(feed, messages.length < HISTORY_PAGE_MAX ? upTo : messages.at(-1)!.seq)
     }
+    this.drain(feed)
   }
 }

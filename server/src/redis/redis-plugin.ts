@@ -1,8 +1,9 @@
 import fp from 'fastify-plugin'
 import { Redis } from 'ioredis'
 import type { Config } from '../config/config.ts'
+import { LocalBus, type Bus } from '../bus/bus.ts'
+import { RedisBus } from '../bus/redis-bus.ts'
 import { redisStartupError } from '../startup/startup-error.ts'
-import { LocalBus, RedisBus, type Bus } from './bus.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -40,7 +41,7 @@ export default fp(
     }
     redis.off('error', onStartError)
     redis.on('error', (error) => app.log.warn({ err: error }, 'redis connection error'))
-    const bus = new RedisBus(redis, config.redisUrl)
+    const bus = new RedisBus(redis, config.redisUrl, app.log)
     await bus.connect()
     app.decorate('redis', redis)
     app.decorate('bus', bus)

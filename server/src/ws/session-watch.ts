@@ -1,6 +1,6 @@
 import { CloseCode } from '@chat/contract'
 import type { FastifyBaseLogger } from 'fastify'
-import type { Bus } from '../redis/bus.ts'
+import type { Bus } from '../bus/bus.ts'
 import { tokenHash, type SessionStore } from '../sessions/session-store.ts'
 import type { Peer } from './peer.ts'
 

@@ -1,3 +1,5 @@
+import { HISTORY_PAGE_MAX, type ChatMessage } from '@chat/contract'
+import { sql } from 'kysely'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { backends } from '../test/backends.ts'
 import { newEmail, postJson, sleep, startTestApp, type TestApp } from '../test/test-app.ts'
@@ -94,6 +96,26 @@ describe.each(backends)('/ws on $name', (backend) => {
       expect(await refusedStatus(url, ['chat.v1', `bearer.${ended}`])).toBe(401)
     })
 
+    it('answers 403 to the cookie from the same host under another scheme (ASVS 5.0 V4.4.2)', async () => {
+      const host = url.replace('ws://', '').replace('/ws', '')
+      expect(
+        await refusedStatus(url, undefined, {
+          headers: { cookie: `session=${token}`, origin: `https://${host}` },
+        }),
+      ).toBe(403)
+      const sameOrigin = track(
+        await openSocket(url, undefined, {
+          headers: { cookie: `session=${token}`, origin: `http://${host}` },
+        }),
+      )
+      sameOrigin.socket.send('same origin')
+      expect(await sameOrigin.next(() => true)).toBe("I've received: same origin")
+    })
+
+    it('answers 400 to a ?token= that is not one string', async () => {
+      expect(await refusedStatus(`${url}?token=${token}&token=${token}`)).toBe(400)
+    })
+
     it('answers 403 to the cookie from another origin or from no origin', async () => {
       expect(
         await refusedStatus(url, undefined, {
@@ -159,6 +181,70 @@ describe.each(backends)('/ws on $name', (backend) => {
       expect(await socket.nextOfType('rooms')).toMatchObject({ rooms: expect.arrayContaining(['general']) })
     })
 
+    it('answers unknown_type to inherited property names, not a crash or a match', async () => {
+      const socket = track(await chat(url, await register(t)))
+      await socket.nextOfType('welcome')
+      for (const type of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+        socket.socket.send(`{"type":${JSON.stringify(type)}}`)
+        const error = await socket.nextOfType<{ code: string; message: string }>('error')
+        expect(error.code, type).toBe('unknown_type')
+        await sleep(250)
+      }
+    })
+
+    it('refuses a message with NUL or another control character as invalid_message, with its ref, and stores newline and tab', async () => {
+      const socket = track(await chat(url, await register(t)))
+      await socket.nextOfType('welcome')
+      json(socket, { type: 'join', room: 'general' })
+      await socket.nextOfType('joined')
+      for (const [clientId, text] of [
+        ['nul', 'a\u0000b'],
+        ['escape', '\u001b[31mred'],
+        ['carriage-return', 'a\rb'],
+        ['c1', 'a\u0085b'],
+        ['delete', 'a\u007fb'],
+      ] as const) {
+        await sleep(250)
+        json(socket, { type: 'send', room: 'general', clientId, text })
+        const error = await socket.nextOfType<{ code: string; ref: string; message: string }>('error')
+        expect(error, clientId).toMatchObject({ code: 'invalid_message', ref: clientId })
+        expect(error.message).toContain('control characters')
+      }
+      await sleep(250)
+      json(socket, { type: 'send', room: 'general', clientId: 'fine', text: 'two\nlines\tand a tab' })
+      expect(await socket.nextOfType('ack', (m: { clientId: string }) => m.clientId === 'fine')).toBeDefined()
+      const stored = await socket.nextOfType<ChatMessage>('message', (m) => m.clientId === 'fine')
+      expect(stored.text).toBe('two\nlines\tand a tab')
+    })
+
+    it('logs an unexpected error once with room, connection and user, and answers unavailable with the ref', async () => {
+      const socket = track(await chat(url, await register(t)))
+      const welcome = await socket.nextOfType<{ user: { id: string } }>('welcome')
+      json(socket, { type: 'join', room: 'general' })
+      await socket.nextOfType('joined')
+      await sql`alter table messages rename to messages_away`.execute(t.app.db)
+      try {
+        json(socket, { type: 'send', room: 'general', clientId: 'doomed', text: 'nowhere to go' })
+        expect(await socket.nextOfType('error')).toMatchObject({ code: 'unavailable', ref: 'doomed' })
+      } finally {
+        await sql`alter table messages_away rename to messages`.execute(t.app.db)
+      }
+      const lines = t.logs
+        .flatMap((chunk) => chunk.split('\n'))
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .filter((line) => line.msg === 'chat request failed' && line.ref === 'doomed')
+      expect(lines).toHaveLength(1)
+      expect(lines[0]).toMatchObject({
+        level: 50,
+        room: 'general',
+        type: 'send',
+        userId: welcome.user.id,
+        connectionId: expect.any(String),
+        err: { message: expect.stringContaining('messages') },
+      })
+    })
+
     it('closes with 1009 on a message over the size limit', async () => {
       const socket = track(await chat(url, token))
       json(socket, { type: 'send', room: 'general', clientId: 'big', text: 'x'.repeat(5000) })
@@ -178,6 +264,107 @@ describe.each(backends)('/ws on $name', (backend) => {
       json(bystander, { type: 'rooms' })
       expect(await bystander.nextOfType('rooms')).toBeDefined()
     })
+  })
+})
+
+describe('/ws behind a trusted proxy', () => {
+  let t: TestApp
+
+  afterAll(() => t?.close())
+
+  it('takes the scheme from X-Forwarded-Proto for the origin check (ASVS 5.0 V4.4.2)', async () => {
+    t = await startTestApp(backends.at(-1)!, { TRUSTED_PROXIES: '127.0.0.1' })
+    const url = await listen(t)
+    const token = await register(t)
+    const host = url.replace('ws://', '').replace('/ws', '')
+    const viaTls = { cookie: `session=${token}`, 'x-forwarded-proto': 'https' }
+    const socket = await openSocket(url, undefined, { headers: { ...viaTls, origin: `https://${host}` } })
+    socket.socket.send('through the proxy')
+    expect(await socket.next(() => true)).toBe("I've received: through the proxy")
+    socket.socket.close()
+    expect(await refusedStatus(url, undefined, { headers: { ...viaTls, origin: `http://${host}` } })).toBe(
+      403,
+    )
+  })
+})
+
+describe.each(backends)('chat.v1 history in bounded pages on $name', (backend) => {
+  const ROOM_SIZE = 3_000
+  let t: TestApp
+  let url: string
+  let socket: TestSocket
+  const room = 'big-room'
+
+  beforeAll(async () => {
+    t = await startTestApp(backend, { WS_MESSAGES_PER_SECOND: '50' })
+    url = await listen(t)
+    socket = await chat(url, await register(t))
+    const welcome = await socket.nextOfType<{ user: { id: string } }>('welcome')
+    json(socket, { type: 'create_room', room })
+    await socket.nextOfType('room_created')
+    // in bulk through SQL: thousands of sends would take the test's time, not the server's
+    await sql`
+      insert into messages (room_id, seq, user_id, client_id, body)
+      select r.id, g, ${welcome.user.id}, 'bulk-' || g, 'message ' || g
+      from rooms r, generate_series(1, ${ROOM_SIZE}) g where r.name = ${room}
+    `.execute(t.app.db)
+    await sql`update rooms set last_seq = ${ROOM_SIZE} where name = ${room}`.execute(t.app.db)
+  })
+  afterAll(async () => {
+    socket?.socket.terminate()
+    await t?.close()
+  })
+
+  type Page = { messages: ChatMessage[]; done: boolean; hasOlder: boolean }
+  const seqs = (page: Page) => page.messages.map((message) => message.seq)
+  const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)
+  const nextPage = () => socket.nextOfType<Page>('history')
+
+  it('answers join since 0 with one page of the oldest 500, says more follow, and pages on with after', async () => {
+    json(socket, { type: 'join', room, since: 0 })
+    const first = await nextPage()
+    await socket.nextOfType('joined')
+    expect(seqs(first)).toEqual(range(1, HISTORY_PAGE_MAX))
+    expect(first).toMatchObject({ done: false, hasOlder: false })
+    const seen = [...seqs(first)]
+    for (let pages = 1; ; pages++) {
+      expect(pages).toBeLessThanOrEqual(ROOM_SIZE / HISTORY_PAGE_MAX)
+      json(socket, { type: 'history', room, after: seen.at(-1) })
+      const page = await nextPage()
+      expect(page.messages.length).toBeLessThanOrEqual(HISTORY_PAGE_MAX)
+      expect(page.hasOlder).toBe(true)
+      seen.push(...seqs(page))
+      if (page.done) break
+    }
+    expect(seen).toEqual(range(1, ROOM_SIZE))
+  })
+
+  it('answers join without since with the newest messages and hasOlder, and pages back with before', async () => {
+    json(socket, { type: 'join', room })
+    const newest = await nextPage()
+    await socket.nextOfType('joined')
+    expect(seqs(newest)).toEqual(range(ROOM_SIZE - 49, ROOM_SIZE))
+    expect(newest).toMatchObject({ done: true, hasOlder: true })
+    json(socket, { type: 'history', room, before: ROOM_SIZE - 49, limit: 100 })
+    const older = await nextPage()
+    expect(seqs(older)).toEqual(range(ROOM_SIZE - 149, ROOM_SIZE - 50))
+    expect(older).toMatchObject({ done: false, hasOlder: true, before: ROOM_SIZE - 49 })
+    json(socket, { type: 'history', room, before: 201 })
+    const oldest = await nextPage()
+    expect(seqs(oldest)).toEqual(range(1, 200))
+    expect(oldest).toMatchObject({ hasOlder: false })
+  })
+
+  it('refuses a page over 500, both cursors at once, and history of a room not joined', async () => {
+    const cases: [unknown, string][] = [
+      [{ type: 'history', room, after: 0, limit: HISTORY_PAGE_MAX + 1 }, 'invalid_message'],
+      [{ type: 'history', room, after: 0, before: 10 }, 'invalid_message'],
+      [{ type: 'history', room: 'general', after: 0 }, 'not_joined'],
+    ]
+    for (const [message, code] of cases) {
+      json(socket, message)
+      expect(await socket.nextOfType('error')).toMatchObject({ code })
+    }
   })
 })
 

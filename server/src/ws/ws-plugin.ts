@@ -1,15 +1,13 @@
-import { randomUUID } from 'node:crypto'
 import websocket from '@fastify/websocket'
 import { BEARER_SUBPROTOCOL_PREFIX, CHAT_SUBPROTOCOL, CloseCode, WS_PATH } from '@chat/contract'
+import { Type, type Static } from 'typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import type { WebSocket } from 'ws'
+import type { RawData, WebSocket } from 'ws'
 import { ApiError } from '../http/api-error.ts'
+import { isAllowedOrigin } from '../http/origin.ts'
+import { notLoggedIn } from '../auth/auth-errors.ts'
 import { readToken } from '../auth/auth-plugin.ts'
-import { ChatHub } from '../chat/chat-hub.ts'
-import { ChatConnection } from '../chat/chat-protocol-handler.ts'
-import { ChatRepository } from '../chat/chat-repository.ts'
-import { MemoryPresenceStore, RedisPresenceStore } from '../chat/presence.ts'
 import type { Config } from '../config/config.ts'
 import { SESSION_EVENTS_CHANNEL, type Session } from '../sessions/session-store.ts'
 import { speakEcho } from './echo-protocol.ts'
@@ -24,6 +22,14 @@ declare module 'fastify' {
 
 const SHUTDOWN_GRACE_MS = 2_000
 
+/** `?token=`: the original's clients carry their token in the URL (legacy; see docs/protocol.md). */
+const WsQuerystring = Type.Object({ token: Type.Optional(Type.String()) })
+type WsQuery = Static<typeof WsQuerystring>
+
+/** A binary frame as one byte array, whichever form `ws` delivered it in. */
+const bytesOf = (data: RawData): Uint8Array =>
+  Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? new Uint8Array(data) : data
+
 function offeredProtocols(request: FastifyRequest): string[] {
   const header = request.headers['sec-websocket-protocol']
   return header
@@ -34,16 +40,14 @@ function offeredProtocols(request: FastifyRequest): string[] {
     : []
 }
 
-/** Same origin as the page that opened the socket, or one the configuration allows. */
+/**
+ * A cookie rides along with any page's request, so a cookie-authenticated socket must come from the
+ * site's own origin (whole origin, scheme included) or an allowed one. ASVS 5.0 V4.4.2 (WebSocket origin
+ * check), V3.5.1 (cross-origin requests with cookies).
+ */
 function originAllowed(request: FastifyRequest, allowed: string[]): boolean {
   const origin = request.headers.origin
-  if (!origin) return false
-  if (allowed.includes(origin)) return true
-  try {
-    return new URL(origin).host === request.headers.host
-  } catch {
-    return false
-  }
+  return origin !== undefined && isAllowedOrigin(origin, request, allowed)
 }
 
 /**
@@ -53,18 +57,7 @@ function originAllowed(request: FastifyRequest, allowed: string[]): boolean {
 export default fp(
   async (app, { config }: { config: Config }) => {
     const settings = config.websocket
-    const processId = randomUUID()
     const prefix = config.redisKeyPrefix
-    const presenceTtlMs = config.chat.presenceIntervalMs * 3
-    const hub = new ChatHub(
-      new ChatRepository(app.db),
-      app.bus,
-      app.redis ? new RedisPresenceStore(app.redis, prefix, presenceTtlMs) : new MemoryPresenceStore(),
-      prefix,
-      processId,
-      config.chat,
-      app.log,
-    )
     const watch = new SessionWatch(
       app.sessions,
       app.bus,
@@ -72,7 +65,6 @@ export default fp(
       settings.sessionCheckIntervalMs,
       app.log,
     )
-    await hub.start()
     await watch.start()
 
     // RFC 6455 §5.5.2: pings; a peer that has not answered the previous one is dropped, so a dead peer
@@ -110,10 +102,12 @@ export default fp(
     app.addHook('onClose', async () => {
       clearInterval(heartbeat)
       await watch.stop()
-      await hub.stop().catch(() => {})
     })
 
-    async function authenticateUpgrade(request: FastifyRequest, reply: FastifyReply) {
+    async function authenticateUpgrade(
+      request: FastifyRequest<{ Querystring: WsQuery }>,
+      reply: FastifyReply,
+    ) {
       const offered = offeredProtocols(request)
       const bearer = offered.find((protocol) => protocol.startsWith(BEARER_SUBPROTOCOL_PREFIX))
       const wanted = offered.filter((protocol) => !protocol.startsWith(BEARER_SUBPROTOCOL_PREFIX))
@@ -129,10 +123,7 @@ export default fp(
           `A ${BEARER_SUBPROTOCOL_PREFIX}<token> subprotocol must come with ${CHAT_SUBPROTOCOL}`,
         )
       }
-      const query = request.query as { token?: unknown }
-      let token =
-        bearer?.slice(BEARER_SUBPROTOCOL_PREFIX.length) ||
-        (typeof query.token === 'string' ? query.token : undefined)
+      let token = bearer?.slice(BEARER_SUBPROTOCOL_PREFIX.length) || request.query.token
       if (!token) {
         token = readToken(request, config.session.cookieName)
         // a cookie rides along with any page's request: only our own pages may use it (CSWSH)
@@ -141,11 +132,7 @@ export default fp(
         }
       }
       const session = token ? await app.sessions.touch(token) : undefined
-      if (!token || !session) {
-        throw new ApiError(401, 'Not logged in, or the session has ended; log in again', {
-          'www-authenticate': 'Bearer',
-        })
-      }
+      if (!token || !session) throw notLoggedIn()
       if (watch.connectionsOf(session.user.id) >= settings.maxConnectionsPerUser) {
         throw new ApiError(
           429,
@@ -156,9 +143,14 @@ export default fp(
       void reply
     }
 
-    app.get(
+    app.get<{ Querystring: WsQuery }>(
       WS_PATH,
-      { websocket: true, preValidation: authenticateUpgrade },
+      // preHandler: the query is validated by then, so `token` is one string or absent
+      {
+        websocket: true,
+        schema: { querystring: WsQuerystring, hide: true },
+        preHandler: authenticateUpgrade,
+      },
       (socket: WebSocket, request) => {
         const { token, session, chat } = request.upgrade!
         const peer = new Peer(socket, session.user, token, settings.sendBufferLimit, request.log)
@@ -167,12 +159,13 @@ export default fp(
         socket.on('message', () => (peer.alive = true))
         socket.on('close', () => watch.remove(peer))
         if (!chat) return speakEcho(peer)
-        void new ChatConnection(peer, hub).start(settings.heartbeatIntervalMs).catch((error: unknown) => {
-          request.log.error({ err: error }, 'chat connection failed to start')
-          peer.close(CloseCode.internalError, 'server error')
-        })
+        const conversation = app.chat.connect(peer)
+        socket.on('message', (data: RawData, isBinary: boolean) =>
+          conversation.receive(isBinary ? bytesOf(data) : data.toString()),
+        )
+        socket.on('close', () => conversation.closed())
       },
     )
   },
-  { name: 'websocket-server', dependencies: ['database', 'redis', 'sessions', '@fastify/cookie'] },
+  { name: 'websocket-server', dependencies: ['redis', 'sessions', 'chat', '@fastify/cookie'] },
 )

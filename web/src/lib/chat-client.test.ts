@@ -47,16 +47,19 @@ function harness() {
   const statuses: ConnectionStatus[] = []
   const delivered: number[] = []
   const acked: string[] = []
+  const older: { seqs: number[]; hasOlder: boolean }[] = []
+  const errors: string[] = []
   const events: ChatEvents = {
     status: (status) => statuses.push(status),
     welcome: () => {},
     roomCreated: () => {},
     messages: (_room, messages) => delivered.push(...messages.map((m) => m.seq)),
+    older: (_room, messages, hasOlder) => older.push({ seqs: messages.map((m) => m.seq), hasOlder }),
     acked: (clientId) => acked.push(clientId),
     joined: () => {},
     presence: () => {},
     typing: () => {},
-    error: () => {},
+    error: (code) => errors.push(code),
   }
   const client = new ChatClient(
     {
@@ -74,7 +77,7 @@ function harness() {
   )
   const runTimer = () => timers.shift()!.callback()
   const last = () => sockets.at(-1)!
-  return { client, sockets, timers, statuses, delivered, acked, runTimer, last }
+  return { client, sockets, timers, statuses, delivered, acked, older, errors, runTimer, last }
 }
 
 describe('backoffDelay', () => {
@@ -130,14 +133,26 @@ describe('ChatClient', () => {
     h.client.connect()
     h.last().accept()
     expect(h.last().sent).toEqual([{ type: 'join', room: 'general' }])
-    h.last().receive({ type: 'history', room: 'general', messages: [message(1), message(2)], done: true })
+    h.last().receive({
+      type: 'history',
+      room: 'general',
+      messages: [message(1), message(2)],
+      done: true,
+      hasOlder: false,
+    })
     h.last().receive({ type: 'message', ...message(3) })
     h.last().drop()
     h.runTimer()
     h.last().accept()
     expect(h.last().sent).toEqual([{ type: 'join', room: 'general', since: 3 }])
     // an overlapping resume does not show 3 twice
-    h.last().receive({ type: 'history', room: 'general', messages: [message(3), message(4)], done: true })
+    h.last().receive({
+      type: 'history',
+      room: 'general',
+      messages: [message(3), message(4)],
+      done: true,
+      hasOlder: true,
+    })
     expect(h.delivered).toEqual([1, 2, 3, 4])
   })
 
@@ -159,5 +174,88 @@ describe('ChatClient', () => {
       .map((frame) => frame.clientId)
     expect(resent).toEqual([second, offline])
     expect(h.acked).toEqual([first])
+  })
+
+  const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)
+  const page = (from: number, to: number) => range(from, to).map((seq) => message(seq))
+
+  it('pages forward with history after when a resume missed more than a page, holding live ones: no gap', () => {
+    const h = harness()
+    h.client.join('general')
+    h.client.connect()
+    h.last().accept()
+    h.last().receive({ type: 'history', room: 'general', messages: page(1, 3), done: true, hasOlder: false })
+    h.last().drop()
+    h.runTimer()
+    h.last().accept()
+    expect(h.last().sent).toEqual([{ type: 'join', room: 'general', since: 3 }])
+    h.last().receive({
+      type: 'history',
+      room: 'general',
+      messages: page(4, 503),
+      done: false,
+      hasOlder: true,
+    })
+    expect(h.last().sent.at(-1)).toEqual({ type: 'history', room: 'general', after: 503 })
+    // live messages arrive while the pages are still far behind: they wait
+    h.last().receive({ type: 'message', ...message(1_200) })
+    h.last().receive({ type: 'message', ...message(1_201) })
+    expect(h.delivered.at(-1)).toBe(503)
+    const after = (seq: number) => ({ type: 'history' as const, room: 'general', after: seq, hasOlder: true })
+    h.last().receive({ ...after(503), messages: page(504, 1_003), done: false })
+    expect(h.last().sent.at(-1)).toEqual({ type: 'history', room: 'general', after: 1_003 })
+    h.last().receive({ ...after(1_003), messages: page(1_004, 1_200), done: true })
+    expect(h.delivered).toEqual(range(1, 1_201))
+    expect(h.client.lastSeq('general')).toBe(1_201)
+    h.last().receive({ type: 'message', ...message(1_202) })
+    expect(h.delivered.at(-1)).toBe(1_202)
+  })
+
+  it('loads older messages with history before the oldest held, and passes on whether more are older', () => {
+    const h = harness()
+    h.client.join('general')
+    h.client.connect()
+    h.last().accept()
+    h.last().receive({
+      type: 'history',
+      room: 'general',
+      messages: page(951, 1_000),
+      done: true,
+      hasOlder: true,
+    })
+    expect(h.older).toEqual([{ seqs: [], hasOlder: true }])
+    h.client.loadOlder('general')
+    expect(h.last().sent.at(-1)).toEqual({ type: 'history', room: 'general', before: 951 })
+    const before = (seq: number) => ({ type: 'history' as const, room: 'general', before: seq, done: false })
+    h.last().receive({ ...before(951), messages: page(451, 950), hasOlder: true })
+    h.client.loadOlder('general')
+    expect(h.last().sent.at(-1)).toEqual({ type: 'history', room: 'general', before: 451 })
+    h.last().receive({ ...before(451), messages: page(1, 450), hasOlder: false })
+    expect(h.older.slice(1)).toEqual([
+      { seqs: range(451, 950), hasOlder: true },
+      { seqs: range(1, 450), hasOlder: false },
+    ])
+    // older pages are not the forward stream: nothing delivered twice, the resume point unchanged
+    expect(h.delivered).toEqual(range(951, 1_000))
+    expect(h.client.lastSeq('general')).toBe(1_000)
+  })
+
+  it('stops re-sending a message the server refused as invalid', () => {
+    const h = harness()
+    h.client.join('general')
+    h.client.connect()
+    h.last().accept()
+    const refused = h.client.send('general', 'bad')
+    h.last().receive({ type: 'error', code: 'invalid_message', message: 'no', ref: refused })
+    const kept = h.client.send('general', 'not yet acknowledged')
+    h.last().drop()
+    h.runTimer()
+    h.last().accept()
+    const resent = h
+      .last()
+      .sent.filter((frame) => frame.type === 'send')
+      .map((frame) => frame.clientId)
+    expect(resent).toEqual([kept])
+    expect(h.errors).toEqual(['invalid_message'])
   })
 })

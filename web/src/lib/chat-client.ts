@@ -18,6 +18,8 @@ export interface ChatEvents {
   roomCreated(room: string): void
   /** stored messages, in `seq` order, each once */
   messages(room: string, messages: ChatMessage[]): void
+  /** a page of messages older than any given so far, oldest first; `hasOlder`: more lie before them */
+  older(room: string, messages: ChatMessage[], hasOlder: boolean): void
   acked(clientId: string, message: { id: string; seq: number; at: string }): void
   joined(room: string, online: ChatUser[]): void
   presence(room: string, online: ChatUser[]): void
@@ -52,6 +54,20 @@ interface Pending {
 
 const OPEN = 1
 
+/** What the client holds of one room it is in. */
+interface RoomState {
+  /** the highest seq held with nothing missing below it since joining; -1 before the first page */
+  last: number
+  /** the lowest seq held: where "load older" pages back from */
+  oldest: number | undefined
+  /** true while paging forward after a resume that missed more than one page */
+  catchingUp: boolean
+  /** live messages that arrived while catching up, shown once the pages have reached them */
+  held: ChatMessage[]
+}
+
+const newRoomState = (): RoomState => ({ last: -1, oldest: undefined, catchingUp: false, held: [] })
+
 /**
  * The chat connection, without any UI: it reconnects by itself with backoff and jitter, rejoins its rooms
  * with the last `seq` it has of each (so the server sends exactly what was missed), and sends again
@@ -63,8 +79,8 @@ export class ChatClient {
   private attempt = 0
   private reconnectTimer: unknown
   private stopped = false
-  /** rooms to be in, with the highest seq held of each */
-  private readonly rooms = new Map<string, number>()
+  /** rooms to be in, and what is held of each */
+  private readonly rooms = new Map<string, RoomState>()
   /** sent or to be sent, not yet acknowledged, in order */
   private readonly pending = new Map<string, Pending>()
   private readonly options: Required<Omit<ChatClientOptions, 'token'>> & { token?: string }
@@ -96,8 +112,14 @@ export class ChatClient {
   }
 
   join(room: string): void {
-    if (!this.rooms.has(room)) this.rooms.set(room, -1)
+    if (!this.rooms.has(room)) this.rooms.set(room, newRoomState())
     this.sendNow({ type: 'join', room, ...this.since(room) })
+  }
+
+  /** Asks for the page of messages just before the oldest one held (the "Load older messages" button). */
+  loadOlder(room: string): void {
+    const oldest = this.rooms.get(room)?.oldest
+    if (oldest !== undefined) this.sendNow({ type: 'history', room, before: oldest })
   }
 
   leave(room: string): void {
@@ -122,7 +144,7 @@ export class ChatClient {
 
   /** the last `seq` seen of each room (tests and the store read it) */
   lastSeq(room: string): number | undefined {
-    const seq = this.rooms.get(room)
+    const seq = this.rooms.get(room)?.last
     return seq === undefined || seq < 0 ? undefined : seq
   }
 
@@ -173,14 +195,21 @@ export class ChatClient {
         this.attempt = 0
         this.events.status('open')
         this.events.welcome(message.user, message.rooms)
-        for (const room of this.rooms.keys()) this.sendNow({ type: 'join', room, ...this.since(room) })
+        for (const [room, state] of this.rooms) {
+          // the rejoin's pages bring whatever was held back and not yet shown
+          state.catchingUp = false
+          state.held = []
+          this.sendNow({ type: 'join', room, ...this.since(room) })
+        }
         for (const { room, clientId, text } of this.pending.values())
           this.sendNow({ type: 'send', room, clientId, text })
         return
       case 'history':
-        return this.deliver(message.room, message.messages)
+        return message.before === undefined ? this.forwardPage(message) : this.olderPage(message)
       case 'message': {
         const { type: _type, ...stored } = message
+        const state = this.rooms.get(message.room)
+        if (state?.catchingUp) return void state.held.push(stored)
         return this.deliver(message.room, [stored])
       }
       case 'ack':
@@ -198,17 +227,47 @@ export class ChatClient {
       case 'left':
         return
       case 'error':
+        // refused as invalid, a message would be refused again: it is no longer pending
+        if (message.code === 'invalid_message' && message.ref) this.pending.delete(message.ref)
         return this.events.error(message.code, message.message, message.ref)
     }
   }
 
+  /**
+   * A page of what came after the last message held (a join's, or one asked for while catching up).
+   * While the server says more follow, the next page is asked for, and live messages wait until the
+   * pages reach them: no gap between what was missed and what is live.
+   */
+  private forwardPage(page: Extract<ServerMessage, { type: 'history' }>): void {
+    const state = this.rooms.get(page.room)
+    if (!state) return
+    if (state.last < 0 && page.messages.length > 0) this.events.older(page.room, [], page.hasOlder)
+    this.deliver(page.room, page.messages)
+    if (!page.done) {
+      state.catchingUp = true
+      return this.sendNow({ type: 'history', room: page.room, after: state.last })
+    }
+    state.catchingUp = false
+    const held = state.held.splice(0)
+    this.deliver(page.room, held)
+  }
+
+  private olderPage(page: Extract<ServerMessage, { type: 'history' }>): void {
+    const state = this.rooms.get(page.room)
+    if (!state) return
+    const older = page.messages.filter((message) => state.oldest === undefined || message.seq < state.oldest)
+    if (older.length > 0) state.oldest = older[0]!.seq
+    this.events.older(page.room, older, page.hasOlder)
+  }
+
   /** Drops what was seen already, so a resume that overlaps never shows a message twice. */
   private deliver(room: string, messages: ChatMessage[]): void {
-    const last = this.rooms.get(room)
-    if (last === undefined) return
-    const fresh = messages.filter((message) => message.seq > last)
+    const state = this.rooms.get(room)
+    if (!state) return
+    const fresh = messages.filter((message) => message.seq > state.last)
     if (fresh.length === 0) return
-    this.rooms.set(room, fresh.at(-1)!.seq)
+    state.last = fresh.at(-1)!.seq
+    state.oldest ??= fresh[0]!.seq
     this.events.messages(room, fresh)
   }
 }

@@ -1,4 +1,4 @@
-import type { ServerMessage } from '@chat/contract'
+import type { ChatMessage, ServerMessage } from '@chat/contract'
 import { createPinia, setActivePinia } from 'pinia'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { useChatStore } from './chat'
@@ -6,7 +6,7 @@ import { useChatStore } from './chat'
 class FakeWebSocket {
   static last: FakeWebSocket
   readyState = 1
-  sent: { type: string; clientId?: string }[] = []
+  sent: { type: string; clientId?: string; before?: number }[] = []
   onmessage: ((event: { data: string }) => void) | null = null
   onclose: ((event: { code: number; reason: string }) => void) | null = null
   constructor() {
@@ -86,5 +86,48 @@ describe('chat store', () => {
     FakeWebSocket.last.onclose?.({ code: 4001, reason: 'session ended' })
     expect(chat.status).toBe('ended')
     expect(ended).toHaveBeenCalledWith('session ended')
+  })
+
+  const stored = (seq: number): ChatMessage => ({
+    room: 'general',
+    seq,
+    id: String(seq),
+    author: bob,
+    clientId: `b${seq}`,
+    text: `text ${seq}`,
+    at: new Date(0).toISOString(),
+  })
+
+  it('offers older messages while the server has them, and puts each page above what is shown', () => {
+    const chat = started()
+    const messages = [stored(101), stored(102)]
+    FakeWebSocket.last.receive({ type: 'history', room: 'general', messages, done: true, hasOlder: true })
+    expect(chat.hasOlder).toBe(true)
+    chat.loadOlder()
+    expect(FakeWebSocket.last.sent.at(-1)).toEqual({ type: 'history', room: 'general', before: 101 })
+    const older = [stored(99), stored(100)]
+    FakeWebSocket.last.receive({
+      type: 'history',
+      room: 'general',
+      before: 101,
+      messages: older,
+      done: false,
+      hasOlder: false,
+    })
+    expect(chat.messages.map((m) => m.seq)).toEqual([99, 100, 101, 102])
+    expect(chat.hasOlder).toBe(false)
+  })
+
+  it('refuses control characters before sending, and shows a message the server refused as not sent', () => {
+    const chat = started()
+    const sends = () => FakeWebSocket.last.sent.filter((frame) => frame.type === 'send')
+    expect(chat.send('a\u0000b')).toBe(false)
+    expect(chat.send('\u001b[31mred')).toBe(false)
+    expect(sends()).toEqual([])
+    expect(chat.lastError).toContain('control characters')
+    expect(chat.send('two\nlines\tand a tab')).toBe(true)
+    const clientId = sends()[0]!.clientId!
+    FakeWebSocket.last.receive({ type: 'error', code: 'invalid_message', message: 'refused', ref: clientId })
+    expect(chat.messages.map((m) => m.state)).toEqual(['failed'])
   })
 })

@@ -1,4 +1,4 @@
-import { DEFAULT_ROOM, type ChatMessage, type ChatUser } from '@chat/contract'
+import { DEFAULT_ROOM, MESSAGE_TEXT_PATTERN, type ChatMessage, type ChatUser } from '@chat/contract'
 import { defineStore } from 'pinia'
 import { computed, reactive, ref, shallowRef } from 'vue'
 import { ChatClient, type ConnectionStatus } from '../lib/chat-client'
@@ -10,10 +10,22 @@ export interface ShownMessage {
   text: string
   at: string
   seq?: number
-  state: 'pending' | 'sent'
+  /** `failed`: refused by the server as invalid; sending it again would not help */
+  state: 'pending' | 'sent' | 'failed'
 }
 
 const TYPING_SHOWN_MS = 5_000
+/** the server's rule for message text, checked before sending (docs/protocol.md, "Message text") */
+const MESSAGE_TEXT = new RegExp(MESSAGE_TEXT_PATTERN)
+
+const shownOf = (message: ChatMessage): ShownMessage => ({
+  key: message.clientId,
+  author: message.author,
+  text: message.text,
+  at: message.at,
+  seq: message.seq,
+  state: 'sent',
+})
 
 export function chatSocketUrl(location: Location = window.location): string {
   return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`
@@ -29,10 +41,13 @@ export const useChatStore = defineStore('chat', () => {
   const onlineByRoom = reactive(new Map<string, ChatUser[]>())
   const typingByRoom = reactive(new Map<string, Map<string, { user: ChatUser; until: number }>>())
   const lastError = ref<string | null>(null)
+  /** rooms with messages before the oldest one shown, for the "Load older messages" button */
+  const hasOlderByRoom = reactive(new Map<string, boolean>())
   const client = shallowRef<ChatClient | null>(null)
 
   const messages = computed(() => messagesByRoom.get(current.value) ?? [])
   const online = computed(() => onlineByRoom.get(current.value) ?? [])
+  const hasOlder = computed(() => hasOlderByRoom.get(current.value) ?? false)
   const typing = computed(() =>
     [...(typingByRoom.get(current.value)?.values() ?? [])]
       .filter((entry) => entry.user.id !== me.value?.id)
@@ -64,20 +79,17 @@ export const useChatStore = defineStore('chat', () => {
         messages(room, stored) {
           const list = listOf(room)
           for (const message of stored) {
-            const shown: ShownMessage = {
-              key: message.clientId,
-              author: message.author,
-              text: message.text,
-              at: message.at,
-              seq: message.seq,
-              state: 'sent',
-            }
+            const shown = shownOf(message)
             // our own pending copy becomes the stored one, in its place in the order
             const mine = list.findIndex((item) => item.state === 'pending' && item.key === message.clientId)
             if (mine !== -1) list.splice(mine, 1)
             const after = list.findIndex((item) => item.state === 'pending' || (item.seq ?? 0) > message.seq)
             list.splice(after === -1 ? list.length : after, 0, shown)
           }
+        },
+        older(room, stored, more) {
+          hasOlderByRoom.set(room, more)
+          listOf(room).unshift(...stored.map(shownOf))
         },
         acked(clientId, stored) {
           for (const list of messagesByRoom.values()) {
@@ -97,8 +109,13 @@ export const useChatStore = defineStore('chat', () => {
           else users.delete(user.id)
           typingByRoom.set(room, users)
         },
-        error(code, message) {
+        error(code, message, ref) {
           lastError.value = code === 'rate_limited' ? 'You are sending too fast; wait a moment.' : message
+          if (code !== 'invalid_message' || !ref) return
+          for (const list of messagesByRoom.values()) {
+            const item = list.find((shown) => shown.key === ref && shown.state === 'pending')
+            if (item) item.state = 'failed'
+          }
         },
       },
     )
@@ -117,12 +134,20 @@ export const useChatStore = defineStore('chat', () => {
     client.value?.join(room)
   }
 
+  function loadOlder(): void {
+    client.value?.loadOlder(current.value)
+  }
+
   function createRoom(room: string): void {
     client.value?.createRoom(room)
   }
 
   function send(text: string): boolean {
     if (!client.value || !me.value || text.trim() === '') return false
+    if (!MESSAGE_TEXT.test(text)) {
+      lastError.value = 'A message may hold no control characters but newline and tab.'
+      return false
+    }
     const clientId = client.value.send(current.value, text)
     listOf(current.value).push({
       key: clientId,
@@ -146,11 +171,13 @@ export const useChatStore = defineStore('chat', () => {
     current,
     messages,
     online,
+    hasOlder,
     typing,
     lastError,
     start,
     stop,
     open,
+    loadOlder,
     createRoom,
     send,
     setTyping,

@@ -1,5 +1,3 @@
-import { Redis } from 'ioredis'
-
 export type BusHandler = (message: string) => void
 
 /**
@@ -15,7 +13,8 @@ export interface Bus {
   close(): Promise<void>
 }
 
-class Subscriptions {
+/** Each channel's handlers, in the order they subscribed. */
+export class Subscriptions {
   private readonly handlers = new Map<string, Set<BusHandler>>()
 
   /** true when this is the channel's first handler */
@@ -42,6 +41,7 @@ class Subscriptions {
   }
 }
 
+/** The embedded default: one process, no Redis; also the bus of unit tests. */
 export class LocalBus implements Bus {
   private readonly subscriptions = new Subscriptions()
 
@@ -55,51 +55,7 @@ export class LocalBus implements Bus {
   async unsubscribe(channel: string, handler: BusHandler): Promise<void> {
     this.subscriptions.remove(channel, handler)
   }
-  onResubscribed(): void {}
+  // one process: the bus is never lost, so never regained
+  onResubscribed(_listener: () => void): void {}
   async close(): Promise<void> {}
-}
-
-export class RedisBus implements Bus {
-  private readonly subscriptions = new Subscriptions()
-  private readonly subscriber: Redis
-  private readonly resubscribedListeners: (() => void)[] = []
-  private connectedOnce = false
-
-  /** `publisher` is the shared command connection; subscribing takes a connection of its own. */
-  constructor(
-    private readonly publisher: Redis,
-    url: string,
-  ) {
-    // no offline queue: while Redis is away (un)subscribing fails at once instead of hanging a join or a shutdown
-    this.subscriber = new Redis(url, { lazyConnect: true, enableOfflineQueue: false })
-    this.subscriber.on('message', (channel: string, message: string) =>
-      this.subscriptions.deliver(channel, message),
-    )
-    this.subscriber.on('error', () => {}) // reconnects by itself; the publisher's errors are logged
-    this.subscriber.on('ready', () => {
-      if (this.connectedOnce) this.resubscribedListeners.forEach((listener) => listener())
-      this.connectedOnce = true
-    })
-  }
-
-  async connect(): Promise<void> {
-    await this.subscriber.connect()
-  }
-
-  async publish(channel: string, message: string): Promise<void> {
-    await this.publisher.publish(channel, message)
-  }
-  async subscribe(channel: string, handler: BusHandler): Promise<void> {
-    if (this.subscriptions.add(channel, handler)) await this.subscriber.subscribe(channel)
-  }
-  async unsubscribe(channel: string, handler: BusHandler): Promise<void> {
-    if (this.subscriptions.remove(channel, handler))
-      await this.subscriber.unsubscribe(channel).catch(() => {})
-  }
-  onResubscribed(listener: () => void): void {
-    this.resubscribedListeners.push(listener)
-  }
-  async close(): Promise<void> {
-    this.subscriber.disconnect()
-  }
 }

@@ -1,0 +1,58 @@
+import type { FastifyBaseLogger } from 'fastify'
+import { Redis } from 'ioredis'
+import { Subscriptions, type Bus, type BusHandler } from './bus.ts'
+
+/** Redis pub/sub: the bus between the processes of a deployment. */
+export class RedisBus implements Bus {
+  private readonly subscriptions = new Subscriptions()
+  private readonly subscriber: Redis
+  private readonly resubscribedListeners: (() => void)[] = []
+  private connectedOnce = false
+
+  /** `publisher` is the shared command connection; subscribing takes a connection of its own. */
+  constructor(
+    private readonly publisher: Redis,
+    url: string,
+    private readonly log: FastifyBaseLogger,
+  ) {
+    // no offline queue: while Redis is away (un)subscribing fails at once instead of hanging a join or a shutdown
+    this.subscriber = new Redis(url, { lazyConnect: true, enableOfflineQueue: false })
+    this.subscriber.on('message', (channel: string, message: string) =>
+      this.subscriptions.deliver(channel, message),
+    )
+    // reconnects by itself; the publisher's errors are logged at warn, so this one only at debug
+    this.subscriber.on('error', (error) =>
+      this.log.debug({ err: error }, 'redis subscriber connection error'),
+    )
+    this.subscriber.on('ready', () => {
+      if (this.connectedOnce) this.resubscribedListeners.forEach((listener) => listener())
+      this.connectedOnce = true
+    })
+  }
+
+  async connect(): Promise<void> {
+    await this.subscriber.connect()
+  }
+
+  async publish(channel: string, message: string): Promise<void> {
+    await this.publisher.publish(channel, message)
+  }
+  async subscribe(channel: string, handler: BusHandler): Promise<void> {
+    if (this.subscriptions.add(channel, handler)) await this.subscriber.subscribe(channel)
+  }
+  async unsubscribe(channel: string, handler: BusHandler): Promise<void> {
+    if (!this.subscriptions.remove(channel, handler)) return
+    try {
+      await this.subscriber.unsubscribe(channel)
+    } catch (error) {
+      // Redis is away: its reconnect subscribes only to the channels still held, so nothing is lost
+      this.log.debug({ err: error, channel }, 'unsubscribe while Redis is away')
+    }
+  }
+  onResubscribed(listener: () => void): void {
+    this.resubscribedListeners.push(listener)
+  }
+  async close(): Promise<void> {
+    this.subscriber.disconnect()
+  }
+}
