@@ -1,19 +1,13 @@
 import fp from 'fastify-plugin'
 import type { Config } from '../config/config.ts'
 import { databaseStartupError } from '../startup/startup-error.ts'
-import { createDatabase, describeTarget, pingDatabase, type DatabaseTarget, type Db } from './database.ts'
+import { createDatabase, databaseTarget, describeTarget, pingDatabase, type Db } from './database.ts'
 import { migrate } from './migrator.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
     db: Db
   }
-}
-
-export function databaseTarget(config: Config): DatabaseTarget {
-  return config.databaseUrl
-    ? { kind: 'postgres', url: config.databaseUrl }
-    : { kind: 'pglite', dataDir: config.pgliteDataDir }
 }
 
 export default fp(

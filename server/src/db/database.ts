@@ -3,11 +3,19 @@ import { PGlite } from '@electric-sql/pglite'
 import { Kysely, PostgresDialect, sql } from 'kysely'
 import { PGliteDialect } from 'kysely-pglite-dialect'
 import pg from 'pg'
+import type { Config } from '../config/config.ts'
 import type { Database } from './schema.ts'
 
 export type DatabaseTarget = { kind: 'postgres'; url: string } | { kind: 'pglite'; dataDir?: string }
 
 export type Db = Kysely<Database>
+
+/** The database the config names: PostgreSQL at DATABASE_URL, else embedded PGlite. */
+export function databaseTarget(config: Config): DatabaseTarget {
+  return config.databaseUrl
+    ? { kind: 'postgres', url: config.databaseUrl }
+    : { kind: 'pglite', dataDir: config.pgliteDataDir }
+}
 
 /** A description for the start-up log: never the password. */
 export function describeTarget(target: DatabaseTarget): string {

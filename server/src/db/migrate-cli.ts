@@ -1,8 +1,7 @@
 // `npm run db:migrate -- latest | up | down | to <name> | reset`, against the database the config names.
 import { loadConfig } from '../config/config.ts'
 import { loadDotEnv } from '../config/dotenv.ts'
-import { createDatabase, describeTarget } from './database.ts'
-import { databaseTarget } from './database-plugin.ts'
+import { createDatabase, databaseTarget, describeTarget } from './database.ts'
 import { migrate, MIGRATION_COMMANDS, type MigrationCommand } from './migrator.ts'
 
 const [command = 'latest', target] = process.argv.slice(2)

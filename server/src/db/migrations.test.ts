@@ -113,6 +113,20 @@ describe('migrations on PostgreSQL', () => {
     expect(await usersTables(two)).toBe(1)
   })
 
+  it("adds users.disabled (false for existing users) and takes it away again on 'down'", async () => {
+    const db = open()
+    await migrate(db, 'to', '0002-create-chat')
+    await sql`insert into users (email, password) values ('old@x.io', 'hash')`.execute(db)
+    await migrate(db, 'to', '0003-add-user-disabled')
+    expect(await new UserRepository(db).findByEmail('old@x.io')).toMatchObject({ disabled: false })
+    await migrate(db, 'to', '0002-create-chat')
+    const { rows } = await sql<{ name: string }>`
+      select column_name as name from information_schema.columns
+      where table_schema = current_schema() and table_name = 'users'`.execute(db)
+    expect(rows.map((row) => row.name)).not.toContain('disabled')
+    expect(rows.map((row) => row.name)).toContain('is_admin')
+  })
+
   it('makes email unique regardless of case', async () => {
     const db = open()
     await migrate(db, 'latest')
