@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { backends } from '../test/backends.ts'
 import { bearer, newEmail, postJson, startTestApp, type TestApp } from '../test/test-app.ts'
-import { openSocket } from '../test/ws-client.ts'
+import { openSocket, refusedStatus } from '../test/ws-client.ts'
 import { UserRepository } from './user-repository.ts'
 
 const USER = '/api/v1.0/user'
@@ -82,10 +82,11 @@ describe.each(backends)('authority from the database on $name', (backend) => {
     expect((await login(email)).statusCode).toBe(200)
   })
 
-  it('refuses a session of a user disabled behind its back (no revocation happened)', async () => {
+  it('refuses a session of a user disabled behind its back (no revocation happened), HTTP and WebSocket', async () => {
     const { id, token } = await account()
     await repository.update(id, { disabled: true })
     expect(await meStatus(token)).toBe(401)
+    expect(await refusedStatus(`${wsUrl}?token=${token}`)).toBe(401)
   })
 
   it('changes a password: every session ends, the old password stops working, the new one works', async () => {

@@ -390,31 +390,44 @@ describe('/ws heartbeat, slow readers and shutdown', () => {
     healthy.socket.close()
   })
 
-  it('cuts off a client that stops reading once its buffer passes the limit, and the sender carries on', async () => {
-    t = await startTestApp(backends[1]!, { WS_SEND_BUFFER_LIMIT: '65536', WS_MESSAGES_PER_SECOND: '1000' })
-    const url = await listen(t)
-    const [senderToken, slowToken] = [await register(t), await register(t)]
-    const sender = await chat(url, senderToken)
-    const slow = await chat(url, slowToken)
-    for (const socket of [sender, slow]) {
-      json(socket, { type: 'join', room: 'general' })
-      await socket.nextOfType('joined')
-    }
-    ;(slow.socket as unknown as { _socket: { pause(): void } })._socket.pause()
-    // the kernel's socket buffers swallow a few megabytes before the server's own buffer grows
-    const text = 'y'.repeat(4_000)
-    const deadline = Date.now() + 30_000
-    const cutOff = () => t!.logs.some((line) => line.includes('slow WebSocket reader cut off'))
-    for (let i = 0; i < 5_000 && !cutOff() && Date.now() < deadline; i++) {
-      json(sender, { type: 'send', room: 'general', clientId: `flood-${i}`, text })
-      await sender.nextOfType('ack', (m: { clientId: string }) => m.clientId === `flood-${i}`)
-    }
-    expect(cutOff()).toBe(true)
-    json(sender, { type: 'rooms' })
-    expect(await sender.nextOfType('rooms')).toBeDefined()
-    sender.socket.close()
-    slow.socket.terminate()
-  })
+  // a shared 2-core machine may need a while to push megabytes through the kernel's socket buffers
+  it(
+    'cuts off a client that stops reading once its buffer passes the limit, and the sender carries on',
+    { timeout: 90_000 },
+    async () => {
+      t = await startTestApp(backends[1]!, { WS_SEND_BUFFER_LIMIT: '65536', WS_MESSAGES_PER_SECOND: '1000' })
+      const url = await listen(t)
+      const [senderToken, slowToken] = [await register(t), await register(t)]
+      const sender = await chat(url, senderToken)
+      const slow = await chat(url, slowToken)
+      for (const socket of [sender, slow]) {
+        json(socket, { type: 'join', room: 'general' })
+        await socket.nextOfType('joined')
+      }
+      ;(slow.socket as unknown as { _socket: { pause(): void } })._socket.pause()
+      // the kernel's socket buffers swallow a few megabytes before the server's own buffer grows
+      // (8 KB a message: 2,000 two-unit characters of four UTF-8 bytes each, within the 4,000-unit limit)
+      const text = '🙂'.repeat(2_000)
+      const deadline = Date.now() + 75_000
+      const cutOff = () => t!.logs.some((line) => line.includes('slow WebSocket reader cut off'))
+      // in batches: a connection's sends are stored one after another, so only the batch's last ack is awaited
+      const BATCH = 25
+      for (let i = 0; i < 5_000 && !cutOff() && Date.now() < deadline; i += BATCH) {
+        for (let j = i; j < i + BATCH; j++)
+          json(sender, { type: 'send', room: 'general', clientId: `flood-${j}`, text })
+        await sender.nextOfType(
+          'ack',
+          (m: { clientId: string }) => m.clientId === `flood-${i + BATCH - 1}`,
+          20_000,
+        )
+      }
+      expect(cutOff()).toBe(true)
+      json(sender, { type: 'rooms' })
+      expect(await sender.nextOfType('rooms')).toBeDefined()
+      sender.socket.close()
+      slow.socket.terminate()
+    },
+  )
 
   it('closes every socket with 1001 when the server shuts down', async () => {
     t = await startTestApp(backends[1]!)

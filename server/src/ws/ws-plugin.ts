@@ -133,6 +133,9 @@ export default fp(
       }
       const session = token ? await app.sessions.touch(token) : undefined
       if (!token || !session) throw notLoggedIn()
+      // authority comes from the database, not the session: a disabled or deleted user gets no socket
+      const user = await app.users.find(session.user.id)
+      if (!user || user.disabled) throw notLoggedIn()
       if (watch.connectionsOf(session.user.id) >= settings.maxConnectionsPerUser) {
         throw new ApiError(
           429,
@@ -167,5 +170,5 @@ export default fp(
       },
     )
   },
-  { name: 'websocket-server', dependencies: ['redis', 'sessions', 'chat', '@fastify/cookie'] },
+  { name: 'websocket-server', dependencies: ['redis', 'sessions', 'auth', 'chat', '@fastify/cookie'] },
 )
