@@ -1,4 +1,4 @@
-import { chromium, type Browser } from 'playwright-core'
+import { chromium, type Browser, type Page } from 'playwright-core'
 
 /**
  * Debian's Chromium, never a downloaded browser; the flags keep it off the (closed) network.
@@ -21,3 +21,13 @@ export function launchChromium(trustedSpki?: string): Promise<Browser> {
     ],
   })
 }
+
+/** The text a screen reader reads after a field's name: its aria-describedby elements, in order. */
+export const descriptionOf = (page: Page, label: string) =>
+  page.getByLabel(label, { exact: true }).evaluate((field) =>
+    (field.getAttribute('aria-describedby') ?? '')
+      .split(' ')
+      .filter(Boolean)
+      .map((id) => document.getElementById(id)?.textContent?.trim())
+      .join(' '),
+  )

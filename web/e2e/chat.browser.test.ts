@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { openSocket } from '../../server/src/test/ws-client.ts'
-import { launchChromium } from './browser'
+import { descriptionOf, launchChromium } from './browser'
 import { startServer, type TestServer } from './test-server'
 
 const artifacts = new URL('../../test-artifacts/', import.meta.url)
@@ -69,7 +69,8 @@ describe(`the SPA in Chromium${via ? ', through nginx' : ''}`, () => {
     await page.getByRole('status').filter({ hasText: 'Connected' }).waitFor({ timeout: 10_000 })
   }
 
-  const messages = (page: Page) => page.getByRole('list', { name: 'Messages' }).locator('.text')
+  /** the text of each message: the paragraph of its list item */
+  const messages = (page: Page) => page.getByRole('list', { name: 'Messages' }).getByRole('paragraph')
 
   async function sendMessage(page: Page, text: string) {
     await page.getByLabel('Message', { exact: true }).fill(text)
@@ -96,10 +97,9 @@ describe(`the SPA in Chromium${via ? ', through nginx' : ''}`, () => {
     await page.getByLabel('Email').fill('not-an-email')
     await page.getByLabel('Password').fill('abc')
     await page.getByRole('button', { name: 'Log in' }).click()
-    await expect(page.locator('#login-email-error').textContent()).resolves.toBe('Not a valid email address.')
-    await expect(page.locator('#login-password-error').textContent()).resolves.toBe(
-      'Shorter than minimum length 4.',
-    )
+    // each error is the description of its field, as a screen reader announces it
+    await expect(descriptionOf(page, 'Email')).resolves.toBe('Not a valid email address.')
+    await expect(descriptionOf(page, 'Password')).resolves.toBe('Shorter than minimum length 4.')
     // the server's own 400 for the same input, rendered the same way
     await page.route('**/api/v1.0/user/auth', async (route) => {
       const response = await route.fetch({
@@ -111,7 +111,7 @@ describe(`the SPA in Chromium${via ? ', through nginx' : ''}`, () => {
     await page.getByLabel('Email').fill('valid@example.com')
     await page.getByLabel('Password').fill('long-enough')
     await page.getByRole('button', { name: 'Log in' }).click()
-    await expect(page.locator('#login-email-error').textContent()).resolves.toBe('Not a valid email address.')
+    await expect.poll(() => descriptionOf(page, 'Email')).toBe('Not a valid email address.')
   })
 
   it('logs in, keeps the session over a reload, and lets two users chat', async () => {
@@ -183,7 +183,7 @@ describe(`the SPA in Chromium${via ? ', through nginx' : ''}`, () => {
     const attack = '<img src=x onerror=alert(1)>'
     await sendMessage(page, attack)
     await messages(page).filter({ hasText: attack }).waitFor()
-    expect(await page.locator('.messages img').count()).toBe(0)
+    expect(await page.getByRole('list', { name: 'Messages' }).getByRole('img').count()).toBe(0)
   })
 
   it('sends every tab of a user to the login page within 2 s when one tab logs out', async () => {

@@ -1,20 +1,10 @@
 import { PASSWORD_RULE, fieldMessages } from '@chat/contract'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { launchChromium } from './browser'
+import { descriptionOf, launchChromium } from './browser'
 import { startServer, type TestServer } from './test-server'
 
 const via = process.env.E2E_STACK === '1' ? ', through nginx' : ''
-
-/** The text a screen reader reads after a field's name: its aria-describedby elements, in order. */
-const descriptionOf = (page: Page, label: string) =>
-  page.getByLabel(label, { exact: true }).evaluate((field) =>
-    (field.getAttribute('aria-describedby') ?? '')
-      .split(' ')
-      .filter(Boolean)
-      .map((id) => document.getElementById(id)?.textContent?.trim())
-      .join(' '),
-  )
 
 describe(`registering in Chromium${via}`, () => {
   let server: TestServer
