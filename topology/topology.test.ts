@@ -238,20 +238,26 @@ describe('the topology through real nginx (make stack)', () => {
     }
   })
 
-  it('sets the login cookie as __Host-session, Secure, for the whole site and no other domain', async () => {
+  it('sets the login and device cookies as __Host-, Secure, for the whole site and no other domain', async () => {
     const response = await fetch(url('/api/v1.0/user/auth'), {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(admin),
     })
-    const [cookie] = response.headers.getSetCookie()
-    expect(cookie).toMatch(/^__Host-session=[A-Za-z0-9_-]{43};/)
-    const attributes = cookie!.split(';').map((part) => part.trim().toLowerCase())
-    expect(attributes).toContain('secure')
-    expect(attributes).toContain('httponly')
-    expect(attributes).toContain('path=/')
-    expect(attributes.some((attribute) => attribute.startsWith('domain'))).toBe(false)
-    tokens.push(cookie!.split(';')[0]!.split('=')[1]!)
+    const cookies = response.headers.getSetCookie()
+    const session = cookies.find((cookie) => cookie.startsWith('__Host-session='))
+    expect(session).toMatch(/^__Host-session=[A-Za-z0-9_-]{43};/)
+    expect(cookies.find((cookie) => cookie.startsWith('__Host-device='))).toMatch(
+      /^__Host-device=[A-Za-z0-9_-]{43};/,
+    )
+    for (const cookie of cookies) {
+      const attributes = cookie.split(';').map((part) => part.trim().toLowerCase())
+      expect(attributes).toContain('secure')
+      expect(attributes).toContain('httponly')
+      expect(attributes).toContain('path=/')
+      expect(attributes.some((attribute) => attribute.startsWith('domain'))).toBe(false)
+    }
+    tokens.push(session!.split(';')[0]!.split('=')[1]!)
   })
 
   it('hides the X-Powered-By that Adminer (PHP) sends', async () => {

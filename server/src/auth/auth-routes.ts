@@ -58,8 +58,9 @@ const authRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
     async (request, reply) => {
       const deviceToken = request.cookies[deviceCookieName] || undefined
       const login = await app.auth.login(request.body, { address: request.ip, deviceToken })
+      const answer = startSession(reply, login.token)
       reply.setCookie(deviceCookieName, login.deviceToken, { ...cookieOptions, maxAge: KNOWN_CLIENT_SECONDS })
-      return startSession(reply, login.token)
+      return answer
     },
   )
 
