@@ -27,7 +27,7 @@ describe(`the SPA in Chromium${via ? ', through nginx' : ''}`, () => {
     await server?.stop()
   })
 
-  async function register(): Promise<{ email: string; password: string }> {
+  async function register(): Promise<{ email: string; password: string; token: string }> {
     const account = {
       email: `user-${crypto.randomUUID().slice(0, 8)}@example.com`,
       password: 'a-good-password',
@@ -38,7 +38,8 @@ describe(`the SPA in Chromium${via ? ', through nginx' : ''}`, () => {
       body: JSON.stringify(account),
     })
     expect(response.status).toBe(201)
-    return account
+    const token = ((await response.json()) as { data: { access_token: string } }).data.access_token
+    return { ...account, token }
   }
 
   // every test closes what it opened, so no page of an earlier test is still reconnecting during a later one
@@ -135,16 +136,7 @@ describe(`the SPA in Chromium${via ? ', through nginx' : ''}`, () => {
   })
 
   it('loads older messages at the top of the list, page by page, until there are none', async () => {
-    const account = {
-      email: `user-${crypto.randomUUID().slice(0, 8)}@example.com`,
-      password: 'a-good-password',
-    }
-    const response = await fetch(`${base}/api/v1.0/user/register`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(account),
-    })
-    const token = ((await response.json()) as { data: { access_token: string } }).data.access_token
+    const { token, ...account } = await register()
     // 70 messages, more than the 50 a join shows, sent over the chat protocol with the account's token
     const room = `older-${crypto.randomUUID().slice(0, 8)}`
     const socket = await openSocket(`${base.replace('http', 'ws')}/ws`, ['chat.v1', `bearer.${token}`])

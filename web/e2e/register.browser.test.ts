@@ -1,5 +1,5 @@
 import { PASSWORD_RULE, fieldMessages } from '@chat/contract'
-import type { Browser, Page } from 'playwright-core'
+import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { descriptionOf, launchChromium } from './browser'
 import { startServer, type TestServer } from './test-server'

@@ -154,6 +154,12 @@ class Client {
     this.socket.socket.send(JSON.stringify(message))
   }
 
+  /** Creates a room and waits until this client hears of it. */
+  async createRoom(room: string): Promise<void> {
+    this.write({ type: 'create_room', room })
+    await this.socket.nextOfType<Frame>('room_created', (frame) => frame.room === room)
+  }
+
   /** Joins and waits for `joined`; returns the history frames of that room (one join per room per client). */
   async join(room: string, since?: number): Promise<Frame[]> {
     this.write({ type: 'join', room, ...(since === undefined ? {} : { since }) })
@@ -252,8 +258,7 @@ describe('chat across separate server processes on one database and one Redis pr
     const [alice, bob] = [await cluster.register(), await cluster.register()]
     const room = newRoomName('resume')
     const a = await cluster.connect(0, alice)
-    a.write({ type: 'create_room', room })
-    await a.socket.nextOfType<Frame>('room_created', (frame) => frame.room === room)
+    await a.createRoom(room)
     await a.join(room)
     const b1 = await cluster.connect(1, bob)
     await b1.join(room)
@@ -291,8 +296,7 @@ describe('chat across separate server processes on one database and one Redis pr
     const [alice, bob] = [await cluster.register(), await cluster.register()]
     const room = newRoomName('pages')
     const a = await cluster.connect(1, alice)
-    a.write({ type: 'create_room', room })
-    await a.socket.nextOfType<Frame>('room_created', (frame) => frame.room === room)
+    await a.createRoom(room)
     await a.join(room)
     const b1 = await cluster.connect(2, bob)
     await b1.join(room)
@@ -320,8 +324,7 @@ describe('chat across separate server processes on one database and one Redis pr
     const [alice, bob] = [await cluster.register(), await cluster.register()]
     const room = newRoomName('resend')
     const a1 = await cluster.connect(0, alice)
-    a1.write({ type: 'create_room', room })
-    await a1.socket.nextOfType<Frame>('room_created', (frame) => frame.room === room)
+    await a1.createRoom(room)
     const a2 = await cluster.connect(1, await cluster.login(1, alice))
     const b = await cluster.connect(2, bob)
     for (const client of [a1, a2, b]) await client.join(room)
@@ -349,8 +352,7 @@ describe('chat across separate server processes on one database and one Redis pr
     const [alice, bob] = [await cluster.register(), await cluster.register()]
     const room = newRoomName('race')
     const a1 = await cluster.connect(0, alice)
-    a1.write({ type: 'create_room', room })
-    await a1.socket.nextOfType<Frame>('room_created', (frame) => frame.room === room)
+    await a1.createRoom(room)
     const a2 = await cluster.connect(1, await cluster.login(1, alice))
     const b = await cluster.connect(2, bob)
     for (const client of [a1, a2, b]) await client.join(room)
@@ -384,8 +386,7 @@ describe('chat across separate server processes on one database and one Redis pr
     const [alice, bob] = [await cluster.register(), await cluster.register()]
     const room = newRoomName('presence')
     const a = await cluster.connect(0, alice)
-    a.write({ type: 'create_room', room })
-    await a.socket.nextOfType<Frame>('room_created', (frame) => frame.room === room)
+    await a.createRoom(room)
     await a.join(room)
     const b = await cluster.connect(2, bob)
     await b.join(room)
@@ -428,8 +429,7 @@ describe('chat across separate server processes on one database and one Redis pr
     const [alice, bob] = [await cluster.register(), await cluster.register()]
     const room = newRoomName('two-tabs')
     const a = await cluster.connect(0, alice)
-    a.write({ type: 'create_room', room })
-    await a.socket.nextOfType<Frame>('room_created', (frame) => frame.room === room)
+    await a.createRoom(room)
     await a.join(room)
     const b1 = await cluster.connect(1, bob)
     const b2 = await cluster.connect(2, bob)
@@ -532,8 +532,7 @@ describe('chat across separate server processes on one database and one Redis pr
     const users = [await cluster.register(), await cluster.register(), await cluster.register()]
     const room = newRoomName('busy')
     const clients = await Promise.all(users.map((user, server) => cluster.connect(server, user)))
-    clients[0]!.write({ type: 'create_room', room })
-    await clients[0]!.socket.nextOfType<Frame>('room_created', (frame) => frame.room === room)
+    await clients[0]!.createRoom(room)
     for (const client of clients) await client.join(room)
 
     const sent = clients.map((_, who) => Array.from({ length: 30 }, (_, i) => `${who}:${i}`))
@@ -572,8 +571,7 @@ describe('chat across separate server processes on one database and one Redis pr
     const [alice, bob] = [await cluster.register(), await cluster.register()]
     const room = newRoomName('shutdown')
     const a = await cluster.connect(0, alice)
-    a.write({ type: 'create_room', room })
-    await a.socket.nextOfType<Frame>('room_created', (frame) => frame.room === room)
+    await a.createRoom(room)
     await a.join(room)
     const b = await cluster.connect(1, bob)
     const bObserver = await cluster.connect(1, alice)

@@ -137,7 +137,11 @@ export class ChatRepository {
         .limit(limit + 1)
         .execute()
       const messages = rows.slice(0, limit).map((row) => toMessage(room.name, row))
-      return { messages, done: rows.length <= limit, hasOlder: await this.anyAtOrBelow(room, cursor.after) }
+      return {
+        messages,
+        done: rows.length <= limit,
+        hasOlder: await this.anyMessage(room, '<=', cursor.after),
+      }
     }
     let query = this.messages(room)
     if (cursor.before !== undefined) query = query.where('m.seq', '<', String(cursor.before))
@@ -150,28 +154,18 @@ export class ChatRepository {
       .reverse()
       .map((row) => toMessage(room.name, row))
     const lastShown = messages.at(-1)?.seq ?? (cursor.before === undefined ? undefined : cursor.before - 1)
-    const done = lastShown === undefined || !(await this.anyAbove(room, lastShown))
+    const done = lastShown === undefined || !(await this.anyMessage(room, '>', lastShown))
     return { messages, done, hasOlder: rows.length > limit }
   }
 
-  private async anyAtOrBelow(room: Room, seq: number): Promise<boolean> {
-    if (seq <= 0) return false
+  /** Whether the room has a message with a `seq` on that side of `seq`. */
+  private async anyMessage(room: Room, side: '<=' | '>', seq: number): Promise<boolean> {
+    if (side === '<=' && seq <= 0) return false
     const row = await this.db
       .selectFrom('messages')
       .select('id')
       .where('room_id', '=', room.id)
-      .where('seq', '<=', String(seq))
-      .limit(1)
-      .executeTakeFirst()
-    return row !== undefined
-  }
-
-  private async anyAbove(room: Room, seq: number): Promise<boolean> {
-    const row = await this.db
-      .selectFrom('messages')
-      .select('id')
-      .where('room_id', '=', room.id)
-      .where('seq', '>', String(seq))
+      .where('seq', side, String(seq))
       .limit(1)
       .executeTakeFirst()
     return row !== undefined
