@@ -318,4 +318,24 @@ describe('ChatConnection and RoomFeeds on a LocalBus, a fake store and fake peer
     expect(store.calls.slice(before).filter((call) => call === 'historyPage')).toEqual([])
     expect(a.peer.ofType('history')).toHaveLength(1) // the join's only
   })
+
+  it('leaves a room whose join was under way when the socket closed, so nobody stays online for good', async () => {
+    await setUp()
+    const a = await connect(alice)
+    const findRoom = store.findRoom.bind(store)
+    let release = () => {}
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    store.findRoom = async (name) => {
+      await gate
+      return findRoom(name)
+    }
+    a.say({ type: 'join', room: 'general' })
+    await sleep(10) // the join now waits in findRoom
+    a.connection.closed()
+    store.findRoom = findRoom
+    release()
+    await sleep(50)
+    const b = await joined(bob)
+    expect(b.peer.ofType('joined')[0]).toMatchObject({ online: [bob] })
+  })
 })

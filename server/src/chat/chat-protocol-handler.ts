@@ -223,6 +223,9 @@ export class ChatConnection implements RoomMember, RoomListener, ChatSession {
     try {
       const joined = await this.hub.join(roomName, this, this.user)
       if (!joined) throw new ChatProblem('unknown_room', `There is no room named ${roomName}`)
+      // the socket closed while the join was under way: `closed()` left before the hub had us, so leave
+      // now, or this connection would stay in the room's feed and presence for good
+      if (this.gone) return await this.leaveAfterFailedJoin(roomName)
       entered = true
       membership.room = joined.room
       const page =
