@@ -199,6 +199,42 @@ describe('the topology through real nginx (make stack)', () => {
     expect(html).toMatch(/>messages</)
   })
 
+  it('keeps Adminer to the configured database server: no other host, port or driver', async () => {
+    const cookie = sessionCookie(await login(admin))
+    const redisPort = new URL(TEST_REDIS_URL).port || '6379'
+    const get = (query: string) => fetch(url(`/db/?${query}`), { headers: { cookie }, redirect: 'manual' })
+    // another port of the same host (an internal service), another driver, or no server named at all
+    for (const query of [
+      `pgsql=127.0.0.1:${redisPort}&username=x`,
+      `server=127.0.0.1:${redisPort}&username=x`,
+      'sqlite=&username=x',
+      'pgsql=127.0.0.1&server=10.0.0.1&username=x',
+      'username=x',
+    ]) {
+      const response = await get(query)
+      expect(response.status, query).toBe(403)
+      expect(await response.text()).toBe(
+        'This database console connects only to the PostgreSQL server at 127.0.0.1.\n',
+      )
+    }
+    // a login form posted to the allowed URL but naming another server
+    const form = new URLSearchParams({
+      'auth[driver]': 'pgsql',
+      'auth[server]': `127.0.0.1:${redisPort}`,
+      'auth[username]': 'postgres',
+      'auth[password]': 'trusted',
+    })
+    const posted = await fetch(url('/db/?pgsql=127.0.0.1&username=postgres'), {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      body: form,
+    })
+    expect(posted.status).toBe(403)
+    // Adminer's own static files name no server and still load
+    expect((await get('file=default.css&version=4.8.1')).status).toBe(200)
+  })
+
   it("keeps Adminer's throttle file and PHP's sessions in the stack's directory", async () => {
     // a user named but no Adminer session: Adminer counts an invalid login in adminer.invalid, in PHP's
     // temporary directory, and starts a session
