@@ -30,7 +30,15 @@ export function createDatabase(target: DatabaseTarget): Db {
       mkdirSync(target.dataDir, { recursive: true })
     return new Kysely<Database>({ dialect: new PGliteDialect(new PGlite(target.dataDir)) })
   }
-  const pool = new pg.Pool({ connectionString: target.url, max: 10, connectionTimeoutMillis: 5_000 })
+  // A PostgreSQL that accepts connections but never answers (a stalled disk, a partition that keeps the
+  // socket) must not hang a request: connecting or waiting for a pooled client gives up after 3 s, and a
+  // query whose answer does not come within 5 s fails, so the request answers 503 in bounded time.
+  const pool = new pg.Pool({
+    connectionString: target.url,
+    max: 10,
+    connectionTimeoutMillis: 3_000,
+    query_timeout: 5_000,
+  })
   // A client that loses its server emits 'error' (on the pool when idle, on the client when busy); with no
   // listener that kills the process. The query in flight fails on its own and is answered as such.
   pool.on('error', () => {})

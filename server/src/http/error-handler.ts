@@ -62,7 +62,7 @@ function backendUnavailable(error: Error & { code?: string }): boolean {
   return (
     (error.code !== undefined && UNAVAILABLE_CODES.has(error.code)) ||
     error.name === 'MaxRetriesPerRequestError' ||
-    /Stream isn't writeable|Connection is closed|Connection terminated|timeout exceeded when trying to connect/.test(
+    /Stream isn't writeable|Connection is closed|Connection terminated|timeout exceeded when trying to connect|Query read timeout|Command timed out/.test(
       error.message,
     )
   )

@@ -15,6 +15,10 @@ interface Forwarder {
   port: number
   /** closes the listener and cuts every connection through it, both ends */
   stop(): Promise<void>
+  /** keeps every connection open but holds what goes through, as a stalled server or a partition does */
+  freeze(): void
+  /** delivers what was held, and relays again */
+  thaw(): void
 }
 
 /** A TCP relay to `host:port`: stopping it is a network failure as the app sees it. */
@@ -24,6 +28,10 @@ async function startForwarder(host: string, port: number): Promise<Forwarder> {
     sockets.add(socket)
     socket.once('close', () => sockets.delete(socket))
   }
+  let frozen = false
+  const held: { to: net.Socket; chunk: Buffer }[] = []
+  const relay = (from: net.Socket, to: net.Socket) =>
+    from.on('data', (chunk: Buffer) => (frozen ? held.push({ to, chunk }) : to.write(chunk)))
   const server = net.createServer((client) => {
     const upstream = net.connect(port, host)
     track(client)
@@ -36,7 +44,8 @@ async function startForwarder(host: string, port: number): Promise<Forwarder> {
       socket.once('error', cut)
       socket.once('close', cut)
     }
-    client.pipe(upstream).pipe(client)
+    relay(client, upstream)
+    relay(upstream, client)
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
@@ -45,6 +54,11 @@ async function startForwarder(host: string, port: number): Promise<Forwarder> {
   let stopped: Promise<void> | undefined
   return {
     port: (server.address() as AddressInfo).port,
+    freeze: () => (frozen = true),
+    thaw: () => {
+      frozen = false
+      for (const { to, chunk } of held.splice(0)) if (!to.destroyed) to.write(chunk)
+    },
     stop: () =>
       (stopped ??= new Promise<void>((resolve) => {
         server.close(() => resolve())
@@ -183,5 +197,45 @@ describe('GET /api/health when PostgreSQL and Redis go away', () => {
       statusCode: 503,
       body: { valid: false, data: { database: 'unavailable', sessions: 'ok' } },
     })
+  })
+
+  /** A login as the admin: its status, and how long the answer took. */
+  async function timedLogin(): Promise<{ status: number; ms: number }> {
+    const { email, password } = stack!.config.admin
+    const started = Date.now()
+    const response = await withTimeout(
+      postJson(stack!.app, '/api/v1.0/user/auth', { email, password }),
+      20_000,
+      'login',
+    )
+    return { status: response.statusCode, ms: Date.now() - started }
+  }
+
+  // A frozen server accepts connections and never answers: timeouts turn that into a 503 in bounded time
+  // (pg: 3 s to connect, 5 s a query; ioredis: 2 s a command), and the app recovers when it answers again.
+  it('answers 503 in bounded time while PostgreSQL is frozen, and logs in again once it thaws', async () => {
+    expect((await timedLogin()).status).toBe(200)
+    stack!.postgres.freeze()
+    const frozen = await timedLogin()
+    expect(frozen.status).toBe(503)
+    expect(frozen.ms).toBeLessThan(9_000)
+    const result = await healthUntil((h) => h.body.data.database === 'unavailable')
+    expect(result.statusCode).toBe(503)
+    stack!.postgres.thaw()
+    const recovered = await healthUntil((h) => h.statusCode === 200, 60, 15_000)
+    expect(recovered.statusCode).toBe(200)
+    expect((await timedLogin()).status).toBe(200)
+  })
+
+  it('answers 503 in bounded time while Redis is frozen, and logs in again once it thaws', async () => {
+    expect((await timedLogin()).status).toBe(200)
+    stack!.redis.freeze()
+    const frozen = await timedLogin()
+    expect(frozen.status).toBe(503)
+    expect(frozen.ms).toBeLessThan(6_000)
+    stack!.redis.thaw()
+    const recovered = await healthUntil((h) => h.statusCode === 200, 60, 15_000)
+    expect(recovered.statusCode).toBe(200)
+    expect((await timedLogin()).status).toBe(200)
   })
 })
