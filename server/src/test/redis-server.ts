@@ -53,8 +53,11 @@ export async function startOwnRedis(options: string[] = []): Promise<OwnRedis> {
       break
     } catch (error) {
       client.disconnect()
-      if (attempt >= 50)
-        throw new Error(`redis-server on ${port} did not start`, { cause: lastError ?? error })
+      if (attempt >= 50) {
+        throw new Error(`redis-server on ${port} did not start: ${String(lastError ?? error)}`, {
+          cause: error,
+        })
+      }
       await new Promise((resolve) => setTimeout(resolve, 100))
     }
   }
