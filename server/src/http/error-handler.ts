@@ -57,20 +57,27 @@ export function toFieldErrors(errors: FastifySchemaValidationError[], body: unkn
 
 const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P03'])
 
-/**
- * PostgreSQL or Redis cannot be reached, stopped answering, or (Redis at maxmemory under noeviction)
- * refuses writes: a 503 the client may retry, not a bug of ours.
- */
-function backendUnavailable(error: Error & { code?: string; previousErrors?: Error[] }): boolean {
+/** The error itself says the backend is unreachable, silent or full. */
+function unavailableItself(error: Error & { code?: string }): boolean {
   return (
     (error.code !== undefined && UNAVAILABLE_CODES.has(error.code)) ||
-    // a Redis transaction (EXECABORT) fails for what its queued commands met, OOM among them
-    (error.previousErrors?.some(backendUnavailable) ?? false) ||
     error.name === 'MaxRetriesPerRequestError' ||
     /Stream isn't writeable|Connection is closed|Connection terminated|timeout exceeded when trying to connect|Query read timeout|Command timed out|\bOOM command not allowed/.test(
       error.message,
     )
   )
+}
+
+/**
+ * PostgreSQL or Redis cannot be reached, stopped answering, or (Redis at maxmemory under noeviction)
+ * refuses writes: a 503 the client may retry, not a bug of ours. A Redis transaction that fails
+ * (EXECABORT) fails for what its queued commands met, so those are looked at too (one level: ioredis
+ * may list an error among its own previous errors).
+ */
+function backendUnavailable(error: Error & { code?: string; previousErrors?: unknown }): boolean {
+  if (unavailableItself(error)) return true
+  const previous = Array.isArray(error.previousErrors) ? error.previousErrors : []
+  return previous.some((cause) => cause instanceof Error && unavailableItself(cause))
 }
 
 /**
