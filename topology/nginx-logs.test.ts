@@ -6,7 +6,8 @@ import { Agent, fetch } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { renderNginx, renderNginxMain } from '../scripts/render-nginx.mjs'
 import { refusedStatus } from '@chat/server/testing'
-import { freePort, makeTestCertificate } from './stack-under-test.ts'
+import { freePort } from '@chat/server/testing'
+import { makeTestCertificate } from './stack-under-test.ts'
 
 /**
  * nginx alone, from the same template, with every upstream on a port nobody listens on (each proxied

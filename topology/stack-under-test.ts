@@ -1,23 +1,12 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { createHash, X509Certificate } from 'node:crypto'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
+import { freePort } from '@chat/server/testing'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { Agent, fetch as undiciFetch, type RequestInit, type Response } from 'undici'
 
 const root = path.resolve(import.meta.dirname, '..')
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 /** A self-signed certificate for 127.0.0.1 and localhost in `dir`, made by openssl as `make certs` does. */
 export function makeTestCertificate(dir: string): { certificate: string; key: string; pem: string } {

@@ -3,16 +3,8 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { createServer, type AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
+import { freePort } from './test/ports.ts'
 import { spawnServer, type ServerProcess } from './test/server-process.ts'
-
-/** A loopback port nothing listens on: bound, then released. */
-async function closedPort(): Promise<number> {
-  const probe = createServer()
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
-  const { port } = probe.address() as AddressInfo
-  await new Promise((resolve) => probe.close(resolve))
-  return port
-}
 
 describe('main, the embedded default', () => {
   let server: ServerProcess | undefined
@@ -67,7 +59,7 @@ describe('main, the embedded default', () => {
   })
 
   it('says in one line that PostgreSQL cannot be reached', async () => {
-    server = spawnServer({ DATABASE_URL: `postgres://postgres@127.0.0.1:${await closedPort()}/postgres` })
+    server = spawnServer({ DATABASE_URL: `postgres://postgres@127.0.0.1:${await freePort()}/postgres` })
     expect(await server.exited()).toBe(1)
     expect(startupRefusal(server.output())).toMatch(
       /cannot reach PostgreSQL at 127\.0\.0\.1:\d+ \(ECONNREFUSED\)/,
@@ -77,7 +69,7 @@ describe('main, the embedded default', () => {
   it('says in one line that Redis cannot be reached', async () => {
     server = spawnServer({
       PGLITE_DATA_DIR: 'memory://',
-      REDIS_URL: `redis://127.0.0.1:${await closedPort()}`,
+      REDIS_URL: `redis://127.0.0.1:${await freePort()}`,
     })
     expect(await server.exited()).toBe(1)
     expect(startupRefusal(server.output())).toMatch(

@@ -7,4 +7,5 @@ export {
   TEST_POSTGRES_URL,
   TEST_REDIS_URL,
 } from './test/backends.ts'
+export { freePort } from './test/ports.ts'
 export { openSocket, refusedStatus, type TestSocket } from './test/ws-client.ts'
