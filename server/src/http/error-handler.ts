@@ -4,6 +4,7 @@ import type { FastifySchemaValidationError } from 'fastify/types/schema.js'
 import { fieldMessages, type FieldErrors } from '@chat/contract'
 import { ApiError } from './api-error.ts'
 import { pathOf } from './logging.ts'
+import { drainUnreadBody } from './unread-body.ts'
 
 const BODY_ERRORS: Record<string, { status: number; data: string | FieldErrors }> = {
   FST_ERR_CTP_EMPTY_JSON_BODY: {
@@ -94,7 +95,10 @@ export default fp(
         return reply.code(400).send({ valid: false, data: toFieldErrors(error.validation, request.body) })
       }
       const known = error.code ? BODY_ERRORS[error.code] : undefined
-      if (known) return reply.code(known.status).send({ valid: false, data: known.data })
+      if (known) {
+        drainUnreadBody(request, reply)
+        return reply.code(known.status).send({ valid: false, data: known.data })
+      }
       const status = error.statusCode ?? (backendUnavailable(error) ? 503 : 500)
       if (status < 500) return reply.code(status).send({ valid: false, data: error.message })
       request.log.error({ err: error }, 'request failed')
