@@ -73,13 +73,13 @@ describe('main, the embedded default', () => {
     socket.write(
       `POST /api/v1.0/user/auth HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/json\r\nContent-Length: ${2 ** 30}\r\n\r\n`,
     )
-    const chunk = Buffer.alloc(1024 * 1024, 0x20)
+    const megabyte = Buffer.alloc(1024 * 1024, 0x20)
     let written = 0
     // bounded: 1 GiB at most, which the server must never take
     while (!socket.destroyed && written < 2 ** 30) {
       if (!socket.write(chunk))
         await Promise.race([new Promise((drained) => socket.once('drain', drained)), closed])
-      written += chunk.length
+      written += megabyte.length
     }
     await closed
     expect(answer).toMatch(/^HTTP\/1\.1 413 /)
