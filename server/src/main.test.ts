@@ -77,7 +77,7 @@ describe('main, the embedded default', () => {
     let written = 0
     // bounded: 1 GiB at most, which the server must never take
     while (!socket.destroyed && written < 2 ** 30) {
-      if (!socket.write(chunk))
+      if (!socket.write(megabyte))
         await Promise.race([new Promise((drained) => socket.once('drain', drained)), closed])
       written += megabyte.length
     }
