@@ -14,13 +14,13 @@ describe('main, the embedded default', () => {
     if (dataDir) rmSync(dataDir, { recursive: true, force: true })
   })
 
-  it('starts with no services, says which backends it uses, logs the admin in, and stops on SIGTERM', async () => {
+  it('starts with no services, says which backends it uses, logs the admin in, stops on SIGTERM, and keeps the session across a restart', async () => {
     dataDir = mkdtempSync(path.join(tmpdir(), 'pglite-'))
     // `npm start` as a fresh machine runs it: no DATABASE_URL, no REDIS_URL, nothing but Node
     server = spawnServer({ PGLITE_DATA_DIR: dataDir, API_MODE: 'dev' })
     const url = await server.ready()
     expect(server.output()).toContain(`database: embedded PGlite (${dataDir})`)
-    expect(server.output()).toContain('sessions: in this process (no REDIS_URL)')
+    expect(server.output()).toContain('sessions: in the database; pub/sub: in this process (no REDIS_URL)')
 
     const response = await fetch(`${url}/v1.0/user/auth`, {
       method: 'POST',
@@ -28,10 +28,16 @@ describe('main, the embedded default', () => {
       body: JSON.stringify({ email: 'admin@example.com', password: 'change-me-admin-password' }),
     })
     expect(response.status).toBe(200)
-    expect(((await response.json()) as { data: { access_token: string } }).data.access_token).toMatch(
-      /^[A-Za-z0-9_-]{43}$/,
-    )
+    const token = ((await response.json()) as { data: { access_token: string } }).data.access_token
+    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/)
     expect(await server.stop()).toBe(0)
+
+    // its sessions live in its database, so a restart logs nobody out
+    server = spawnServer({ PGLITE_DATA_DIR: dataDir, API_MODE: 'dev' })
+    const restarted = await server.ready()
+    const me = await fetch(`${restarted}/v1.0/user/me`, { headers: { authorization: `Bearer ${token}` } })
+    expect(me.status).toBe(200)
+    expect(((await me.json()) as { data: { email: string } }).data.email).toBe('admin@example.com')
   })
 
   // A client still uploading when the 413 goes out must be able to read it: Node's fetch (undici) used to

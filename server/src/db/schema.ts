@@ -32,8 +32,20 @@ export interface MessagesTable {
   created_on: Generated<Date>
 }
 
+/** epoch milliseconds in a bigint: pg hands it back as a string, PGlite as a number or bigint */
+type EpochMs = ColumnType<string | number | bigint, number, number>
+
+export interface SessionsTable {
+  token_hash: string
+  user_id: ColumnType<string | number | bigint, string, never>
+  user_email: string
+  expires_at: EpochMs
+  idle_until: EpochMs
+}
+
 export interface Database {
   users: UsersTable
   rooms: RoomsTable
   messages: MessagesTable
+  sessions: SessionsTable
 }

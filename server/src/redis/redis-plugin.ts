@@ -30,7 +30,7 @@ export default fp(
     if (!config.redisUrl) {
       app.decorate('redis', undefined)
       app.decorate('bus', new LocalBus())
-      app.log.info('sessions: in this process (no REDIS_URL)')
+      app.log.info('sessions: in the database; pub/sub: in this process (no REDIS_URL)')
       return
     }
     const redis = createRedis(config.redisUrl)

@@ -85,7 +85,7 @@ export const realBackend: TestBackend = {
 }
 
 export const embeddedBackend: TestBackend = {
-  name: 'embedded (PGlite + in-process sessions)',
+  name: 'embedded (PGlite, no Redis)',
   async setup(env = {}) {
     const config = loadConfig({ ...baseEnv(), PGLITE_DATA_DIR: 'memory://', ...env })
     return { config, cleanup: async () => {} }
