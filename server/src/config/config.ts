@@ -73,7 +73,7 @@ export const EnvSchema = Type.Object({
   }),
   WS_MAX_MESSAGE_BYTES: Count(16 * 1024, 'a larger WebSocket message closes the connection with 1009'),
   WS_MESSAGES_PER_SECOND: Count(10, 'chat messages a connection may send per second (bursts of twice that)'),
-  WS_MAX_CONNECTIONS_PER_USER: Count(20, 'open WebSockets one user may hold on one ws process'),
+  WS_MAX_CONNECTIONS_PER_USER: Count(20, 'open WebSockets one user may hold, across every ws process'),
   WS_SEND_BUFFER_LIMIT: Count(
     1024 * 1024,
     'bytes waiting for a client that has stopped reading before it is cut off',

@@ -41,10 +41,6 @@ export class SessionWatch {
     await this.bus.unsubscribe(this.eventsChannel, this.onEvent)
   }
 
-  connectionsOf(userId: string): number {
-    return this.byUser.get(userId)?.size ?? 0
-  }
-
   peers(): Iterable<Peer> {
     return [...this.byUser.values()].flatMap((peers) => [...peers])
   }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import websocket from '@fastify/websocket'
 import { BEARER_SUBPROTOCOL_PREFIX, CHAT_SUBPROTOCOL, CloseCode, WS_PATH } from '@chat/contract'
 import { Type, type Static } from 'typebox'
@@ -11,6 +12,7 @@ import { readToken } from '../auth/auth-plugin.ts'
 import type { Config } from '../config/config.ts'
 import { SESSION_EVENTS_CHANNEL, type Session } from '../sessions/session-store.ts'
 import { speakEcho } from './echo-protocol.ts'
+import { LocalConnectionSlots, RedisConnectionSlots } from './connection-slots.ts'
 import { Peer } from './peer.ts'
 import { SessionWatch } from './session-watch.ts'
 
@@ -66,6 +68,15 @@ export default fp(
       app.log,
     )
     await watch.start()
+    const slots = app.redis
+      ? new RedisConnectionSlots(
+          app.redis,
+          prefix,
+          settings.maxConnectionsPerUser,
+          settings.sessionCheckIntervalMs,
+          app.log,
+        )
+      : new LocalConnectionSlots(settings.maxConnectionsPerUser)
 
     // RFC 6455 §5.5.2: pings; a peer that has not answered the previous one is dropped, so a dead peer
     // goes within two intervals, and an idle healthy one outlives a proxy's 60 s read timeout.
@@ -101,6 +112,7 @@ export default fp(
 
     app.addHook('onClose', async () => {
       clearInterval(heartbeat)
+      slots.close()
       await watch.stop()
     })
 
@@ -136,12 +148,18 @@ export default fp(
       // authority comes from the database, not the session: a disabled or deleted user gets no socket
       const user = await app.users.find(session.user.id)
       if (!user || user.disabled) throw notLoggedIn()
-      if (watch.connectionsOf(session.user.id) >= settings.maxConnectionsPerUser) {
+      // the slot is taken in one atomic step and held for as long as the connection lasts, however the
+      // upgrade ends, so upgrades in parallel (on one process or many) cannot overshoot the cap
+      const connectionId = randomUUID()
+      if (!(await slots.take(user.id, connectionId))) {
         throw new ApiError(
           429,
           `Too many open connections; at most ${settings.maxConnectionsPerUser} per user`,
         )
       }
+      const connection = request.raw.socket
+      if (connection.destroyed) slots.release(user.id, connectionId)
+      else connection.once('close', () => slots.release(user.id, connectionId))
       request.upgrade = { token, session, chat: wanted.includes(CHAT_SUBPROTOCOL) }
       void reply
     }
