@@ -4,7 +4,7 @@ import { buildApp, type App } from '../app.ts'
 import { backends, createTestRedisPrefix, realBackend, TEST_REDIS_URL } from '../test/backends.ts'
 import { newEmail, postJson, sleep, startTestApp, type TestApp } from '../test/test-app.ts'
 import { openSocket, type TestSocket } from '../test/ws-client.ts'
-import { RedisConnectionSlots } from './connection-slots.ts'
+import { RedisConnectionSlots } from '../ws/connection-slots.ts'
 
 const CAP = 5
 
