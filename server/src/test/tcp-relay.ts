@@ -8,6 +8,9 @@ export interface Forwarder {
   freeze(): void
   /** delivers what was held, and relays again */
   thaw(): void
+  /** cuts every connection and refuses new ones, as a stopped server does, until `restore` */
+  cut(): void
+  restore(): void
 }
 
 /** A TCP relay to `host:port`: stopping it is a network failure as the app sees it. */
@@ -21,7 +24,9 @@ export async function startForwarder(host: string, port: number): Promise<Forwar
   const held: { to: net.Socket; chunk: Buffer }[] = []
   const relay = (from: net.Socket, to: net.Socket) =>
     from.on('data', (chunk: Buffer) => (frozen ? held.push({ to, chunk }) : to.write(chunk)))
+  let refusing = false
   const server = net.createServer((client) => {
+    if (refusing) return client.destroy()
     const upstream = net.connect(port, host)
     track(client)
     track(upstream)
@@ -48,6 +53,11 @@ export async function startForwarder(host: string, port: number): Promise<Forwar
       frozen = false
       for (const { to, chunk } of held.splice(0)) if (!to.destroyed) to.write(chunk)
     },
+    cut: () => {
+      refusing = true
+      for (const socket of sockets) socket.destroy()
+    },
+    restore: () => (refusing = false),
     stop: () =>
       (stopped ??= new Promise<void>((resolve) => {
         server.close(() => resolve())
