@@ -6,11 +6,13 @@ import type { Ajv } from 'ajv'
 import Fastify from 'fastify'
 import type { DestinationStream } from 'pino'
 import { EMAIL_PATTERN, GreetingSchema } from '@chat/contract'
+import accountRoutes from './accounts/account-routes.ts'
 import authPlugin from './auth/auth-plugin.ts'
 import authRoutes from './auth/auth-routes.ts'
 import chatPlugin from './chat/chat-plugin.ts'
 import type { Config } from './config/config.ts'
 import databasePlugin from './db/database-plugin.ts'
+import mailPlugin from './mail/mail-plugin.ts'
 import crossSiteGuard from './http/cross-site-guard.ts'
 import errorHandler from './http/error-handler.ts'
 import healthRoutes from './http/health-routes.ts'
@@ -52,6 +54,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
   await app.register(redisPlugin, { config })
   await app.register(sessionsPlugin, { config })
   await app.register(authPlugin, { config })
+  await app.register(mailPlugin, { config })
   const servesApi = config.role !== 'ws'
   if (servesApi) await app.register(adminSeedPlugin, { config })
   await app.register(swagger, {
@@ -75,6 +78,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
       )
       await api.register(healthRoutes)
       if (servesApi) await api.register(authRoutes, { prefix: '/v1.0/user', config })
+      if (servesApi) await api.register(accountRoutes, { prefix: '/v1.0/user', config })
     },
     { prefix: '/api' },
   )

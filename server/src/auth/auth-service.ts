@@ -1,7 +1,7 @@
-import { fieldMessages, PASSWORD_MAX_BYTES, utf8Length, type Credentials } from '@chat/contract'
+import type { Credentials } from '@chat/contract'
 import type { SessionStore, SessionUser } from '../sessions/session-store.ts'
 import { burnVerificationTime, hashPassword, verifyPassword } from '../users/password-hasher.ts'
-import { newPasswordProblems } from '../users/password-policy.ts'
+import { newPasswordProblems, refuseOversizedPassword } from '../users/password-policy.ts'
 import type { User, UserRepository } from '../users/user-repository.ts'
 import { invalidFields } from '../http/api-error.ts'
 import { tooManyRequests } from '../http/api-error.ts'
@@ -9,13 +9,6 @@ import { accountDisabled, emailTaken, tooManyAttempts, wrongCredentials } from '
 import type { LoginClient, LoginLimiter, RegistrationLimiter } from './login-limiter.ts'
 
 const sessionUser = (user: User): SessionUser => ({ id: user.id, email: user.email })
-
-// The schema bounds characters; a multi-byte password can still pass it and be over the byte limit.
-function refuseOversizedPassword(password: string): void {
-  if (utf8Length(password) > PASSWORD_MAX_BYTES) {
-    throw invalidFields({ password: [fieldMessages.maxBytes(PASSWORD_MAX_BYTES)] })
-  }
-}
 
 /** Who may log in, and what a login or registration starts. */
 export class AuthService {

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto'
-import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible'
-import { createLimiter, type LimiterStore } from './limiter-store.ts'
+import type { RateLimiterAbstract } from 'rate-limiter-flexible'
+import { createLimiter, secondsToWait, type LimiterStore } from './limiter-store.ts'
 
 export interface LoginLimits {
   /** failures from clients the account has never logged in from, per account: a soft cap */
@@ -22,17 +22,6 @@ export interface LoginAttempt {
   retryAfter: number
   /** whether it took a point of the account's allowance for unknown clients (given back on success) */
   countedOnAccount: boolean
-}
-
-/** Waits for the given consumptions: the longest wait any of them asks for, in seconds, or 0. */
-async function secondsToWait(consumptions: Promise<unknown>[]): Promise<number> {
-  let waitMs = 0
-  for (const result of await Promise.allSettled(consumptions)) {
-    if (result.status === 'fulfilled') continue
-    if (!(result.reason instanceof RateLimiterRes)) throw result.reason
-    waitMs = Math.max(waitMs, result.reason.msBeforeNext)
-  }
-  return Math.ceil(waitMs / 1000)
 }
 
 /** Who is trying to log in: where from, and the device cookie the browser sent, if any. */

@@ -72,6 +72,7 @@ describe('loadConfig', () => {
         windowSeconds: 15 * 60,
       },
       registrationLimits: { maxPerAddress: 10, windowSeconds: 60 * 60 },
+      mail: { smtpUrl: undefined, from: 'Chat <chat@localhost>', publicUrl: 'http://localhost:8000' },
       role: 'all',
       websocket: {
         heartbeatIntervalMs: 30_000,

@@ -84,6 +84,24 @@ export const EnvSchema = Type.Object({
   ),
   CHAT_HISTORY_LIMIT: Count(50, 'messages sent on joining a room'),
   MIGRATE_ON_START: Flag('apply pending migrations at start (under a lock)', 'true'),
+  SMTP_URL: Type.Optional(
+    Type.String({
+      pattern: '^smtps?://',
+      description:
+        'where mail goes: smtp://user:password@host:587 (STARTTLS) or smtps://…:465; unset: mails are written to the log instead',
+    }),
+  ),
+  MAIL_FROM: Type.String({
+    minLength: 3,
+    default: 'Chat <chat@localhost>',
+    description: 'the From of every mail',
+  }),
+  PUBLIC_URL: Type.Optional(
+    Type.String({
+      pattern: '^https?://[^/]+$',
+      description: 'the address people reach the app at, for links in mails (default: http://localhost:PORT)',
+    }),
+  ),
 })
 
 export type Env = Static<typeof EnvSchema>
@@ -204,6 +222,11 @@ function fromEnv(env: Env) {
     registrationLimits: {
       maxPerAddress: env.REGISTER_MAX_PER_ADDRESS,
       windowSeconds: env.REGISTER_WINDOW,
+    },
+    mail: {
+      smtpUrl: env.SMTP_URL,
+      from: env.MAIL_FROM,
+      publicUrl: env.PUBLIC_URL ?? `http://localhost:${env.PORT}`,
     },
     role: env.APP_ROLE,
     websocket: {

@@ -43,9 +43,18 @@ export interface SessionsTable {
   idle_until: EpochMs
 }
 
+export interface AccountTokensTable {
+  token_hash: string
+  user_id: ColumnType<string | number | bigint, string, never>
+  purpose: string
+  expires_at: Date
+  created_on: Generated<Date>
+}
+
 export interface Database {
   users: UsersTable
   rooms: RoomsTable
   messages: MessagesTable
   sessions: SessionsTable
+  account_tokens: AccountTokensTable
 }

@@ -3,6 +3,7 @@ import * as createUsers from './0001-create-users.ts'
 import * as createChat from './0002-create-chat.ts'
 import * as addUserDisabled from './0003-add-user-disabled.ts'
 import * as createSessions from './0004-create-sessions.ts'
+import * as createAccountTokens from './0007-create-account-tokens.ts'
 
 /** Every migration, in order. Names sort as they apply; never rename one that has shipped. */
 export const migrations: Record<string, Migration> = {
@@ -10,4 +11,5 @@ export const migrations: Record<string, Migration> = {
   '0002-create-chat': createChat,
   '0003-add-user-disabled': addUserDisabled,
   '0004-create-sessions': createSessions,
+  '0007-create-account-tokens': createAccountTokens,
 }
