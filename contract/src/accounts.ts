@@ -22,3 +22,18 @@ export const NoticeSchema = Type.String()
 
 /** The SPA's page a reset link opens; the token rides in the fragment, which no server or log sees. */
 export const RESET_PASSWORD_PATH = '/app/reset-password'
+
+/** One of the logged-in user's sessions (`GET /api/v1.0/user/sessions`). */
+export const SessionInfoSchema = Type.Object({
+  id: Type.String({ description: 'names the session; cannot be used to log in' }),
+  device: Type.String({ description: 'browser and system, from the user agent' }),
+  user_agent: Type.String(),
+  address: Type.String({ description: 'the client address it logged in from' }),
+  created_on: Type.String({ format: 'date-time' }),
+  last_used: Type.String({ format: 'date-time' }),
+  expires: Type.String({ format: 'date-time', description: 'its absolute end' }),
+  current: Type.Boolean({ description: 'the session of this request' }),
+})
+export type SessionInfo = Static<typeof SessionInfoSchema>
+
+export const SessionIdParamsSchema = Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9_-]{43}$' }) })

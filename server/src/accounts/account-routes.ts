@@ -6,13 +6,20 @@ import {
   Ok,
   PasswordResetRequestSchema,
   PasswordResetSchema,
+  SessionIdParamsSchema,
+  SessionInfoSchema,
+  SessionsEndedSchema,
 } from '@chat/contract'
+import { Type } from 'typebox'
+import { ApiError } from '../http/api-error.ts'
+import { tokenHash } from '../sessions/session-store.ts'
 import type { Config } from '../config/config.ts'
 import { UserRepository } from '../users/user-repository.ts'
 import { AccountTokenRepository } from './account-token-repository.ts'
+import { describeDevice } from './device.ts'
 import { PasswordReset, RESET_REQUESTED } from './password-reset.ts'
 
-/** `/api/v1.0/user/*` around an account's life: a forgotten password. */
+/** `/api/v1.0/user/*` around an account's life: a forgotten password, the sessions it has open. */
 const accountRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
   const store = app.redis && { redis: app.redis, keyPrefix: config.redisKeyPrefix }
   const passwordReset = new PasswordReset(
@@ -57,6 +64,57 @@ const accountRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app,
     async (request) => {
       await passwordReset.complete(request.body.token, request.body.password)
       return { valid: true as const, data: 'Your password is changed. Log in with it.' }
+    },
+  )
+
+  const iso = (epochMs: number) => new Date(epochMs).toISOString()
+  const Unauthorized = { 401: MessageErrorResponseSchema }
+
+  // ASVS 5.0 V7.5.2: a user sees their active sessions and can end any of them.
+  app.get(
+    '/sessions',
+    {
+      schema: {
+        summary: "The logged-in user's sessions, most recently used first",
+        response: { 200: Ok(Type.Array(SessionInfoSchema)), ...Unauthorized },
+      },
+      preHandler: app.requireSession,
+    },
+    async (request) => {
+      const { token, user } = request.session!
+      const current = tokenHash(token)
+      const sessions = await app.sessions.list(user.id)
+      return {
+        valid: true as const,
+        data: sessions.map((session) => ({
+          id: session.id,
+          device: describeDevice(session.client.userAgent),
+          user_agent: session.client.userAgent,
+          address: session.client.address,
+          created_on: iso(session.createdAt),
+          last_used: iso(session.lastUsedAt),
+          expires: iso(session.expiresAt),
+          current: session.id === current,
+        })),
+      }
+    },
+  )
+
+  app.delete(
+    '/sessions/:id',
+    {
+      schema: {
+        summary: 'End one of your sessions (its sockets close with 4001 on every process)',
+        params: SessionIdParamsSchema,
+        response: { 200: Ok(SessionsEndedSchema), 404: MessageErrorResponseSchema, ...Unauthorized },
+      },
+      preHandler: app.requireSession,
+    },
+    async (request) => {
+      // only the user's own: another user's session id is "not found", as an unknown one is
+      if (!(await app.sessions.revokeById(request.session!.user.id, request.params.id)))
+        throw new ApiError(404, 'You have no session with that id (it may have ended already)')
+      return { valid: true as const, data: { sessions_ended: 1 } }
     },
   )
 }

@@ -57,7 +57,11 @@ const authRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
     },
     async (request, reply) => {
       const deviceToken = request.cookies[deviceCookieName] || undefined
-      const login = await app.auth.login(request.body, { address: request.ip, deviceToken })
+      const login = await app.auth.login(request.body, {
+        address: request.ip,
+        deviceToken,
+        userAgent: request.headers['user-agent'] ?? '',
+      })
       const answer = startSession(reply, login.token)
       reply.setCookie(deviceCookieName, login.deviceToken, { ...cookieOptions, maxAge: KNOWN_CLIENT_SECONDS })
       return answer
@@ -79,7 +83,10 @@ const authRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
       },
     },
     async (request, reply) => {
-      const token = await app.auth.register(request.body, request.ip)
+      const token = await app.auth.register(request.body, {
+        address: request.ip,
+        userAgent: request.headers['user-agent'] ?? '',
+      })
       return reply.code(201).send(startSession(reply, token))
     },
   )

@@ -1,5 +1,5 @@
 import type { Credentials } from '@chat/contract'
-import type { SessionStore, SessionUser } from '../sessions/session-store.ts'
+import type { SessionClient, SessionStore, SessionUser } from '../sessions/session-store.ts'
 import { burnVerificationTime, hashPassword, verifyPassword } from '../users/password-hasher.ts'
 import { newPasswordProblems, refuseOversizedPassword } from '../users/password-policy.ts'
 import type { User, UserRepository } from '../users/user-repository.ts'
@@ -41,17 +41,21 @@ export class AuthService {
     if (user.disabled) throw accountDisabled()
     const deviceToken = await this.limiter.succeeded(attempt, client)
     if (needsRehash) await this.users.update(user.id, { passwordHash: await hashPassword(password) })
-    return { token: await this.sessions.create(sessionUser(user)), deviceToken }
+    const session = await this.sessions.create(sessionUser(user), {
+      userAgent: client.userAgent,
+      address: client.address,
+    })
+    return { token: session, deviceToken }
   }
 
-  async register({ email, password }: Credentials, clientAddress: string): Promise<string> {
+  async register({ email, password }: Credentials, client: SessionClient): Promise<string> {
     refuseOversizedPassword(password)
-    const retryAfter = await this.registrations.attempt(clientAddress)
+    const retryAfter = await this.registrations.attempt(client.address)
     if (retryAfter > 0) throw tooManyRequests('Too many new accounts from this address', retryAfter)
     const problems = await newPasswordProblems(email, password)
     if (problems.length > 0) throw invalidFields({ password: problems })
     const user = await this.users.insert({ email, passwordHash: await hashPassword(password) })
     if (!user) throw emailTaken()
-    return this.sessions.create(sessionUser(user))
+    return this.sessions.create(sessionUser(user), client)
   }
 }

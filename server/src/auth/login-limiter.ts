@@ -28,6 +28,8 @@ export interface LoginAttempt {
 export interface LoginClient {
   address: string
   deviceToken: string | undefined
+  /** the browser's User-Agent, shown to the user in their list of sessions */
+  userAgent: string
 }
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('base64url')

@@ -39,6 +39,10 @@ export interface SessionsTable {
   token_hash: string
   user_id: ColumnType<string | number | bigint, string, never>
   user_email: string
+  user_agent: string
+  address: string
+  created_at: EpochMs
+  last_used_at: EpochMs
   expires_at: EpochMs
   idle_until: EpochMs
 }

@@ -1,20 +1,19 @@
 import type { Db } from '../db/database.ts'
+import type { SessionsTable } from '../db/schema.ts'
+import type { Selectable } from 'kysely'
 import {
   newToken,
   tokenHash,
+  UNKNOWN_CLIENT,
   type Session,
+  type SessionClient,
+  type SessionInfo,
   type SessionLifetimes,
   type SessionStore,
   type SessionUser,
 } from './session-store.ts'
 
-interface Row {
-  token_hash: string
-  user_id: string | number | bigint
-  user_email: string
-  expires_at: string | number | bigint
-  idle_until: string | number | bigint
-}
+type Row = Selectable<SessionsTable>
 
 const sessionOf = (row: Row): Session => ({
   user: { id: String(row.user_id), email: row.user_email },
@@ -35,7 +34,7 @@ export class DatabaseSessionStore implements SessionStore {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async create(user: SessionUser): Promise<string> {
+  async create(user: SessionUser, client: SessionClient = UNKNOWN_CLIENT): Promise<string> {
     const token = newToken()
     const now = this.now()
     const expiresAt = now + this.lifetimes.absoluteTimeoutMs
@@ -45,6 +44,10 @@ export class DatabaseSessionStore implements SessionStore {
         token_hash: tokenHash(token),
         user_id: user.id,
         user_email: user.email,
+        user_agent: client.userAgent,
+        address: client.address,
+        created_at: now,
+        last_used_at: now,
         expires_at: expiresAt,
         idle_until: Math.min(now + this.lifetimes.idleTimeoutMs, expiresAt),
       })
@@ -63,6 +66,7 @@ export class DatabaseSessionStore implements SessionStore {
     const rows = await this.db
       .updateTable('sessions')
       .set((eb) => ({
+        last_used_at: now,
         idle_until: eb.fn('least', [eb.val(now + this.lifetimes.idleTimeoutMs), 'expires_at']),
       }))
       .where('token_hash', 'in', [...new Set(hashes)])
@@ -94,6 +98,35 @@ export class DatabaseSessionStore implements SessionStore {
     this.publish(`user:${userId}`)
     const now = this.now()
     return rows.filter((row) => Number(row.idle_until) > now).length
+  }
+
+  async list(userId: string): Promise<SessionInfo[]> {
+    const rows = await this.db
+      .selectFrom('sessions')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .where('idle_until', '>', this.now())
+      .orderBy('last_used_at', 'desc')
+      .execute()
+    return rows.map((row) => ({
+      id: row.token_hash,
+      client: { userAgent: row.user_agent, address: row.address },
+      createdAt: Number(row.created_at),
+      lastUsedAt: Number(row.last_used_at),
+      expiresAt: Number(row.expires_at),
+    }))
+  }
+
+  async revokeById(userId: string, id: string): Promise<boolean> {
+    const row = await this.db
+      .deleteFrom('sessions')
+      .where('token_hash', '=', id)
+      .where('user_id', '=', userId)
+      .where('idle_until', '>', this.now())
+      .returning('token_hash')
+      .executeTakeFirst()
+    if (row) this.publish(`token:${id}`)
+    return row !== undefined
   }
 
   /** Drops ended sessions; returns how many. */

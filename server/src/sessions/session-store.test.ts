@@ -125,6 +125,32 @@ describe.each(stores)('$name session store', ({ make }) => {
     expect((await store.touch(bobs))?.user).toEqual(bob)
     expect(await store.revokeAllForUser(alice.id)).toBe(0)
   })
+
+  it("lists a user's live sessions, most recently used first, and ends one by its id for that user only", async () => {
+    const store = await make(long)
+    const laptop = { userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0', address: '198.51.100.7' }
+    const phone = { userAgent: 'Mozilla/5.0 (iPhone) Safari/604.1', address: '2001:db8::1' }
+    const older = await store.create(alice, laptop)
+    await sleep(20)
+    const newer = await store.create(alice, phone)
+    await store.create(bob, laptop)
+    await sleep(20)
+    await store.touch(older)
+    const listed = await store.list(alice.id)
+    expect(listed.map((session) => session.id)).toEqual([tokenHash(older), tokenHash(newer)])
+    expect(listed[0]).toMatchObject({ client: laptop })
+    expect(listed[1]).toMatchObject({ client: phone })
+    expect(listed[0]!.lastUsedAt).toBeGreaterThan(listed[0]!.createdAt)
+    expect(listed[1]!.lastUsedAt).toBe(listed[1]!.createdAt)
+    expect(listed[0]!.expiresAt).toBeGreaterThan(listed[0]!.lastUsedAt)
+    expect(JSON.stringify(listed)).not.toContain(older)
+
+    expect(await store.revokeById(bob.id, tokenHash(newer))).toBe(false) // not bob's to end
+    expect(await store.revokeById(alice.id, tokenHash(newer))).toBe(true)
+    expect(await store.revokeById(alice.id, tokenHash(newer))).toBe(false)
+    expect((await store.touch(newer))?.user).toBeUndefined()
+    expect((await store.list(alice.id)).map((session) => session.id)).toEqual([tokenHash(older)])
+  })
 })
 
 describe('database session store', () => {
