@@ -37,3 +37,14 @@ export const SessionInfoSchema = Type.Object({
 export type SessionInfo = Static<typeof SessionInfoSchema>
 
 export const SessionIdParamsSchema = Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9_-]{43}$' }) })
+
+/** `POST /api/v1.0/user/password`: a logged-in user changes their password. */
+export const PasswordChangeSchema = Type.Object({
+  current_password: Type.String({ minLength: 1, maxLength: PASSWORD_MAX_BYTES }),
+  new_password: Type.String({ minLength: REGISTER_PASSWORD_MIN_LENGTH, maxLength: PASSWORD_MAX_BYTES }),
+  /** ASVS 5.0 V7.4.3: the user may end every other session at the same time */
+  end_other_sessions: Type.Boolean(),
+})
+export type PasswordChange = Static<typeof PasswordChangeSchema>
+
+export const WRONG_CURRENT_PASSWORD = 'That is not your current password.'

@@ -4,6 +4,7 @@ import {
   MessageErrorResponseSchema,
   NoticeSchema,
   Ok,
+  PasswordChangeSchema,
   PasswordResetRequestSchema,
   PasswordResetSchema,
   SessionIdParamsSchema,
@@ -17,19 +18,22 @@ import type { Config } from '../config/config.ts'
 import { UserRepository } from '../users/user-repository.ts'
 import { AccountTokenRepository } from './account-token-repository.ts'
 import { describeDevice } from './device.ts'
+import { PasswordChanger } from './password-change.ts'
 import { PasswordReset, RESET_REQUESTED } from './password-reset.ts'
 
-/** `/api/v1.0/user/*` around an account's life: a forgotten password, the sessions it has open. */
+/** `/api/v1.0/user/*` around an account's life: its password, forgotten or changed, and its open sessions. */
 const accountRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
   const store = app.redis && { redis: app.redis, keyPrefix: config.redisKeyPrefix }
+  const users = new UserRepository(app.db)
   const passwordReset = new PasswordReset(
-    new UserRepository(app.db),
+    users,
     app.users,
     new AccountTokenRepository(app.db),
     app.outbox,
     config.mail.publicUrl,
     store,
   )
+  const passwordChanger = new PasswordChanger(users, app.sessions, store)
   app.addHook('onRequest', async (_request, reply) => {
     reply.header('cache-control', 'no-store')
   })
@@ -64,6 +68,28 @@ const accountRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app,
     async (request) => {
       await passwordReset.complete(request.body.token, request.body.password)
       return { valid: true as const, data: 'Your password is changed. Log in with it.' }
+    },
+  )
+
+  app.post(
+    '/password',
+    {
+      schema: {
+        summary: 'Change your password (the current one is asked); other sessions may be ended with it',
+        body: PasswordChangeSchema,
+        response: {
+          200: Ok(SessionsEndedSchema),
+          400: FieldErrorsResponseSchema,
+          401: MessageErrorResponseSchema,
+          429: MessageErrorResponseSchema,
+        },
+      },
+      preHandler: app.requireSession,
+    },
+    async (request) => {
+      const { user, token } = request.session!
+      const ended = await passwordChanger.change(user, token, request.body)
+      return { valid: true as const, data: { sessions_ended: ended } }
     },
   )
 
