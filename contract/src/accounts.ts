@@ -48,3 +48,55 @@ export const PasswordChangeSchema = Type.Object({
 export type PasswordChange = Static<typeof PasswordChangeSchema>
 
 export const WRONG_CURRENT_PASSWORD = 'That is not your current password.'
+
+/** The 401 of a login whose password was right, for an account with two-factor authentication on. */
+export const SECOND_FACTOR_NEEDED =
+  'Enter the 6-digit code from your authenticator app (or one of your recovery codes) to finish logging in.'
+
+/** A login's 401: with `second_factor_token` when only the second factor is missing. */
+export const LoginRefusedSchema = Type.Object({
+  valid: Type.Literal(false),
+  data: Type.String(),
+  second_factor_token: Type.Optional(
+    Type.String({ description: 'send it with the code to /api/v1.0/user/auth/second-factor (5 minutes)' }),
+  ),
+})
+
+/** A code from an authenticator app (6 digits) or a recovery code (xxxxx-xxxxx). */
+const SecondFactorCode = Type.String({
+  minLength: 6,
+  maxLength: 11,
+  pattern: '^(\\d{6}|[A-Za-z0-9]{5}-?[A-Za-z0-9]{5})$',
+})
+
+/** `POST /api/v1.0/user/auth/second-factor`: finishes a login. */
+export const SecondFactorLoginSchema = Type.Object({ token: MailedToken, code: SecondFactorCode })
+
+/** `POST /api/v1.0/user/2fa/setup`: the password again, before a new secret is made. */
+export const TwoFactorSetupRequestSchema = Type.Object({
+  password: Type.String({ minLength: 1, maxLength: PASSWORD_MAX_BYTES }),
+})
+export const TwoFactorSetupSchema = Type.Object({
+  secret: Type.String({ description: 'base32, for typing into an app by hand' }),
+  otpauth_uri: Type.String({ description: 'otpauth://totp/…, for a QR code' }),
+})
+
+/** `POST /api/v1.0/user/2fa/enable` and `…/recovery-codes`: a current code. */
+export const TwoFactorCodeSchema = Type.Object({ code: SecondFactorCode })
+export const RecoveryCodesSchema = Type.Object({
+  recovery_codes: Type.Array(Type.String(), { description: 'shown once: each logs in once without the app' }),
+})
+
+/** `POST /api/v1.0/user/2fa/disable`: the password and a current code. */
+export const TwoFactorDisableSchema = Type.Object({
+  password: Type.String({ minLength: 1, maxLength: PASSWORD_MAX_BYTES }),
+  code: SecondFactorCode,
+})
+
+export const TwoFactorStatusSchema = Type.Object({
+  enabled: Type.Boolean(),
+  recovery_codes_left: Type.Integer({ minimum: 0 }),
+})
+
+export const WRONG_CODE =
+  'That code is not right: use the newest code your app shows, or an unused recovery code.'

@@ -18,6 +18,7 @@ import errorHandler from './http/error-handler.ts'
 import healthRoutes from './http/health-routes.ts'
 import { loggerOptions } from './http/logging.ts'
 import spaPlugin from './http/spa-plugin.ts'
+import twoFactorRoutes from './two-factor/two-factor-routes.ts'
 import redisPlugin from './redis/redis-plugin.ts'
 import sessionsPlugin from './sessions/sessions-plugin.ts'
 import adminSeedPlugin from './users/admin-seed-plugin.ts'
@@ -79,6 +80,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
       await api.register(healthRoutes)
       if (servesApi) await api.register(authRoutes, { prefix: '/v1.0/user', config })
       if (servesApi) await api.register(accountRoutes, { prefix: '/v1.0/user', config })
+      if (servesApi) await api.register(twoFactorRoutes, { prefix: '/v1.0/user/2fa' })
     },
     { prefix: '/api' },
   )

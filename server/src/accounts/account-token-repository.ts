@@ -1,12 +1,12 @@
 import type { Db } from '../db/database.ts'
 import { newToken, tokenHash } from '../sessions/session-store.ts'
 
-/** What a mailed token lets its holder do. */
-export type TokenPurpose = 'reset_password'
+/** What a token lets its holder do: set a new password (mailed), finish a login with a second factor. */
+export type TokenPurpose = 'reset_password' | 'second_factor'
 
 /**
- * The only module that reads or writes `account_tokens`: 256-bit random tokens sent by mail, kept as
- * hashes (ASVS 5.0 V6.4.1), each usable once before it expires.
+ * The only module that reads or writes `account_tokens`: 256-bit random tokens (mailed, or handed to a
+ * login half done), kept as hashes (ASVS 5.0 V6.4.1), each usable once before it expires.
  */
 export class AccountTokenRepository {
   constructor(private readonly db: Db) {}

@@ -1,6 +1,9 @@
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Config } from '../config/config.ts'
+import { AccountTokenRepository } from '../accounts/account-token-repository.ts'
+import { TwoFactorRepository } from '../two-factor/two-factor-repository.ts'
+import { TwoFactor } from '../two-factor/two-factor-service.ts'
 import { UserRepository, type User } from '../users/user-repository.ts'
 import { UserService } from '../users/user-service.ts'
 import { notLoggedIn } from './auth-errors.ts'
@@ -10,6 +13,7 @@ import { LoginLimiter, RegistrationLimiter } from './login-limiter.ts'
 declare module 'fastify' {
   interface FastifyInstance {
     auth: AuthService
+    twoFactor: TwoFactor
     /** changes to accounts that end their sessions: role, password, disabled, deletion */
     users: UserService
     /** preHandler: answers 401 unless the request carries a live session, then sets `request.session` */
@@ -36,7 +40,10 @@ export default fp(
     const limiter = new LoginLimiter(config.loginLimits, store)
     const registrations = new RegistrationLimiter(config.registrationLimits, store)
     const users = new UserRepository(app.db)
-    app.decorate('auth', new AuthService(users, app.sessions, limiter, registrations))
+    const twoFactor = new TwoFactor(new TwoFactorRepository(app.db), store)
+    const tokens = new AccountTokenRepository(app.db)
+    app.decorate('twoFactor', twoFactor)
+    app.decorate('auth', new AuthService(users, app.sessions, limiter, registrations, twoFactor, tokens))
     app.decorate('users', new UserService(users, app.sessions))
     app.decorateRequest('session', undefined)
     app.decorate('requireSession', async (request: FastifyRequest) => {

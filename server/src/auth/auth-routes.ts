@@ -3,8 +3,11 @@ import type { FastifyReply } from 'fastify'
 import {
   AccessTokenSchema,
   FieldErrorsResponseSchema,
+  LoginRefusedSchema,
   LoginRequestSchema,
   MessageErrorResponseSchema,
+  SECOND_FACTOR_NEEDED,
+  SecondFactorLoginSchema,
   Ok,
   RegisterRequestSchema,
   SessionsEndedSchema,
@@ -49,7 +52,7 @@ const authRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
         response: {
           200: Ok(AccessTokenSchema),
           400: FieldErrorsResponseSchema,
-          401: MessageErrorResponseSchema,
+          401: LoginRefusedSchema,
           403: MessageErrorResponseSchema,
           429: MessageErrorResponseSchema,
         },
@@ -62,9 +65,41 @@ const authRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
         deviceToken,
         userAgent: request.headers['user-agent'] ?? '',
       })
-      const answer = startSession(reply, login.token)
       reply.setCookie(deviceCookieName, login.deviceToken, { ...cookieOptions, maxAge: KNOWN_CLIENT_SECONDS })
-      return answer
+      // the password was right and a second factor is on: a 401 as the original's clients know it,
+      // with the token a second-factor-aware client finishes the login with
+      if ('secondFactorToken' in login) {
+        return reply.code(401).send({
+          valid: false,
+          data: SECOND_FACTOR_NEEDED,
+          second_factor_token: login.secondFactorToken,
+        })
+      }
+      return startSession(reply, login.session)
+    },
+  )
+
+  app.post(
+    '/auth/second-factor',
+    {
+      schema: {
+        summary: 'Finish a login with a code from the authenticator app or a recovery code',
+        body: SecondFactorLoginSchema,
+        response: {
+          200: Ok(AccessTokenSchema),
+          400: FieldErrorsResponseSchema,
+          401: MessageErrorResponseSchema,
+          403: MessageErrorResponseSchema,
+          429: MessageErrorResponseSchema,
+        },
+      },
+    },
+    async (request, reply) => {
+      const session = await app.auth.completeWithSecondFactor(request.body.token, request.body.code, {
+        address: request.ip,
+        userAgent: request.headers['user-agent'] ?? '',
+      })
+      return startSession(reply, session)
     },
   )
 

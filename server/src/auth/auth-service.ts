@@ -3,12 +3,22 @@ import type { SessionClient, SessionStore, SessionUser } from '../sessions/sessi
 import { burnVerificationTime, hashPassword, verifyPassword } from '../users/password-hasher.ts'
 import { newPasswordProblems, refuseOversizedPassword } from '../users/password-policy.ts'
 import type { User, UserRepository } from '../users/user-repository.ts'
-import { invalidFields } from '../http/api-error.ts'
-import { tooManyRequests } from '../http/api-error.ts'
+import { ApiError, invalidFields, tooManyRequests } from '../http/api-error.ts'
+import type { AccountTokenRepository } from '../accounts/account-token-repository.ts'
+import type { TwoFactor } from '../two-factor/two-factor-service.ts'
 import { accountDisabled, emailTaken, tooManyAttempts, wrongCredentials } from './auth-errors.ts'
 import type { LoginClient, LoginLimiter, RegistrationLimiter } from './login-limiter.ts'
 
 const sessionUser = (user: User): SessionUser => ({ id: user.id, email: user.email })
+
+/** A password login's outcome: a session, or (2FA on) a token to finish it with a code. */
+export type LoginOutcome =
+  { session: string; deviceToken: string } | { secondFactorToken: string; deviceToken: string }
+
+/** How long a login whose password was right waits for its second factor. */
+const SECOND_FACTOR_WAIT_MS = 5 * 60 * 1000
+
+const loginExpired = () => new ApiError(401, 'This login has expired or been used; log in again')
 
 /** Who may log in, and what a login or registration starts. */
 export class AuthService {
@@ -17,16 +27,15 @@ export class AuthService {
     private readonly sessions: SessionStore,
     private readonly limiter: LoginLimiter,
     private readonly registrations: RegistrationLimiter,
+    private readonly twoFactor: TwoFactor,
+    private readonly tokens: AccountTokenRepository,
   ) {}
 
   /**
-   * Returns a new session token, and the device token to remember this browser by. Unknown email and
-   * wrong password fail alike, in the same time.
+   * Returns a new session token (or, with 2FA on, a token to finish the login with a code), and the
+   * device token to remember this browser by. Unknown email and wrong password fail alike, in the same time.
    */
-  async login(
-    { email, password }: Credentials,
-    client: LoginClient,
-  ): Promise<{ token: string; deviceToken: string }> {
+  async login({ email, password }: Credentials, client: LoginClient): Promise<LoginOutcome> {
     refuseOversizedPassword(password)
     const attempt = await this.limiter.attempt(email, client)
     if (attempt.retryAfter > 0) throw tooManyAttempts(attempt.retryAfter)
@@ -41,11 +50,26 @@ export class AuthService {
     if (user.disabled) throw accountDisabled()
     const deviceToken = await this.limiter.succeeded(attempt, client)
     if (needsRehash) await this.users.update(user.id, { passwordHash: await hashPassword(password) })
-    const session = await this.sessions.create(sessionUser(user), {
-      userAgent: client.userAgent,
-      address: client.address,
-    })
-    return { token: session, deviceToken }
+    if (await this.twoFactor.isEnabled(user.id)) {
+      const secondFactorToken = await this.tokens.create(user.id, 'second_factor', SECOND_FACTOR_WAIT_MS)
+      return { secondFactorToken, deviceToken }
+    }
+    return { session: await this.startSession(user, client), deviceToken }
+  }
+
+  /** Finishes a login with a code from the app or a recovery code; returns the session token. */
+  async completeWithSecondFactor(token: string, code: string, client: SessionClient): Promise<string> {
+    const holder = await this.tokens.holder(token, 'second_factor')
+    const user = holder && (await this.users.findById(holder))
+    if (!user) throw loginExpired()
+    if (user.disabled) throw accountDisabled()
+    await this.twoFactor.verify(user.id, code)
+    if ((await this.tokens.take(token, 'second_factor')) !== user.id) throw loginExpired()
+    return this.startSession(user, client)
+  }
+
+  private startSession(user: User, client: SessionClient): Promise<string> {
+    return this.sessions.create(sessionUser(user), { userAgent: client.userAgent, address: client.address })
   }
 
   async register({ email, password }: Credentials, client: SessionClient): Promise<string> {
@@ -56,6 +80,6 @@ export class AuthService {
     if (problems.length > 0) throw invalidFields({ password: problems })
     const user = await this.users.insert({ email, passwordHash: await hashPassword(password) })
     if (!user) throw emailTaken()
-    return this.sessions.create(sessionUser(user), client)
+    return this.startSession(user, client)
   }
 }

@@ -55,10 +55,25 @@ export interface AccountTokensTable {
   created_on: Generated<Date>
 }
 
+export interface UserTotpTable {
+  user_id: ColumnType<string | number | bigint, string, never>
+  secret: string
+  enabled: Generated<boolean>
+  last_step: ColumnType<string | number | bigint, never, number>
+  created_on: Generated<Date>
+}
+
+export interface RecoveryCodesTable {
+  user_id: ColumnType<string | number | bigint, string, never>
+  code_hash: string
+}
+
 export interface Database {
   users: UsersTable
   rooms: RoomsTable
   messages: MessagesTable
   sessions: SessionsTable
   account_tokens: AccountTokensTable
+  user_totp: UserTotpTable
+  recovery_codes: RecoveryCodesTable
 }

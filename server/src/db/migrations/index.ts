@@ -4,6 +4,7 @@ import * as createChat from './0002-create-chat.ts'
 import * as addUserDisabled from './0003-add-user-disabled.ts'
 import * as createSessions from './0004-create-sessions.ts'
 import * as createAccountTokens from './0007-create-account-tokens.ts'
+import * as createTwoFactor from './0008-create-two-factor.ts'
 
 /** Every migration, in order. Names sort as they apply; never rename one that has shipped. */
 export const migrations: Record<string, Migration> = {
@@ -12,4 +13,5 @@ export const migrations: Record<string, Migration> = {
   '0003-add-user-disabled': addUserDisabled,
   '0004-create-sessions': createSessions,
   '0007-create-account-tokens': createAccountTokens,
+  '0008-create-two-factor': createTwoFactor,
 }
