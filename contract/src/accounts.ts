@@ -100,3 +100,44 @@ export const TwoFactorStatusSchema = Type.Object({
 
 export const WRONG_CODE =
   'That code is not right: use the newest code your app shows, or an unused recovery code.'
+
+/** Every kind of entry in the audit log. */
+export const AUDIT_EVENTS = [
+  'registered',
+  'login_succeeded',
+  'login_failed',
+  'login_throttled',
+  'second_factor_failed',
+  'logged_out',
+  'logged_out_everywhere',
+  'session_ended',
+  'password_reset_requested',
+  'password_reset',
+  'password_changed',
+  'two_factor_enabled',
+  'two_factor_disabled',
+  'recovery_codes_renewed',
+  'admin_disabled_user',
+  'admin_enabled_user',
+  'admin_promoted_user',
+  'admin_demoted_user',
+  'admin_logged_out_user',
+  'admin_deleted_user',
+  'admin_changed_settings',
+] as const
+export type AuditEventName = (typeof AUDIT_EVENTS)[number]
+
+/** One entry of the audit log (`GET /api/v1.0/admin/audit`). */
+export const AuditEventSchema = Type.Object({
+  id: Type.String(),
+  at: Type.String({ format: 'date-time' }),
+  event: Type.Enum(AUDIT_EVENTS),
+  actor: Type.Union([Type.Object({ id: Type.String(), email: Type.String() }), Type.Null()]),
+  target: Type.Union([
+    Type.Object({ id: Type.Union([Type.String(), Type.Null()]), email: Type.String() }),
+    Type.Null(),
+  ]),
+  address: Type.Union([Type.String(), Type.Null()]),
+  detail: Type.Union([Type.String(), Type.Null()]),
+})
+export type AuditEvent = Static<typeof AuditEventSchema>

@@ -31,6 +31,7 @@ const accountRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app,
     new AccountTokenRepository(app.db),
     app.outbox,
     config.mail.publicUrl,
+    app.audit,
     store,
   )
   const passwordChanger = new PasswordChanger(users, app.sessions, store)
@@ -66,7 +67,7 @@ const accountRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app,
       },
     },
     async (request) => {
-      await passwordReset.complete(request.body.token, request.body.password)
+      await passwordReset.complete(request.body.token, request.body.password, request.ip)
       return { valid: true as const, data: 'Your password is changed. Log in with it.' }
     },
   )
@@ -89,6 +90,13 @@ const accountRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app,
     async (request) => {
       const { user, token } = request.session!
       const ended = await passwordChanger.change(user, token, request.body)
+      await app.audit.record({
+        event: 'password_changed',
+        actor: user,
+        target: user,
+        address: request.ip,
+        detail: ended > 0 ? `ended ${ended} other session(s)` : undefined,
+      })
       return { valid: true as const, data: { sessions_ended: ended } }
     },
   )
@@ -140,6 +148,8 @@ const accountRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app,
       // only the user's own: another user's session id is "not found", as an unknown one is
       if (!(await app.sessions.revokeById(request.session!.user.id, request.params.id)))
         throw new ApiError(404, 'You have no session with that id (it may have ended already)')
+      const { user } = request.session!
+      await app.audit.record({ event: 'session_ended', actor: user, target: user, address: request.ip })
       return { valid: true as const, data: { sessions_ended: 1 } }
     },
   )

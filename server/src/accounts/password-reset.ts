@@ -1,6 +1,7 @@
 import { RESET_PASSWORD_PATH } from '@chat/contract'
 import { createLimiter, secondsToWait, type LimiterStore } from '../auth/limiter-store.ts'
 import { ApiError, invalidFields, tooManyRequests } from '../http/api-error.ts'
+import type { AuditLog } from '../audit/audit-log.ts'
 import type { Outbox } from '../mail/mail-plugin.ts'
 import { newPasswordProblems, refuseOversizedPassword } from '../users/password-policy.ts'
 import type { UserRepository } from '../users/user-repository.ts'
@@ -37,6 +38,7 @@ export class PasswordReset {
     private readonly tokens: AccountTokenRepository,
     private readonly outbox: Outbox,
     private readonly publicUrl: string,
+    private readonly audit: AuditLog,
     store: LimiterStore,
   ) {
     this.byAddress = createLimiter(store, 'reset-address', REQUESTS_PER_ADDRESS, LIMIT_WINDOW_SECONDS)
@@ -50,6 +52,7 @@ export class PasswordReset {
     const user = await this.users.findByEmail(email)
     // a disabled account stays shut: an admin decided so
     if (!user || user.disabled) return
+    await this.audit.record({ event: 'password_reset_requested', target: user, address: clientAddress })
     if ((await secondsToWait([this.byAccount.consume(user.id)])) > 0) return
     const token = await this.tokens.create(user.id, 'reset_password', LINK_LIFETIME_MS)
     const link = `${this.publicUrl}${RESET_PASSWORD_PATH}#token=${token}`
@@ -59,7 +62,7 @@ export class PasswordReset {
     })
   }
 
-  async complete(token: string, password: string): Promise<void> {
+  async complete(token: string, password: string, clientAddress: string): Promise<void> {
     refuseOversizedPassword(password)
     // the password is judged before the token is used, so a refused one does not cost the link
     const holder = await this.tokens.holder(token, 'reset_password')
@@ -70,5 +73,6 @@ export class PasswordReset {
     if ((await this.tokens.take(token, 'reset_password')) !== user.id) throw invalidLink()
     await this.tokens.deleteAll(user.id, 'reset_password')
     await this.accounts.changePassword(user.id, password)
+    await this.audit.record({ event: 'password_reset', target: user, address: clientAddress })
   }
 }

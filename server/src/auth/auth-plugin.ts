@@ -2,6 +2,7 @@ import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Config } from '../config/config.ts'
 import { AccountTokenRepository } from '../accounts/account-token-repository.ts'
+import { AuditLog, AuditRepository } from '../audit/audit-log.ts'
 import { TwoFactorRepository } from '../two-factor/two-factor-repository.ts'
 import { TwoFactor } from '../two-factor/two-factor-service.ts'
 import { UserRepository, type User } from '../users/user-repository.ts'
@@ -14,6 +15,7 @@ declare module 'fastify' {
   interface FastifyInstance {
     auth: AuthService
     twoFactor: TwoFactor
+    audit: AuditLog
     /** changes to accounts that end their sessions: role, password, disabled, deletion */
     users: UserService
     /** preHandler: answers 401 unless the request carries a live session, then sets `request.session` */
@@ -42,8 +44,13 @@ export default fp(
     const users = new UserRepository(app.db)
     const twoFactor = new TwoFactor(new TwoFactorRepository(app.db), store)
     const tokens = new AccountTokenRepository(app.db)
+    const audit = new AuditLog(new AuditRepository(app.db), (userId) => users.stampLogin(userId))
+    app.decorate('audit', audit)
     app.decorate('twoFactor', twoFactor)
-    app.decorate('auth', new AuthService(users, app.sessions, limiter, registrations, twoFactor, tokens))
+    app.decorate(
+      'auth',
+      new AuthService(users, app.sessions, limiter, registrations, twoFactor, tokens, audit),
+    )
     app.decorate('users', new UserService(users, app.sessions))
     app.decorateRequest('session', undefined)
     app.decorate('requireSession', async (request: FastifyRequest) => {

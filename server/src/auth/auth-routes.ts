@@ -163,7 +163,12 @@ const authRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
       schema: { summary: 'End this session', response: { 200: Ok(SessionsEndedSchema), ...Unauthorized } },
       preHandler: app.requireSession,
     },
-    async (request, reply) => endSession(reply, (await app.sessions.revoke(request.session!.token)) ? 1 : 0),
+    async (request, reply) => {
+      const { token, user } = request.session!
+      const ended = (await app.sessions.revoke(token)) ? 1 : 0
+      await app.audit.record({ event: 'logged_out', actor: user, target: user, address: request.ip })
+      return endSession(reply, ended)
+    },
   )
 
   app.post(
@@ -175,8 +180,18 @@ const authRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
       },
       preHandler: app.requireSession,
     },
-    async (request, reply) =>
-      endSession(reply, await app.sessions.revokeAllForUser(request.session!.user.id)),
+    async (request, reply) => {
+      const { user } = request.session!
+      const ended = await app.sessions.revokeAllForUser(user.id)
+      await app.audit.record({
+        event: 'logged_out_everywhere',
+        actor: user,
+        target: user,
+        address: request.ip,
+        detail: `${ended} session(s)`,
+      })
+      return endSession(reply, ended)
+    },
   )
 }
 

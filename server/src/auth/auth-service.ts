@@ -6,6 +6,7 @@ import type { User, UserRepository } from '../users/user-repository.ts'
 import { ApiError, invalidFields, tooManyRequests } from '../http/api-error.ts'
 import type { AccountTokenRepository } from '../accounts/account-token-repository.ts'
 import type { TwoFactor } from '../two-factor/two-factor-service.ts'
+import type { AuditLog } from '../audit/audit-log.ts'
 import { accountDisabled, emailTaken, tooManyAttempts, wrongCredentials } from './auth-errors.ts'
 import type { LoginClient, LoginLimiter, RegistrationLimiter } from './login-limiter.ts'
 
@@ -29,6 +30,7 @@ export class AuthService {
     private readonly registrations: RegistrationLimiter,
     private readonly twoFactor: TwoFactor,
     private readonly tokens: AccountTokenRepository,
+    private readonly audit: AuditLog,
   ) {}
 
   /**
@@ -37,17 +39,33 @@ export class AuthService {
    */
   async login({ email, password }: Credentials, client: LoginClient): Promise<LoginOutcome> {
     refuseOversizedPassword(password)
+    const address = client.address
     const attempt = await this.limiter.attempt(email, client)
-    if (attempt.retryAfter > 0) throw tooManyAttempts(attempt.retryAfter)
+    if (attempt.retryAfter > 0) {
+      await this.audit.record({ event: 'login_throttled', target: { email }, address })
+      throw tooManyAttempts(attempt.retryAfter)
+    }
     const user = await this.users.findByEmail(email)
     if (!user) {
       await burnVerificationTime(password)
+      await this.audit.record({
+        event: 'login_failed',
+        target: { email },
+        address,
+        detail: 'no such account',
+      })
       throw wrongCredentials()
     }
     const { valid, needsRehash } = await verifyPassword(user.passwordHash, password)
-    if (!valid) throw wrongCredentials()
+    if (!valid) {
+      await this.audit.record({ event: 'login_failed', target: user, address, detail: 'wrong password' })
+      throw wrongCredentials()
+    }
     // said only to whoever knows the password (ASVS 6.3.x: no account state to guessers)
-    if (user.disabled) throw accountDisabled()
+    if (user.disabled) {
+      await this.audit.record({ event: 'login_failed', target: user, address, detail: 'account disabled' })
+      throw accountDisabled()
+    }
     const deviceToken = await this.limiter.succeeded(attempt, client)
     if (needsRehash) await this.users.update(user.id, { passwordHash: await hashPassword(password) })
     if (await this.twoFactor.isEnabled(user.id)) {
@@ -63,13 +81,23 @@ export class AuthService {
     const user = holder && (await this.users.findById(holder))
     if (!user) throw loginExpired()
     if (user.disabled) throw accountDisabled()
-    await this.twoFactor.verify(user.id, code)
+    try {
+      await this.twoFactor.verify(user.id, code)
+    } catch (error) {
+      await this.audit.record({ event: 'second_factor_failed', target: user, address: client.address })
+      throw error
+    }
     if ((await this.tokens.take(token, 'second_factor')) !== user.id) throw loginExpired()
-    return this.startSession(user, client)
+    return this.startSession(user, client, 'with a second factor')
   }
 
-  private startSession(user: User, client: SessionClient): Promise<string> {
-    return this.sessions.create(sessionUser(user), { userAgent: client.userAgent, address: client.address })
+  private async startSession(user: User, client: SessionClient, detail?: string): Promise<string> {
+    const session = await this.sessions.create(sessionUser(user), {
+      userAgent: client.userAgent,
+      address: client.address,
+    })
+    await this.audit.record({ event: 'login_succeeded', target: user, address: client.address, detail })
+    return session
   }
 
   async register({ email, password }: Credentials, client: SessionClient): Promise<string> {
@@ -80,6 +108,7 @@ export class AuthService {
     if (problems.length > 0) throw invalidFields({ password: problems })
     const user = await this.users.insert({ email, passwordHash: await hashPassword(password) })
     if (!user) throw emailTaken()
+    await this.audit.record({ event: 'registered', target: user, address: client.address })
     return this.startSession(user, client)
   }
 }

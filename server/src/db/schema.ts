@@ -12,6 +12,7 @@ export interface UsersTable {
   confirmed: Generated<boolean>
   is_admin: Generated<boolean>
   disabled: Generated<boolean>
+  last_login_on: Date | null
 }
 
 export interface RoomsTable {
@@ -68,6 +69,18 @@ export interface RecoveryCodesTable {
   code_hash: string
 }
 
+export interface AuditEventsTable {
+  id: BigSerial
+  at: Generated<Date>
+  event: string
+  actor_id: ColumnType<string | number | bigint | null, string | null, never>
+  actor_email: string | null
+  target_id: ColumnType<string | number | bigint | null, string | null, never>
+  target_email: string | null
+  address: string | null
+  detail: string | null
+}
+
 export interface Database {
   users: UsersTable
   rooms: RoomsTable
@@ -76,4 +89,5 @@ export interface Database {
   account_tokens: AccountTokensTable
   user_totp: UserTotpTable
   recovery_codes: RecoveryCodesTable
+  audit_events: AuditEventsTable
 }

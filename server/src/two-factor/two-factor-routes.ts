@@ -55,10 +55,12 @@ const twoFactorRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: Ok(RecoveryCodesSchema), ...refusals },
       },
     },
-    async (request) => ({
-      valid: true as const,
-      data: { recovery_codes: await app.twoFactor.enable(request.session!.user, request.body.code) },
-    }),
+    async (request) => {
+      const { user } = request.session!
+      const codes = await app.twoFactor.enable(user, request.body.code)
+      await app.audit.record({ event: 'two_factor_enabled', actor: user, target: user, address: request.ip })
+      return { valid: true as const, data: { recovery_codes: codes } }
+    },
   )
 
   app.post(
@@ -90,6 +92,7 @@ const twoFactorRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const { user } = request.session!
       await app.twoFactor.disable(user, request.body.password, request.body.code)
+      await app.audit.record({ event: 'two_factor_disabled', actor: user, target: user, address: request.ip })
       return { valid: true as const, data: await app.twoFactor.status(user.id) }
     },
   )

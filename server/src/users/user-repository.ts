@@ -71,6 +71,10 @@ export class UserRepository {
     return result.numUpdatedRows > 0n
   }
 
+  async stampLogin(id: string): Promise<void> {
+    await this.db.updateTable('users').set({ last_login_on: new Date() }).where('id', '=', id).execute()
+  }
+
   /** false when there is no such user */
   async delete(id: string, executor: Executor = this.db): Promise<boolean> {
     const result = await executor.deleteFrom('users').where('id', '=', id).executeTakeFirst()
