@@ -7,6 +7,7 @@ import Fastify from 'fastify'
 import type { DestinationStream } from 'pino'
 import { EMAIL_PATTERN, GreetingSchema } from '@chat/contract'
 import accountRoutes from './accounts/account-routes.ts'
+import adminRoutes from './admin/admin-routes.ts'
 import authPlugin from './auth/auth-plugin.ts'
 import authRoutes from './auth/auth-routes.ts'
 import chatPlugin from './chat/chat-plugin.ts'
@@ -81,6 +82,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
       if (servesApi) await api.register(authRoutes, { prefix: '/v1.0/user', config })
       if (servesApi) await api.register(accountRoutes, { prefix: '/v1.0/user', config })
       if (servesApi) await api.register(twoFactorRoutes, { prefix: '/v1.0/user/2fa' })
+      if (servesApi) await api.register(adminRoutes, { prefix: '/v1.0/admin' })
     },
     { prefix: '/api' },
   )

@@ -1,7 +1,10 @@
+import { TWO_FACTOR_REQUIRED_FOR_ADMINS } from '@chat/contract'
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Config } from '../config/config.ts'
 import { AccountTokenRepository } from '../accounts/account-token-repository.ts'
+import { SettingsRepository } from '../admin/settings-repository.ts'
+import { ApiError } from '../http/api-error.ts'
 import { AuditLog, AuditRepository } from '../audit/audit-log.ts'
 import { TwoFactorRepository } from '../two-factor/two-factor-repository.ts'
 import { TwoFactor } from '../two-factor/two-factor-service.ts'
@@ -20,6 +23,12 @@ declare module 'fastify' {
     users: UserService
     /** preHandler: answers 401 unless the request carries a live session, then sets `request.session` */
     requireSession: (request: FastifyRequest, reply: FastifyReply) => Promise<void>
+    /**
+     * preHandler, after requireSession: 403 unless the user is an admin (as the database says now) with
+     * two-factor authentication on where the instance requires it
+     */
+    requireAdmin: (request: FastifyRequest, reply: FastifyReply) => Promise<void>
+    settings: SettingsRepository
   }
   interface FastifyRequest {
     /** the session's token and its user as the database has it now */
@@ -61,6 +70,15 @@ export default fp(
       const user = await app.users.find(session.user.id)
       if (!user || user.disabled) throw notLoggedIn()
       request.session = { token, user }
+    })
+    const settings = new SettingsRepository(app.db)
+    app.decorate('settings', settings)
+    // ASVS 5.0 V8.2.1: function-level access checked on the server, from the database, on every request
+    app.decorate('requireAdmin', async (request: FastifyRequest) => {
+      const user = request.session?.user
+      if (!user?.admin) throw new ApiError(403, 'Only an admin may do this')
+      if ((await settings.read()).require_two_factor_for_admins && !(await twoFactor.isEnabled(user.id)))
+        throw new ApiError(403, TWO_FACTOR_REQUIRED_FOR_ADMINS)
     })
   },
   { name: 'auth', dependencies: ['database', 'sessions', '@fastify/cookie'] },

@@ -147,12 +147,13 @@ const authRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
     {
       schema: {
         summary: 'Is this session an admin? (for the proxy)',
-        response: { 204: Type.Null(), ...Unauthorized },
+        response: { 204: Type.Null(), 403: MessageErrorResponseSchema, ...Unauthorized },
       },
       preHandler: app.requireSession,
     },
     async (request, reply) => {
       if (!request.session!.user.admin) throw new ApiError(401, 'Only an admin may use the database console')
+      await app.requireAdmin(request, reply) // 403 where the instance requires 2FA of admins and it is off
       return reply.code(204).send(null)
     },
   )

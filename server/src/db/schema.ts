@@ -81,6 +81,11 @@ export interface AuditEventsTable {
   detail: string | null
 }
 
+export interface SettingsTable {
+  name: string
+  value: string
+}
+
 export interface Database {
   users: UsersTable
   rooms: RoomsTable
@@ -90,4 +95,5 @@ export interface Database {
   user_totp: UserTotpTable
   recovery_codes: RecoveryCodesTable
   audit_events: AuditEventsTable
+  settings: SettingsTable
 }

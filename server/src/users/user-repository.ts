@@ -57,6 +57,35 @@ export class UserRepository {
     return row && toUser(row)
   }
 
+  /** A page of users whose email contains `query` (any case), ordered by email, and how many match. */
+  async search(
+    query: string,
+    offset: number,
+    limit: number,
+  ): Promise<{ users: (User & { twoFactor: boolean; lastLoginOn: Date | null })[]; total: number }> {
+    const pattern = `%${query.toLowerCase().replace(/[\\%_]/g, (char) => `\\${char}`)}%`
+    const matching = this.db.selectFrom('users').where(sql<string>`lower(email)`, 'like', pattern)
+    const [rows, count] = await Promise.all([
+      matching
+        .leftJoin('user_totp as t', 't.user_id', 'users.id')
+        .selectAll('users')
+        .select((eb) => eb.fn.coalesce('t.enabled', eb.val(false)).as('two_factor'))
+        .orderBy(sql`lower(email)`)
+        .offset(offset)
+        .limit(limit)
+        .execute(),
+      matching.select((eb) => eb.fn.countAll<string | number>().as('count')).executeTakeFirstOrThrow(),
+    ])
+    return {
+      users: rows.map((row) => ({
+        ...toUser(row),
+        twoFactor: Boolean(row.two_factor),
+        lastLoginOn: row.last_login_on,
+      })),
+      total: Number(count.count),
+    }
+  }
+
   /** false when there is no such user */
   async update(
     id: string,

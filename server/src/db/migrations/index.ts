@@ -5,7 +5,7 @@ import * as addUserDisabled from './0003-add-user-disabled.ts'
 import * as createSessions from './0004-create-sessions.ts'
 import * as createAccountTokens from './0007-create-account-tokens.ts'
 import * as createTwoFactor from './0008-create-two-factor.ts'
-import * as createAuditLog from './0009-create-audit-log.ts'
+import * as createAuditLogAndSettings from './0009-create-audit-log-and-settings.ts'
 
 /** Every migration, in order. Names sort as they apply; never rename one that has shipped. */
 export const migrations: Record<string, Migration> = {
@@ -15,5 +15,5 @@ export const migrations: Record<string, Migration> = {
   '0004-create-sessions': createSessions,
   '0007-create-account-tokens': createAccountTokens,
   '0008-create-two-factor': createTwoFactor,
-  '0009-create-audit-log': createAuditLog,
+  '0009-create-audit-log-and-settings': createAuditLogAndSettings,
 }
