@@ -117,6 +117,7 @@ export const AUDIT_EVENTS = [
   'two_factor_enabled',
   'two_factor_disabled',
   'recovery_codes_renewed',
+  'account_deleted',
   'admin_disabled_user',
   'admin_enabled_user',
   'admin_promoted_user',
@@ -141,3 +142,12 @@ export const AuditEventSchema = Type.Object({
   detail: Type.Union([Type.String(), Type.Null()]),
 })
 export type AuditEvent = Static<typeof AuditEventSchema>
+
+/** `POST /api/v1.0/user/delete-account`: the password, and a code when two-factor authentication is on. */
+export const AccountDeletionSchema = Type.Object({
+  password: Type.String({ minLength: 1, maxLength: PASSWORD_MAX_BYTES }),
+  code: Type.Optional(SecondFactorCode),
+})
+export type AccountDeletion = Static<typeof AccountDeletionSchema>
+
+export const ACCOUNT_DELETED = 'Your account is deleted. Your messages stay, shown as from a deleted user.'

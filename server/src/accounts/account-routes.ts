@@ -4,6 +4,8 @@ import {
   MessageErrorResponseSchema,
   NoticeSchema,
   Ok,
+  AccountDeletionSchema,
+  ACCOUNT_DELETED,
   PasswordChangeSchema,
   PasswordResetRequestSchema,
   PasswordResetSchema,
@@ -19,6 +21,7 @@ import { UserRepository } from '../users/user-repository.ts'
 import { AccountTokenRepository } from './account-token-repository.ts'
 import { describeDevice } from './device.ts'
 import { PasswordChanger } from './password-change.ts'
+import { AccountDeleter } from './account-deletion.ts'
 import { PasswordReset, RESET_REQUESTED } from './password-reset.ts'
 
 /** `/api/v1.0/user/*` around an account's life: its password, forgotten or changed, and its open sessions. */
@@ -35,6 +38,7 @@ const accountRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app,
     store,
   )
   const passwordChanger = new PasswordChanger(users, app.sessions, store)
+  const accountDeleter = new AccountDeleter(app.users, app.twoFactor, app.audit)
   app.addHook('onRequest', async (_request, reply) => {
     reply.header('cache-control', 'no-store')
   })
@@ -98,6 +102,29 @@ const accountRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app,
         detail: ended > 0 ? `ended ${ended} other session(s)` : undefined,
       })
       return { valid: true as const, data: { sessions_ended: ended } }
+    },
+  )
+
+  app.post(
+    '/delete-account',
+    {
+      schema: {
+        summary:
+          'Delete your account (password, and a code with 2FA); your messages stay, from a deleted user',
+        body: AccountDeletionSchema,
+        response: {
+          200: Ok(NoticeSchema),
+          400: FieldErrorsResponseSchema,
+          401: MessageErrorResponseSchema,
+          429: MessageErrorResponseSchema,
+        },
+      },
+      preHandler: app.requireSession,
+    },
+    async (request, reply) => {
+      await accountDeleter.delete(request.session!.user, request.body, request.ip)
+      reply.clearCookie(config.session.cookieName, { path: '/' })
+      return { valid: true as const, data: ACCOUNT_DELETED }
     },
   )
 

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import {
   ADMIN_PAGE_MAX,
   AdminActionParamsSchema,
+  AdminUserParamsSchema,
   AdminUsersPageSchema,
   AdminUsersQuerySchema,
   AuditEventSchema,
@@ -74,6 +75,21 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const { id, action } = request.params
       await admin.act(request.session!.user, id, action, request.ip)
       return { valid: true as const, data: 'Done.' }
+    },
+  )
+
+  app.delete(
+    '/users/:id',
+    {
+      schema: {
+        summary: 'Delete a user: their personal data goes, their messages stay, from a deleted user',
+        params: AdminUserParamsSchema,
+        response: { 200: Ok(Type.String()), ...refusals },
+      },
+    },
+    async (request) => {
+      await admin.deleteUser(request.session!.user, request.params.id, request.ip)
+      return { valid: true as const, data: 'Deleted.' }
     },
   )
 

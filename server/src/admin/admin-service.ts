@@ -72,6 +72,12 @@ export class AdminService {
     await this.audit.record({ event: AUDITED[action], actor: admin, target, address })
   }
 
+  async deleteUser(admin: User, targetId: string, address: string): Promise<void> {
+    const target = await this.target(admin, targetId, false)
+    await this.audit.record({ event: 'admin_deleted_user', actor: admin, target, address })
+    await this.accounts.delete(target.id)
+  }
+
   readSettings(): Promise<InstanceSettings> {
     return this.settings.read()
   }
@@ -97,7 +103,7 @@ export class AdminService {
     if (!selfAllowed && targetId === admin.id)
       throw new ApiError(409, 'You cannot do that to your own account; ask another admin')
     const target = await this.users.findById(targetId)
-    if (!target) throw new ApiError(404, 'There is no user with that id')
+    if (!target || target.deleted) throw new ApiError(404, 'There is no user with that id')
     return target
   }
 }

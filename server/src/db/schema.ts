@@ -13,6 +13,7 @@ export interface UsersTable {
   is_admin: Generated<boolean>
   disabled: Generated<boolean>
   last_login_on: Date | null
+  deleted_on: Date | null
 }
 
 export interface RoomsTable {

@@ -11,6 +11,8 @@ export interface User {
   admin: boolean
   /** cannot log in; set by an admin */
   disabled: boolean
+  /** erased: only its id is left, for its messages and the audit log */
+  deleted: boolean
 }
 
 type Executor = Db | Transaction<Database>
@@ -23,6 +25,7 @@ const toUser = (row: Selectable<UsersTable>): User => ({
   confirmed: row.confirmed,
   admin: row.is_admin,
   disabled: row.disabled,
+  deleted: row.deleted_on !== null,
 })
 
 /** The only module that reads or writes `users`. Emails compare regardless of case. */
@@ -104,9 +107,30 @@ export class UserRepository {
     await this.db.updateTable('users').set({ last_login_on: new Date() }).where('id', '=', id).execute()
   }
 
-  /** false when there is no such user */
-  async delete(id: string, executor: Executor = this.db): Promise<boolean> {
-    const result = await executor.deleteFrom('users').where('id', '=', id).executeTakeFirst()
-    return result.numDeletedRows > 0n
+  /**
+   * Deletes an account: everything personal goes (email, password, second factor, sessions, mailed links);
+   * the row stays, disabled, so its messages keep an author. false when there is no such (live) user.
+   */
+  async erase(id: string): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const result = await trx
+        .updateTable('users')
+        .set({
+          email: `deleted-${id}`,
+          password: '!', // no password hash can match this
+          is_admin: false,
+          disabled: true,
+          confirmed: false,
+          last_login_on: null,
+          deleted_on: new Date(),
+        })
+        .where('id', '=', id)
+        .where('deleted_on', 'is', null)
+        .executeTakeFirst()
+      if (result.numUpdatedRows === 0n) return false
+      for (const table of ['user_totp', 'recovery_codes', 'account_tokens', 'sessions'] as const)
+        await trx.deleteFrom(table).where('user_id', '=', id).execute()
+      return true
+    })
   }
 }

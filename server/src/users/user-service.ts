@@ -31,8 +31,9 @@ export class UserService {
     return this.changeAndEndSessions(id, () => this.users.update(id, { passwordHash }))
   }
 
+  /** Erases the account (see UserRepository.erase); its messages stay, from a deleted user. */
   delete(id: string): Promise<boolean> {
-    return this.changeAndEndSessions(id, () => this.users.delete(id))
+    return this.changeAndEndSessions(id, () => this.users.erase(id))
   }
 
   private async changeAndEndSessions(id: string, change: () => Promise<boolean>): Promise<boolean> {
