@@ -105,7 +105,8 @@ export type ServerMessage =
       rooms: string[]
       heartbeatMs: number
       server: string
-      messagesPerSecond: number
+      /** absent from servers older than it: a client then assumes `WS_MESSAGES_PER_SECOND`'s default, 10 */
+      messagesPerSecond?: number
     }
   | { type: 'rooms'; rooms: string[] }
   | { type: 'room_created'; room: string }
