@@ -100,7 +100,7 @@ export class ChatClient {
   /** client ids of pending messages still to go out on this connection, in order */
   private outbox: string[] = []
   private paceTimer: unknown
-  /** send budget: tokens, refilled at the pace, so the server never has to refuse */
+  /** frame budget (sends and typing): tokens, refilled at the pace, so the server never has to refuse */
   private tokens = 0
   private perSecond = DEFAULT_MESSAGES_PER_SECOND * PACE_SHARE
   private refilledAt = 0
@@ -174,7 +174,14 @@ export class ChatClient {
     return clientId
   }
 
+  /**
+   * Typing says nothing that lasts: it goes only when the budget has room to spare for a send after it,
+   * so a quick writer's typing frames never make the server refuse their messages.
+   */
   typing(room: string, typing: boolean): void {
+    this.refill()
+    if (this.tokens < 2) return
+    this.tokens -= 1
     this.sendNow({ type: 'typing', room, typing })
   }
 
@@ -196,9 +203,7 @@ export class ChatClient {
   /** Lets queued sends out at the pace; when out of budget, comes back when the next token is due. */
   private pump(): void {
     if (this.paceTimer !== undefined || !this.welcomed || this.socket?.readyState !== OPEN) return
-    const now = this.options.now()
-    this.tokens = Math.min(this.perSecond, this.tokens + ((now - this.refilledAt) / 1000) * this.perSecond)
-    this.refilledAt = now
+    this.refill()
     while (this.outbox.length > 0 && this.tokens >= 1) {
       const message = this.pending.get(this.outbox.shift()!)
       if (!message) continue
@@ -206,6 +211,12 @@ export class ChatClient {
       this.sendNow({ type: 'send', ...message })
     }
     if (this.outbox.length > 0) this.pumpAfter(((1 - this.tokens) / this.perSecond) * 1000)
+  }
+
+  private refill(): void {
+    const now = this.options.now()
+    this.tokens = Math.min(this.perSecond, this.tokens + ((now - this.refilledAt) / 1000) * this.perSecond)
+    this.refilledAt = now
   }
 
   private pumpAfter(ms: number): void {

@@ -103,8 +103,13 @@ export const useChatStore = defineStore('chat', () => {
 
   /** Stored messages take their place by seq; the user's pending ones stay last, in the order written. */
   function insertStored(list: ShownMessage[], message: ChatMessage, live: boolean): void {
-    const own = list.findLastIndex((item) => item.state === 'pending' && item.key === message.clientId)
-    if (own !== -1) list.splice(own, 1)
+    // the user's own unsent ones are all after the last stored one: only they are looked through
+    for (let i = list.length - 1; i >= 0 && list[i]!.state !== 'sent'; i--) {
+      if (list[i]!.key === message.clientId) {
+        list.splice(i, 1)
+        break
+      }
+    }
     let at = list.length
     while (at > 0 && (list[at - 1]!.state !== 'sent' || (list[at - 1]!.seq ?? 0) > message.seq)) at--
     list.splice(at, 0, shownOf(message, live))
