@@ -1,6 +1,6 @@
 import type { ChatUser } from '@chat/contract'
 import type { Page } from 'playwright-core'
-import type { FakeChatServer } from './fake-chat-server'
+import type { FakeChatServer } from './fake-chat-server.ts'
 
 export interface FloodResult {
   /** every long task (> 50 ms, as Chromium reports them) while the live messages came, in ms */
