@@ -112,7 +112,7 @@ describe('backoffDelay', () => {
     expect(backoffDelay(0, () => 0)).toBe(250)
     expect(backoffDelay(0, () => 1)).toBe(500)
     expect(backoffDelay(3, () => 0.5)).toBe(3_000)
-    expect(backoffDelay(20, () => 1)).toBe(15_000)
+    expect(backoffDelay(20, () => 1)).toBe(5_000)
     const delays = new Set(Array.from({ length: 50 }, () => backoffDelay(4)))
     expect(delays.size).toBeGreaterThan(10)
   })
