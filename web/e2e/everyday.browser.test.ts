@@ -291,6 +291,8 @@ describe(`the SPA as people use it, in Chromium${via}`, () => {
     await page.goto(`${base}/app/rooms/no-such-room`)
     const notice = page.getByRole('alert').filter({ hasText: 'There is no room named no-such-room' })
     await notice.waitFor()
+    // a mistyped address leads to the default room, saying why
+    await page.waitForURL(`${base}/app/`)
     await page.getByRole('button', { name: /^Dismiss: There is no room named no-such-room/ }).click()
     await notice.waitFor({ state: 'detached' })
 

@@ -144,6 +144,11 @@ export class ChatClient {
     this.sendNow({ type: 'join', room })
   }
 
+  /** Drops a room the server does not have, without a word to the server (there is nothing to leave). */
+  forget(room: string): void {
+    this.rooms.delete(room)
+  }
+
   isJoined(room: string): boolean {
     return this.rooms.has(room)
   }

@@ -196,6 +196,8 @@ export const useChatStore = defineStore('chat', () => {
         },
         error(code, message, ref) {
           if (code === 'room_exists' && creating) return creating.done(false)
+          // the page checks the address against the rooms it knows, and says so itself (ChatView)
+          if (code === 'unknown_room') return
           // a refused send that was not stored goes again by itself: nothing for the reader to do
           if ((code === 'rate_limited' || code === 'unavailable') && ref !== undefined) return
           notices.show(message)
@@ -222,6 +224,12 @@ export const useChatStore = defineStore('chat', () => {
     if (typingIn !== undefined && typingIn !== room) setTyping(false)
     current.value = room
     client.value?.join(room)
+  }
+
+  /** A room that does not exist (a mistyped address): not joined again, nothing kept of it. */
+  function forget(room: string): void {
+    client.value?.forget(room)
+    messagesByRoom.delete(room)
   }
 
   function loadOlder(): void {
@@ -279,6 +287,7 @@ export const useChatStore = defineStore('chat', () => {
     start,
     stop,
     open,
+    forget,
     loadOlder,
     createRoom,
     send,
