@@ -9,7 +9,9 @@ export interface UnsentMessage {
 /**
  * Unsent messages outlive the page (a reload, a trip to the login page after the session ended) in this
  * tab's sessionStorage, keyed by user: only the same user sends them after the next login, under their
- * first client id, so a message the server stored already is not stored twice.
+ * first client id, so a message the server stored already is not stored twice. sessionStorage, not
+ * localStorage: they go when the tab closes, and no other tab or later visitor of the browser reads them
+ * (ASVS 5.0 V14.3.3, as little as needed kept in browser storage); no token or password ever goes there.
  */
 const keyOf = (userId: string) => `chat.unsent.${userId}`
 
