@@ -362,6 +362,31 @@ describe('ChatConnection and RoomFeeds on a LocalBus, a fake store and fake peer
     expect(typed()[3]).toMatchObject({ user: alice, typing: false })
   })
 
+  it('answers a join of a room already joined with a page and joined, telling nobody of a leave and return', async () => {
+    await setUp()
+    const b = await joined(bob)
+    const a = await joined(alice)
+    const presence = () => b.peer.ofType<{ online: ChatUser[] }>('presence')
+    await waitUntil('alice seen online', () => presence().at(-1)?.online.length === 2)
+    const presenceBefore = presence().length
+    a.say({ type: 'send', room: 'general', clientId: 'x', text: 'one' })
+    await waitUntil('delivered', () => a.peer.messageSeqs().length === 1)
+    a.say({ type: 'join', room: 'general', since: 0 })
+    await waitUntil('joined again', () => a.peer.ofType('joined').length === 2)
+    expect(
+      a.peer
+        .ofType<HistoryPage>('history')
+        .at(-1)!
+        .messages.map((message) => message.seq),
+    ).toEqual([1])
+    expect(a.peer.ofType('joined')[1]).toMatchObject({ online: expect.arrayContaining([alice, bob]) })
+    a.say({ type: 'send', room: 'general', clientId: 'y', text: 'two' })
+    await waitUntil('delivered once', () => b.peer.messageSeqs().length === 2)
+    await sleep(50)
+    expect(presence()).toHaveLength(presenceBefore) // no "alice left", no second "alice is back"
+    expect(a.peer.messageSeqs()).toEqual([1, 2])
+  })
+
   it('logs a failed gap fill with its room, and fills the gap once the store answers again', async () => {
     await setUp(40)
     const b = await joined(bob)

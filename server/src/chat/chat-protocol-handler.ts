@@ -265,7 +265,9 @@ export class ChatConnection implements RoomMember, RoomListener, ChatSession {
    * (`done: false`), the client pages on with `history` `after`, and keeps what arrives live meanwhile.
    */
   private async join(roomName: string, since: number | undefined): Promise<void> {
-    if (this.rooms.has(roomName)) {
+    const current = this.rooms.get(roomName)
+    if (current?.room && !current.held) return this.rejoin(roomName, current, since)
+    if (current) {
       this.rooms.delete(roomName)
       await this.leaveRoom(roomName)
     }
@@ -295,6 +297,30 @@ export class ChatConnection implements RoomMember, RoomListener, ChatSession {
       if (this.rooms.get(roomName) === membership) this.rooms.delete(roomName)
       if (entered) await this.leaveAfterFailedJoin(roomName)
       throw error
+    }
+  }
+
+  /**
+   * A join of a room this connection is in: answered as a join (a page, then `joined`), but without leaving
+   * and entering again, which would tell the room twice that this user left and came back.
+   */
+  private async rejoin(roomName: string, membership: Membership, since: number | undefined): Promise<void> {
+    const room = membership.room!
+    membership.held = []
+    try {
+      const page =
+        since === undefined
+          ? await this.hub.recentHistory(room)
+          : await this.hub.history(room, { after: since })
+      const online = await this.hub.online(roomName)
+      const last = page.messages.at(-1)
+      if (last) membership.lastSent = Math.max(membership.lastSent, last.seq)
+      this.sendPage(roomName, page)
+      this.send({ type: 'joined', room: roomName, online })
+    } finally {
+      const held = membership.held
+      membership.held = undefined
+      for (const { seq, frame } of held) this.deliver(roomName, seq, frame)
     }
   }
 
