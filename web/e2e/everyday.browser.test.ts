@@ -84,7 +84,7 @@ describe(`the SPA as people use it, in Chromium${via}`, () => {
     const [alicePage, bobPage] = [await newPage(), await newPage()]
     await logIn(alicePage, alice)
     await logIn(bobPage, bob)
-    // the server restarts and forgets every session, as the embedded default does
+    // while the server is away, the session ends (expired, revoked, or a store that forgot it on restart)
     const restarted = server.restart(1_500)
     await alicePage.getByRole('status').filter({ hasText: 'reconnecting' }).waitFor({ timeout: 5_000 })
     await server.forgetSessions()

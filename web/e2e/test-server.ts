@@ -8,7 +8,7 @@ export interface TestServer {
   /** the SPKI fingerprint of the HTTPS certificate Chromium must accept (through nginx only) */
   trustedSpki?: string
   restart(downMs: number): Promise<void>
-  /** forgets every session (and the rest of its Redis state), as the embedded default does on a restart */
+  /** ends every session at once, by deleting the server's Redis state: as if each had expired meanwhile */
   forgetSessions(): Promise<void>
   stop(): Promise<void>
 }

@@ -102,7 +102,7 @@ export async function productionLikeEnv(extra: Record<string, string> = {}): Pro
   env: Record<string, string>
   admin: { email: string; password: string }
   cleanup: () => Promise<void>
-  /** deletes what the server keeps in Redis (sessions included): a restart of the embedded default */
+  /** deletes what the server keeps in Redis, sessions included: every session ends at once */
   forgetRedisState: () => Promise<void>
 }> {
   const database = await createTestDatabase()
