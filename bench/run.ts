@@ -191,7 +191,7 @@ async function measure<T>(run: (server: Server, kind: Kind) => Promise<T>): Prom
   return results
 }
 
-const only = process.argv[2] // echo | fanout | memory: run one part
+const only = process.argv[2] // echo | fanout | memory | spa: run one part
 console.log(
   `bench: ${SECONDS} s per echo run; server ${pinned ? 'pinned to core 0, load on core 1' : 'not pinned'}`,
 )
@@ -215,3 +215,4 @@ if (!only || only === 'memory') {
     `idle memory per connection (1000 open): heap+external ${fmt(app.heapPerConnection / 1024, 2)} KiB (baseline ${fmt(baseline.heapPerConnection / 1024, 2)}, ${ratio(app.heapPerConnection, baseline.heapPerConnection)})`,
   )
 }
+if (!only || only === 'spa') await (await import('./spa-message-list.ts')).benchMessageList()

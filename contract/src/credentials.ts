@@ -1,5 +1,3 @@
-import { Type, type Static } from 'typebox'
-
 /**
  * Field rules of the login and register forms, shared by the API (which enforces them) and the SPA
  * (which checks them before sending). Messages are marshmallow's, as the original API sent them, so an
@@ -43,16 +41,6 @@ export function passwordContainsEmailName(email: string, password: string): bool
 
 /** `{"email": ["Not a valid email address."]}`: the `data` of a 400 answer. */
 export type FieldErrors = Record<string, string[]>
-
-const credentials = (passwordMinLength: number) =>
-  Type.Object({
-    email: Type.String({ format: 'email', maxLength: EMAIL_MAX_LENGTH }),
-    password: Type.String({ minLength: passwordMinLength, maxLength: PASSWORD_MAX_BYTES }),
-  })
-
-export const LoginRequestSchema = credentials(LOGIN_PASSWORD_MIN_LENGTH)
-export const RegisterRequestSchema = credentials(REGISTER_PASSWORD_MIN_LENGTH)
-export type Credentials = Static<typeof LoginRequestSchema>
 
 export type CredentialsKind = 'login' | 'register'
 

@@ -1,4 +1,5 @@
 export * from './credentials.ts'
+export * from './credentials-schemas.ts'
 export * from './envelope.ts'
 export * from './chat-protocol.ts'
 export * from './accounts.ts'

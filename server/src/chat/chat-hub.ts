@@ -130,7 +130,8 @@ export class ChatHub {
     return this.feeds.publishEvent(roomName, JSON.stringify({ type: 'typing', room: roomName, user, typing }))
   }
 
-  private async online(room: string): Promise<ChatUser[]> {
+  /** who is in the room, on every process */
+  async online(room: string): Promise<ChatUser[]> {
     return mergeOnline(await this.presence.read(room))
   }
 
