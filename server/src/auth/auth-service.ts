@@ -1,4 +1,4 @@
-import type { Credentials } from '@chat/contract'
+import { defaultDisplayName, displayNameProblems, type Credentials, type Registration } from '@chat/contract'
 import type { SessionClient, SessionStore, SessionUser } from '../sessions/session-store.ts'
 import { burnVerificationTime, hashPassword, verifyPassword } from '../users/password-hasher.ts'
 import { newPasswordProblems, refuseOversizedPassword } from '../users/password-policy.ts'
@@ -100,13 +100,19 @@ export class AuthService {
     return session
   }
 
-  async register({ email, password }: Credentials, client: SessionClient): Promise<string> {
+  async register(
+    { email, password, display_name: name }: Registration,
+    client: SessionClient,
+  ): Promise<string> {
     refuseOversizedPassword(password)
+    const displayName = name === undefined ? defaultDisplayName(email) : name.trim()
+    const nameProblems = displayNameProblems(displayName)
+    if (nameProblems.length > 0) throw invalidFields({ display_name: nameProblems })
     const retryAfter = await this.registrations.attempt(client.address)
     if (retryAfter > 0) throw tooManyRequests('Too many new accounts from this address', retryAfter)
     const problems = await newPasswordProblems(email, password)
     if (problems.length > 0) throw invalidFields({ password: problems })
-    const user = await this.users.insert({ email, passwordHash: await hashPassword(password) })
+    const user = await this.users.insert({ email, displayName, passwordHash: await hashPassword(password) })
     if (!user) throw emailTaken()
     await this.audit.record({ event: 'registered', target: user, address: client.address })
     return this.startSession(user, client)

@@ -137,8 +137,8 @@ class FakePeer implements ChatPeer {
 }
 
 describe('ChatConnection and RoomFeeds on a LocalBus, a fake store and fake peers', () => {
-  const alice: ChatUser = { id: '1', email: 'alice@example.com' }
-  const bob: ChatUser = { id: '2', email: 'bob@example.com' }
+  const alice: ChatUser = { id: '1', name: 'Alice', verified: true }
+  const bob: ChatUser = { id: '2', name: 'Bob', verified: false }
   let store: FakeChatStore
   let bus: ReconnectingBus
   let hub: ChatHub

@@ -115,8 +115,9 @@ describe('RoomFeeds on a LocalBus and a real ChatRepository (PGlite)', () => {
   }
 
   let clientIds = 0
+  const chatAuthor = () => ({ id: author.id, name: author.displayName, verified: author.confirmed })
   const store = async (room: Room, text = `message ${clientIds + 1}`) =>
-    (await repository.insertMessage(room, author, `client-${++clientIds}`, text)).message
+    (await repository.insertMessage(room, chatAuthor(), `client-${++clientIds}`, text)).message
 
   /** A seq taken and never stored, as when two connections race to store one client id. */
   const skipSeq = (room: Room) =>

@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto'
 import websocket from '@fastify/websocket'
-import { BEARER_SUBPROTOCOL_PREFIX, CHAT_SUBPROTOCOL, CloseCode, WS_PATH } from '@chat/contract'
+import {
+  BEARER_SUBPROTOCOL_PREFIX,
+  CHAT_SUBPROTOCOL,
+  CloseCode,
+  WS_PATH,
+  type ChatUser,
+} from '@chat/contract'
 import { Type, type Static } from 'typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
@@ -18,7 +24,7 @@ import { SessionWatch } from './session-watch.ts'
 
 declare module 'fastify' {
   interface FastifyRequest {
-    upgrade?: { token: string; session: Session; chat: boolean }
+    upgrade?: { token: string; session: Session; user: ChatUser; chat: boolean }
   }
 }
 
@@ -160,7 +166,8 @@ export default fp(
       const connection = request.raw.socket
       if (connection.destroyed) slots.release(user.id, connectionId)
       else connection.once('close', () => slots.release(user.id, connectionId))
-      request.upgrade = { token, session, chat: wanted.includes(CHAT_SUBPROTOCOL) }
+      const shown = { id: user.id, name: user.displayName, verified: user.confirmed }
+      request.upgrade = { token, session, user: shown, chat: wanted.includes(CHAT_SUBPROTOCOL) }
       void reply
     }
 
@@ -173,8 +180,8 @@ export default fp(
         preHandler: authenticateUpgrade,
       },
       (socket: WebSocket, request) => {
-        const { token, session, chat } = request.upgrade!
-        const peer = new Peer(socket, session.user, token, settings.sendBufferLimit, request.log)
+        const { token, session, user, chat } = request.upgrade!
+        const peer = new Peer(socket, user, token, settings.sendBufferLimit, request.log)
         watch.add(peer, session.expiresAt)
         socket.on('pong', () => (peer.alive = true))
         socket.on('message', () => (peer.alive = true))
