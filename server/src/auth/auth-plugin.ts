@@ -36,7 +36,12 @@ export default fp(
     const limiter = new LoginLimiter(config.loginLimits, store)
     const registrations = new RegistrationLimiter(config.registrationLimits, store)
     const users = new UserRepository(app.db)
-    app.decorate('auth', new AuthService(users, app.sessions, limiter, registrations))
+    app.decorate(
+      'auth',
+      new AuthService(users, app.sessions, limiter, registrations, (result) =>
+        app.metrics.logins.inc({ result }),
+      ),
+    )
     app.decorate('users', new UserService(users, app.sessions))
     app.decorateRequest('session', undefined)
     app.decorate('requireSession', async (request: FastifyRequest) => {
@@ -49,5 +54,5 @@ export default fp(
       request.session = { token, user }
     })
   },
-  { name: 'auth', dependencies: ['database', 'sessions', '@fastify/cookie'] },
+  { name: 'auth', dependencies: ['metrics', 'database', 'sessions', '@fastify/cookie'] },
 )

@@ -7,6 +7,7 @@ import { invalidFields } from '../http/api-error.ts'
 import { tooManyRequests } from '../http/api-error.ts'
 import { accountDisabled, emailTaken, tooManyAttempts, wrongCredentials } from './auth-errors.ts'
 import type { LoginClient, LoginLimiter, RegistrationLimiter } from './login-limiter.ts'
+import type { LoginResult } from '../metrics/metrics.ts'
 
 const sessionUser = (user: User): SessionUser => ({ id: user.id, email: user.email })
 
@@ -24,6 +25,8 @@ export class AuthService {
     private readonly sessions: SessionStore,
     private readonly limiter: LoginLimiter,
     private readonly registrations: RegistrationLimiter,
+    /** counts each login attempt that got as far as the limiter, by how it ended */
+    private readonly countLogin: (result: LoginResult) => void,
   ) {}
 
   /**
@@ -36,19 +39,31 @@ export class AuthService {
   ): Promise<{ token: string; deviceToken: string }> {
     refuseOversizedPassword(password)
     const attempt = await this.limiter.attempt(email, client)
-    if (attempt.retryAfter > 0) throw tooManyAttempts(attempt.retryAfter)
+    if (attempt.retryAfter > 0) {
+      this.countLogin('throttled')
+      throw tooManyAttempts(attempt.retryAfter)
+    }
     const user = await this.users.findByEmail(email)
     if (!user) {
       await burnVerificationTime(password)
+      this.countLogin('failure')
       throw wrongCredentials()
     }
     const { valid, needsRehash } = await verifyPassword(user.passwordHash, password)
-    if (!valid) throw wrongCredentials()
+    if (!valid) {
+      this.countLogin('failure')
+      throw wrongCredentials()
+    }
     // said only to whoever knows the password (ASVS 6.3.x: no account state to guessers)
-    if (user.disabled) throw accountDisabled()
+    if (user.disabled) {
+      this.countLogin('disabled')
+      throw accountDisabled()
+    }
     const deviceToken = await this.limiter.succeeded(attempt, client)
     if (needsRehash) await this.users.update(user.id, { passwordHash: await hashPassword(password) })
-    return { token: await this.sessions.create(sessionUser(user)), deviceToken }
+    const token = await this.sessions.create(sessionUser(user))
+    this.countLogin('success')
+    return { token, deviceToken }
   }
 
   async register({ email, password }: Credentials, clientAddress: string): Promise<string> {

@@ -32,6 +32,7 @@ export default fp(
       randomUUID(),
       config.chat,
       app.log,
+      app.metrics,
     )
     await hub.start()
     app.addHook('onClose', async () => {
@@ -56,5 +57,5 @@ export default fp(
       },
     })
   },
-  { name: 'chat', dependencies: ['database', 'redis'] },
+  { name: 'chat', dependencies: ['metrics', 'database', 'redis'] },
 )

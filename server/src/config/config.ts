@@ -40,6 +40,14 @@ export const EnvSchema = Type.Object({
   REDIS_KEY_PREFIX: Type.String({ default: 'chat:' }),
   HOST: Type.Optional(Type.String({ minLength: 1 })),
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8000 }),
+  METRICS_PORT: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      maximum: 65535,
+      description: 'Prometheus metrics at GET /metrics on this port (never the public one); unset: none',
+    }),
+  ),
+  METRICS_HOST: Type.Optional(Type.String({ minLength: 1, description: 'default: as HOST' })),
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
   TRUSTED_PROXIES: Type.String({
     default: '',
@@ -175,6 +183,10 @@ function fromEnv(env: Env) {
       host: env.HOST ?? (production ? '0.0.0.0' : '127.0.0.1'),
       port: env.PORT,
       trustedProxies: splitList(env.TRUSTED_PROXIES),
+    },
+    metrics: {
+      port: env.METRICS_PORT,
+      host: env.METRICS_HOST ?? env.HOST ?? (production ? '0.0.0.0' : '127.0.0.1'),
     },
     logLevel: env.LOG_LEVEL,
     admin: admin(env),
