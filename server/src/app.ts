@@ -15,6 +15,7 @@ import crossSiteGuard from './http/cross-site-guard.ts'
 import errorHandler from './http/error-handler.ts'
 import healthRoutes from './http/health-routes.ts'
 import { loggerOptions } from './http/logging.ts'
+import lifecyclePlugin from './lifecycle/lifecycle-plugin.ts'
 import metricsPlugin from './metrics/metrics-plugin.ts'
 import spaPlugin from './http/spa-plugin.ts'
 import redisPlugin from './redis/redis-plugin.ts'
@@ -48,6 +49,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
   // Infrastructure first, then the app's services, then routes.
   await app.register(errorHandler)
   await app.register(metricsPlugin, { config })
+  await app.register(lifecyclePlugin)
   await app.register(cookie)
   await app.register(crossSiteGuard, { allowedOrigins: config.websocket.allowedOrigins })
   await app.register(databasePlugin, { config })

@@ -52,11 +52,13 @@ describe('loadConfig', () => {
     expect(loadConfig({})).toEqual({
       mode: 'dev',
       http: { host: '127.0.0.1', port: 8000, trustedProxies: [] },
+      metrics: { port: undefined, host: '127.0.0.1' },
       logLevel: 'info',
       admin: PLACEHOLDER_ADMIN,
       databaseUrl: undefined,
       pgliteDataDir: path.join(repositoryRoot, '.data', 'pglite'),
       migrateOnStart: true,
+      shutdownDrainMs: 0,
       redisUrl: undefined,
       redisKeyPrefix: 'chat:',
       session: {

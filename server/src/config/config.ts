@@ -91,6 +91,13 @@ export const EnvSchema = Type.Object({
     'how often open sockets re-check (and refresh) their sessions, in one batch',
   ),
   CHAT_HISTORY_LIMIT: Count(50, 'messages sent on joining a room'),
+  SHUTDOWN_DRAIN_SECONDS: Type.Number({
+    minimum: 0,
+    maximum: 60,
+    default: 0,
+    description:
+      'on SIGTERM: answer not-ready and refuse new WebSockets this long before closing the open ones (1001)',
+  }),
   MIGRATE_ON_START: Flag('apply pending migrations at start (under a lock)', 'true'),
 })
 
@@ -196,6 +203,7 @@ function fromEnv(env: Env) {
       ? env.PGLITE_DATA_DIR
       : path.resolve(repositoryRoot, env.PGLITE_DATA_DIR),
     migrateOnStart: env.MIGRATE_ON_START === 'true',
+    shutdownDrainMs: Math.round(env.SHUTDOWN_DRAIN_SECONDS * 1000),
     /** undefined: sessions and limits kept in this process */
     redisUrl: env.REDIS_URL,
     redisKeyPrefix: env.REDIS_KEY_PREFIX,

@@ -28,6 +28,7 @@ const UPGRADE_REFUSALS: Record<number, string> = {
   401: 'not_logged_in',
   403: 'origin',
   429: 'too_many_connections',
+  503: 'draining',
 }
 
 /** `?token=`: the original's clients carry their token in the URL (legacy; see docs/protocol.md). */
@@ -129,6 +130,8 @@ export default fp(
       request: FastifyRequest<{ Querystring: WsQuery }>,
       reply: FastifyReply,
     ) {
+      // shutting down: nginx hands a 503 to the next ws process (proxy_next_upstream http_503)
+      if (app.lifecycle.draining) throw new ApiError(503, 'This server is shutting down; connect again')
       const offered = offeredProtocols(request)
       const bearer = offered.find((protocol) => protocol.startsWith(BEARER_SUBPROTOCOL_PREFIX))
       const wanted = offered.filter((protocol) => !protocol.startsWith(BEARER_SUBPROTOCOL_PREFIX))
@@ -198,6 +201,6 @@ export default fp(
   },
   {
     name: 'websocket-server',
-    dependencies: ['metrics', 'redis', 'sessions', 'auth', 'chat', '@fastify/cookie'],
+    dependencies: ['metrics', 'lifecycle', 'redis', 'sessions', 'auth', 'chat', '@fastify/cookie'],
   },
 )
