@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import cookie from '@fastify/cookie'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
@@ -23,6 +24,13 @@ import sessionsPlugin from './sessions/sessions-plugin.ts'
 import adminSeedPlugin from './users/admin-seed-plugin.ts'
 import websocketServer from './ws/ws-plugin.ts'
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** this process's id: on every log line, and the `server` of the chat's `welcome` */
+    instanceId: string
+  }
+}
+
 export interface BuildOptions {
   /** where log lines go instead of stdout (tests read them) */
   logStream?: DestinationStream
@@ -30,8 +38,9 @@ export interface BuildOptions {
 
 /** The one factory: `main.ts` and every test build the app here, so they run the same thing. */
 export async function buildApp(config: Config, options: BuildOptions = {}) {
+  const instanceId = randomUUID()
   const app = Fastify({
-    logger: loggerOptions(config, options.logStream),
+    logger: loggerOptions(config, instanceId, options.logStream),
     // Only a configured proxy may say who the client is; otherwise X-Forwarded-For is ignored.
     trustProxy: config.http.trustedProxies.length > 0 ? config.http.trustedProxies : false,
     requestIdHeader: 'x-request-id',
@@ -42,6 +51,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
       plugins: [(ajv: Ajv) => ajv.addFormat('email', EMAIL_PATTERN)],
     },
   }).withTypeProvider<TypeBoxTypeProvider>()
+
+  app.decorate('instanceId', instanceId)
 
   // Every body this API takes is JSON; anything else is a 415, not a string that fails validation.
   app.removeContentTypeParser('text/plain')

@@ -29,7 +29,7 @@ export default fp(
       app.bus,
       app.redis ? new RedisPresenceStore(app.redis, prefix, presenceTtlMs) : new MemoryPresenceStore(),
       prefix,
-      randomUUID(),
+      app.instanceId,
       config.chat,
       app.log,
       app.metrics,

@@ -20,6 +20,10 @@ describe('/api/health/live and /api/health/ready', () => {
       valid: true,
       data: { database: 'ok', sessions: 'ok', migrations: 'ok', shutdown: 'running' },
     })
+    // every line says which process wrote it: its role and instance id
+    const lines = t.logs.map((line) => JSON.parse(line) as { role?: string; instance?: string })
+    expect(lines.length).toBeGreaterThan(3)
+    for (const line of lines) expect(line).toMatchObject({ role: 'all', instance: t.app.instanceId })
   })
 
   it('ready is 503 with migrations pending on a database nobody migrated; live stays 200', async () => {
@@ -70,4 +74,3 @@ describe('SIGTERM on a ws process', () => {
     expect(server.output()).toMatch(/draining: not ready, refusing new WebSockets/)
   })
 })
-
