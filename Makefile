@@ -4,7 +4,7 @@ export
 
 COMPOSE ?= docker compose
 
-.PHONY: up upb stop db r test b logs migrate bench stack certs
+.PHONY: up upb stop db r test b logs migrate bench stack certs backup restore restart-ws
 
 CERTS_DIR ?= .data/certs
 
@@ -43,3 +43,10 @@ bench:
 
 stack: ## the same topology without Docker: nginx (HTTPS), Adminer (php -S), api, two ws, local PostgreSQL and Redis
 	node scripts/stack.mjs
+
+# Backups: PostgreSQL holds everything that matters; Redis only sessions, limits and presence (README, Backups).
+backup: ## a dump of the database (custom format, timestamped) into .data/backups/
+	PG_EXEC="$(COMPOSE) exec -T db" scripts/db-backup.sh backup
+
+restore: ## restore a dump into an empty database: make restore FILE=.data/backups/chat-….dump
+	PG_EXEC="$(COMPOSE) exec -T db" scripts/db-backup.sh restore "$(FILE)"
