@@ -4,7 +4,7 @@ export
 
 COMPOSE ?= docker compose
 
-.PHONY: up upb stop db r test b logs migrate bench stack certs backup restore restart-ws
+.PHONY: up upb stop db r test b logs migrate bench stack certs backup restore restart-ws restart-stack-ws
 
 CERTS_DIR ?= .data/certs
 
@@ -40,6 +40,12 @@ migrate: ## apply pending migrations (the api also does at start)
 
 bench:
 	npm run bench
+
+restart-ws: ## rolling restart of the ws containers, one at a time, each ready before the next (no message lost)
+	COMPOSE="$(COMPOSE)" scripts/restart-ws.sh
+
+restart-stack-ws: ## the same for `make stack`'s ws processes (it restarts them on SIGUSR2)
+	kill -USR2 "$$(cat "$${STACK_DIR:-.data/stack}/stack.pid")"
 
 stack: ## the same topology without Docker: nginx (HTTPS), Adminer (php -S), api, two ws, local PostgreSQL and Redis
 	node scripts/stack.mjs

@@ -99,14 +99,71 @@ const { result, commands } = concurrently(
     server('api', env.API_PORT),
     ...wsPorts.map((port) => server('ws', port)),
   ],
-  { killOthersOn: ['failure', 'success'], prefix: 'name', killSignal: 'SIGTERM' },
+  { prefix: 'name', killSignal: 'SIGTERM' },
 )
+const stopAll = () => commands.forEach((command) => command.kill('SIGTERM'))
+
+// A process that ends on its own ends the stack, unless it is a ws process being restarted on purpose.
+const restarting = new Set()
+for (const command of commands)
+  command.close.subscribe(() => {
+    if (!restarting.has(command)) stopAll()
+  })
+
+/** Resolves once `port` answers /api/health/ready with 200; rejects after a minute. */
+async function ready(port) {
+  const deadline = Date.now() + 60_000
+  while (Date.now() < deadline) {
+    const status = await fetch(`http://127.0.0.1:${port}/api/health/ready`).then(
+      (response) => response.status,
+      () => 0, // not listening yet
+    )
+    if (status === 200) return
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+  throw new Error(`the ws process on port ${port} did not get ready within a minute`)
+}
+
+/**
+ * The rolling restart (`make restart-stack-ws`, SIGUSR2): one ws process at a time, SIGTERM (it drains:
+ * not ready, sockets closed with 1001, clients reconnect through nginx to the other), start it again, wait
+ * until it is ready, then the next. Clients keep their sessions (in Redis) and resume where they were.
+ */
+let rolling = false
+async function restartWs() {
+  if (rolling) return
+  rolling = true
+  try {
+    for (const [index, port] of wsPorts.entries()) {
+      const command = commands.find((candidate) => candidate.name === `ws-${port}`)
+      restarting.add(command)
+      const closed = new Promise((resolve) => {
+        const subscription = command.close.subscribe(() => {
+          subscription.unsubscribe()
+          resolve()
+        })
+      })
+      command.kill('SIGTERM')
+      await closed
+      command.start()
+      restarting.delete(command)
+      await ready(port)
+      console.log(`stack: ws process ${index + 1} of ${wsPorts.length} restarted and ready (port ${port})`)
+    }
+    console.log('stack: rolling restart of the ws processes done')
+  } catch (error) {
+    console.error(`stack: rolling restart stopped: ${error.message}`)
+  } finally {
+    rolling = false
+  }
+}
+process.on('SIGUSR2', () => void restartWs())
+writeFileSync(path.join(stackDir, 'stack.pid'), String(process.pid))
 console.log(
   `stack: https://localhost:${env.NGINX_TLS_PORT}/ (nginx; http://localhost:${env.NGINX_PORT}/ redirects there), config in ${stackDir}`,
 )
 // concurrently forwards Ctrl+C itself; a SIGTERM (from a test or a supervisor) must stop the children too
-for (const signal of ['SIGTERM', 'SIGHUP'])
-  process.on(signal, () => commands.forEach((command) => command.kill('SIGTERM')))
+for (const signal of ['SIGTERM', 'SIGHUP']) process.on(signal, stopAll)
 await result.catch(() => {
   process.exitCode = 1
 })
