@@ -21,6 +21,8 @@ const env = {
   WS_PORTS: '8101,8102',
   ADMINER_PORT: '8180',
   SPA_STATIC_PORT: '8181',
+  // where nginx sends /grafana/ (for admins): a Grafana of your own, if any; the stack runs none
+  GRAFANA_PORT: '8182',
   DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/postgres',
   REDIS_URL: 'redis://127.0.0.1:6379',
   ADMINER_PHP: '/usr/share/adminer/adminer.php',
@@ -65,6 +67,7 @@ writeFileSync(
     API_SERVERS: `server 127.0.0.1:${env.API_PORT};`,
     WS_SERVERS: wsPorts.map((port) => `server 127.0.0.1:${port};`).join(' '),
     ADMINER_SERVER: `127.0.0.1:${env.ADMINER_PORT}`,
+    GRAFANA_SERVER: `127.0.0.1:${env.GRAFANA_PORT}`,
     SPA_UPSTREAM: `127.0.0.1:${env.SPA_STATIC_PORT}`,
   }),
 )

@@ -43,10 +43,10 @@ describe('the compose files, checked without Docker', () => {
     expect(schemaErrors(broken).join('\n')).toMatch(/\/services\/nginx\/ports/)
   })
 
-  it('define the seven services, and only nginx publishes ports: HTTP and HTTPS', () => {
+  it('define the nine services, and only nginx publishes ports: HTTP and HTTPS', () => {
     const compose = production()
     expect(Object.keys(compose.services).sort()).toEqual(
-      ['adminer', 'api', 'app', 'db', 'nginx', 'redis', 'ws'].sort(),
+      ['adminer', 'api', 'app', 'db', 'grafana', 'nginx', 'prometheus', 'redis', 'ws'].sort(),
     )
     const publishing = Object.entries(compose.services).filter(([, service]) => service.ports)
     expect(publishing.map(([name]) => name)).toEqual(['nginx'])
@@ -122,7 +122,7 @@ describe('the compose files, checked without Docker', () => {
   })
 
   it('pin every image, in compose and in the Dockerfiles, to an exact version', () => {
-    const exact = /^[a-z0-9./_-]+:\d+\.\d+(\.\d+)?(-[a-z0-9.-]+)?(@sha256:[0-9a-f]{64})?$/
+    const exact = /^[a-z0-9./_-]+:v?\d+\.\d+(\.\d+)?(-[a-z0-9.-]+)?(@sha256:[0-9a-f]{64})?$/
     const images: string[] = []
     for (const file of ['compose.yml', 'compose.override.yml'])
       for (const service of Object.values(loadComposeFile(file, deploymentEnv).services))

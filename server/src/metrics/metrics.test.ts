@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { repositoryRoot } from '../config/config.ts'
 import { realBackend } from '../test/backends.ts'
 import { freePort } from '../test/ports.ts'
 import { bearer, newEmail, postJson, startTestApp, type TestApp } from '../test/test-app.ts'
@@ -164,5 +167,21 @@ describe('Prometheus metrics on PostgreSQL + Redis', () => {
     await postJson(t.app, '/api/v1.0/user/logout', {}, bearer(token))
     expect((await socket.closed).code).toBe(4001)
     expect(sample(await scrape(), 'chat_session_closes_total') - closes).toBe(1)
+  })
+
+  it('has every metric the Grafana dashboard queries (docker/grafana/dashboards/chat.json)', async () => {
+    const exposed = new Set(
+      (await t.app.metrics.registry.getMetricsAsJSON()).flatMap(({ name, type }) =>
+        String(type) === 'histogram' ? [`${name}_bucket`, `${name}_sum`, `${name}_count`] : [name],
+      ),
+    )
+    const dashboard = readFileSync(path.join(repositoryRoot, 'docker/grafana/dashboards/chat.json'), 'utf8')
+    const queried = new Set(
+      (JSON.parse(dashboard) as { panels: { targets: { expr: string }[] }[] }).panels
+        .flatMap((panel) => panel.targets)
+        .flatMap((target) => target.expr.match(/\b(?:chat|nodejs|process)_\w+/g) ?? []),
+    )
+    expect(queried.size).toBeGreaterThan(10)
+    expect([...queried].filter((name) => !exposed.has(name))).toEqual([])
   })
 })
