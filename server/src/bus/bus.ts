@@ -43,9 +43,12 @@ export class Subscriptions {
     return true
   }
 
-  /** `publishedAt`: the publisher's clock (ms); processes of one deployment share NTP time */
-  deliver(channel: string, message: string, publishedAt: number): void {
-    this.lag?.observe(Math.max(0, Date.now() - publishedAt) / 1000)
+  /**
+   * `publishedAt`: the publisher's clock (ms; processes of one deployment share NTP time); undefined for
+   * a payload nobody stamped (Redis's own PUBLISH from a session script), which has no lag to tell
+   */
+  deliver(channel: string, message: string, publishedAt?: number): void {
+    if (publishedAt !== undefined) this.lag?.observe(Math.max(0, Date.now() - publishedAt) / 1000)
     for (const handler of this.handlers.get(channel) ?? []) handler(message)
   }
 }

@@ -5,16 +5,17 @@ import { Subscriptions, type Bus, type BusHandler } from './bus.ts'
 
 /**
  * On the wire each payload is `@<publish time, ms>\n<message>`, so every receiver can measure the bus's
- * lag. A payload without the stamp (from a process older than this envelope) is taken as it is.
+ * lag. A payload without the stamp (a session script's PUBLISH, or a process older than this envelope) is
+ * taken as it is.
  */
 const stamp = (message: string) => `@${Date.now()}\n${message}`
 
-function unstamp(payload: string): { message: string; publishedAt: number } {
+function unstamp(payload: string): { message: string; publishedAt: number | undefined } {
   const newline = payload.indexOf('\n')
   const publishedAt = payload.startsWith('@') && newline > 0 ? Number(payload.slice(1, newline)) : NaN
   return Number.isFinite(publishedAt)
     ? { message: payload.slice(newline + 1), publishedAt }
-    : { message: payload, publishedAt: Date.now() }
+    : { message: payload, publishedAt: undefined }
 }
 
 /** Redis pub/sub: the bus between the processes of a deployment. */
