@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { Type } from 'typebox'
+import { Type, type TSchema } from 'typebox'
 import { pingDatabase } from '../db/database.ts'
 import { pendingMigrations } from '../db/migrator.ts'
 
@@ -55,19 +55,32 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
     ])
   }
 
-  app.get(
+  /** A probe route: 200 when every check is ok, 503 (what load balancers read) with the same body when not. */
+  function probe<Data extends Record<string, string>>(
+    url: string,
+    summary: string,
+    schema: TSchema,
+    checks: () => Promise<Data>,
+    healthy: (data: Data) => boolean,
+  ) {
+    app.get(url, { schema: { summary, response: { 200: schema, 503: schema } } }, async (_request, reply) => {
+      const data = await checks()
+      const valid = healthy(data)
+      return reply.code(valid ? 200 : 503).send({ valid, data })
+    })
+  }
+
+  const allOk = (data: Record<string, string>) => Object.values(data).every((status) => status === 'ok')
+
+  probe(
     '/health',
-    {
-      schema: {
-        summary: 'Database and session store',
-        response: { 200: HealthSchema, 503: HealthSchema },
-      },
-    },
-    async (_request, reply) => {
+    'Database and session store',
+    HealthSchema,
+    async () => {
       const [database, sessions] = await backends()
-      const valid = database === 'ok' && sessions === 'ok'
-      return reply.code(valid ? 200 : 503).send({ valid, data: { database, sessions } })
+      return { database, sessions }
     },
+    allOk,
   )
 
   app.get(
@@ -76,27 +89,23 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async () => ({ valid: true as const, data: { live: true as const } }),
   )
 
-  app.get(
+  probe(
     '/health/ready',
-    {
-      schema: {
-        summary: 'Readiness: database, session store, migrations applied, not shutting down',
-        response: { 200: ReadySchema, 503: ReadySchema },
-      },
-    },
-    async (_request, reply) => {
-      const shutdown = app.lifecycle.draining ? ('draining' as const) : ('running' as const)
+    'Readiness: database, session store, migrations applied, not shutting down',
+    ReadySchema,
+    async () => {
       const [[database, sessions], migrations] = await Promise.all([
         backends(),
         check<'ok' | 'pending'>(
           'migrations',
-          async () => ((await pendingMigrations(app.db)).length > 0 ? ('pending' as const) : undefined),
-          'ok' as const,
+          async () => ((await pendingMigrations(app.db)).length > 0 ? 'pending' : undefined),
+          'ok',
         ),
       ])
-      const valid = database === 'ok' && sessions === 'ok' && migrations === 'ok' && shutdown === 'running'
-      return reply.code(valid ? 200 : 503).send({ valid, data: { database, sessions, migrations, shutdown } })
+      const shutdown = app.lifecycle.draining ? 'draining' : 'running'
+      return { database, sessions, migrations, shutdown }
     },
+    ({ shutdown, ...checked }) => shutdown === 'running' && allOk(checked),
   )
 }
 
