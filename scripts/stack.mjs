@@ -65,7 +65,10 @@ writeFileSync(
     ...env,
     HTTPS_PUBLIC_PORT: env.NGINX_TLS_PORT,
     API_SERVERS: `server 127.0.0.1:${env.API_PORT};`,
-    WS_SERVERS: wsPorts.map((port) => `server 127.0.0.1:${port};`).join(' '),
+    // ws processes are never marked down (max_fails=0): one that refuses (restarting, or draining: 503) only
+    // sends that upgrade on to the next. With nginx's default (down for 10 s after one failure), a rolling
+    // restart would find both marked down and answer 502 until the timeout passed.
+    WS_SERVERS: wsPorts.map((port) => `server 127.0.0.1:${port} max_fails=0;`).join(' '),
     ADMINER_SERVER: `127.0.0.1:${env.ADMINER_PORT}`,
     GRAFANA_SERVER: `127.0.0.1:${env.GRAFANA_PORT}`,
     SPA_UPSTREAM: `127.0.0.1:${env.SPA_STATIC_PORT}`,
