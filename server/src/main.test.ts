@@ -90,6 +90,21 @@ describe('main, the embedded default', () => {
     }
   })
 
+  it('says in one line that the metrics port is taken, naming METRICS_PORT', async () => {
+    const holder = createServer()
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve))
+    const { port } = holder.address() as AddressInfo
+    try {
+      server = spawnServer({ PGLITE_DATA_DIR: 'memory://', HOST: '127.0.0.1', METRICS_PORT: String(port) })
+      expect(await server.exited()).toBe(1)
+      expect(startupRefusal(server.output())).toContain(
+        `port ${port} on 127.0.0.1 is in use: stop what holds it, or set METRICS_PORT`,
+      )
+    } finally {
+      holder.close()
+    }
+  })
+
   it('refuses the placeholder admin password in production', async () => {
     server = spawnServer({
       API_MODE: 'production',

@@ -37,7 +37,8 @@ closeWithGrace({ delay: config.shutdownDrainMs + 10_000 }, async ({ signal, err 
 })
 const { host, port } = config.http
 const address = await app.listen({ host, port }).catch(async (error: unknown) => {
-  const reason = listenStartupError(error, host, port)
+  // the metrics listener starts on ready, inside listen: its refusal comes as a StartupError already
+  const reason = error instanceof StartupError ? error : listenStartupError(error, host, port)
   if (!reason) throw error
   await app.close()
   refuseToStart(reason.message)

@@ -2,6 +2,7 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import fp from 'fastify-plugin'
 import type { Config } from '../config/config.ts'
+import { listenStartupError } from '../startup/startup-error.ts'
 import { createMetrics, type Metrics } from './metrics.ts'
 
 declare module 'fastify' {
@@ -56,6 +57,8 @@ export default fp(
       await new Promise<void>((resolve, reject) => {
         server!.once('error', reject)
         server!.listen(port, host, resolve)
+      }).catch((error: unknown) => {
+        throw listenStartupError(error, host, port, { port: 'METRICS_PORT', host: 'METRICS_HOST' }) ?? error
       })
       app.log.info(`metrics: http://${host}:${(server.address() as AddressInfo).port}/metrics`)
     })
