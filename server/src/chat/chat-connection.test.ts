@@ -2,6 +2,7 @@ import { HISTORY_PAGE_MAX, type ChatMessage, type ChatUser } from '@chat/contrac
 import { pino } from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
 import { LocalBus } from '../bus/bus.ts'
+import { createMetrics } from '../metrics/metrics.ts'
 import { ChatHub } from './chat-hub.ts'
 import type { ChatPeer } from './chat-peer.ts'
 import { ChatConnection } from './chat-protocol-handler.ts'
@@ -158,6 +159,7 @@ describe('ChatConnection and RoomFeeds on a LocalBus, a fake store and fake peer
       'server-1',
       { historyLimit: 50, messagesPerSecond: 1_000, presenceIntervalMs: 60_000 },
       log,
+      createMetrics('test'),
       gapWaitMs,
     )
     await hub.start()

@@ -101,6 +101,7 @@ export class ChatConnection implements RoomMember, RoomListener, ChatSession {
     if (seq !== undefined) {
       if (seq <= membership.lastSent) return
       membership.lastSent = seq
+      this.hub.metrics.messagesDelivered.inc()
     }
     this.peer.send(frame)
   }
