@@ -385,12 +385,7 @@ describe('chat across separate server processes on one database and one Redis pr
 
     // bob sends 40 without waiting; process 1 is told to stop once the first is acknowledged
     const clientIds = Array.from({ length: 40 }, (_, i) => `shutdown-${i}`)
-    const acked = new Map<string, Frame>()
-    b.socket.socket.on('message', (data) => {
-      const frame = JSON.parse(data.toString()) as Frame
-      if (frame.type === 'ack') acked.set(frame.clientId!, frame)
-    })
-    clientIds.forEach((clientId) => b.write({ type: 'send', room, clientId, text: clientId }))
+    const acked = b.sendAll(room, clientIds)
     await b.ack(clientIds[0]!)
     const exited = cluster.servers[1]!.stop()
     const [closedB, closedObserver] = await Promise.all([b.socket.closed, bObserver.socket.closed])
