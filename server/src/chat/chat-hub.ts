@@ -2,11 +2,14 @@ import { HISTORY_PAGE_MAX, type ChatMessage, type ChatUser } from '@chat/contrac
 import type { FastifyBaseLogger } from 'fastify'
 import type { Bus } from '../bus/bus.ts'
 import type { ChatStore, HistoryCursor, HistoryPage, Room } from './chat-repository.ts'
+import { GroupCommit } from './group-commit.ts'
 import { LocalPresence, mergeOnline, type PresenceStore } from './presence.ts'
 import { RoomFeeds, type RoomMember } from './room-feeds.ts'
 
 export interface ChatSettings {
   historyLimit: number
+  /** most messages of one room stored in one statement (group commit); 1 stores each on its own */
+  maxBatch: number
   messagesPerSecond: number
   /** how often presence is refreshed; a dead process's users vanish within about three of these */
   presenceIntervalMs: number
@@ -24,6 +27,7 @@ export interface RoomListener {
  */
 export class ChatHub {
   private readonly feeds: RoomFeeds
+  private readonly writer: GroupCommit
   private readonly local = new LocalPresence()
   private readonly lastOnline = new Map<string, string>()
   private readonly listeners = new Set<RoomListener>()
@@ -47,6 +51,11 @@ export class ChatHub {
     this.roomsChannel = `${channelPrefix}rooms`
     const onPresenceSignal = (room: string) => void this.refreshPresence(room)
     this.feeds = new RoomFeeds(bus, repository, channelPrefix, onPresenceSignal, log, gapWaitMs)
+    this.writer = new GroupCommit(
+      repository,
+      (messages) => this.feeds.publishMessages(messages),
+      settings.maxBatch,
+    )
   }
 
   async start(): Promise<void> {
@@ -113,17 +122,16 @@ export class ChatHub {
   /**
    * Stored first, then acknowledged (`stored`), then announced: an ack means the message is safe. A
    * client id this user sent before is not stored again: its first message is acknowledged once more.
+   * Sends to one room arriving while its previous insert is in flight are stored together (group commit).
    */
-  async send(
+  send(
     room: Room,
     author: ChatUser,
     clientId: string,
     text: string,
     stored: (message: ChatMessage) => void,
   ): Promise<void> {
-    const { message, created } = await this.repository.insertMessage(room, author, clientId, text)
-    stored(message)
-    if (created) await this.feeds.publishMessage(message)
+    return this.writer.send(room, { author, clientId, text }, (result) => stored(result.message))
   }
 
   typing(roomName: string, user: ChatUser, typing: boolean): Promise<void> {
