@@ -230,6 +230,19 @@ describe('ChatConnection and RoomFeeds on a LocalBus, a fake store and fake peer
     )
   })
 
+  it('takes one connection’s next sends while its first is being stored, and acks them all in the order sent', async () => {
+    await setUp()
+    const a = await joined(alice)
+    for (let i = 0; i < 6; i++) a.say({ type: 'send', room: 'general', clientId: `p${i}`, text: `t${i}` })
+    await waitUntil('acks', () => a.peer.ofType('ack').length === 6)
+    expect(store.batches).toEqual([1, 4, 1])
+    expect(
+      a.peer.ofType<{ clientId: string; seq: number }>('ack').map(({ clientId, seq }) => [clientId, seq]),
+    ).toEqual(Array.from({ length: 6 }, (_, i) => [`p${i}`, i + 1]))
+    await waitUntil('delivery', () => a.peer.messageSeqs().length === 6)
+    expect(a.peer.messageSeqs()).toEqual([1, 2, 3, 4, 5, 6])
+  })
+
   it('holds an early seq until the one before it arrives, then delivers both in order', async () => {
     await setUp(500)
     const b = await joined(bob)

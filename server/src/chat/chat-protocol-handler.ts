@@ -50,7 +50,10 @@ export class ChatConnection implements RoomMember, RoomListener, ChatSession {
   private readonly rooms = new Map<string, Membership>()
   private readonly budget: TokenBucket
   private overBudget = 0
-  /** one message at a time, in arrival order: two sends are stored, acked and seen in the order sent */
+  /**
+   * one message at a time, in arrival order; a send waits only until it is queued for storage, so sends
+   * are stored, acked and seen in the order sent while several of them are in flight
+   */
   private work: Promise<void> = Promise.resolve()
   private readonly user: ChatUser
   private gone = false
@@ -151,20 +154,37 @@ export class ChatConnection implements RoomMember, RoomListener, ChatSession {
       message = parse(frame)
       await this.handle(message)
     } catch (error) {
-      const clientId = error instanceof ChatProblem ? error.ref : undefined
-      const ref = message?.type === 'send' ? { ref: message.clientId } : clientId ? { ref: clientId } : {}
-      if (error instanceof ChatProblem)
-        return this.send({ type: 'error', code: error.code, message: error.message, ...ref })
-      // unexpected: logged here, once, with what the client asked; the client hears `unavailable`
-      const room = message && 'room' in message ? message.room : undefined
-      this.log.error({ err: error, type: message?.type, room, ...ref }, 'chat request failed')
-      this.send({
-        type: 'error',
-        code: 'unavailable',
-        message: 'The server could not do that now; try again',
-        ...ref,
-      })
+      this.fail(message, error)
     }
+  }
+
+  private fail(message: ClientMessage | undefined, error: unknown): void {
+    const clientId = error instanceof ChatProblem ? error.ref : undefined
+    const ref = message?.type === 'send' ? { ref: message.clientId } : clientId ? { ref: clientId } : {}
+    if (error instanceof ChatProblem)
+      return this.send({ type: 'error', code: error.code, message: error.message, ...ref })
+    // unexpected: logged here, once, with what the client asked; the client hears `unavailable`
+    const room = message && 'room' in message ? message.room : undefined
+    this.log.error({ err: error, type: message?.type, room, ...ref }, 'chat request failed')
+    this.send({
+      type: 'error',
+      code: 'unavailable',
+      message: 'The server could not do that now; try again',
+      ...ref,
+    })
+  }
+
+  private store(message: ClientMessage & { type: 'send' }): Promise<void> {
+    return this.hub.send(this.joined(message.room), this.user, message.clientId, message.text, (stored) =>
+      this.send({
+        type: 'ack',
+        room: stored.room,
+        clientId: stored.clientId,
+        id: stored.id,
+        seq: stored.seq,
+        at: stored.at,
+      }),
+    )
   }
 
   private async handle(message: ClientMessage): Promise<void> {
@@ -182,17 +202,13 @@ export class ChatConnection implements RoomMember, RoomListener, ChatSession {
         if (!this.rooms.delete(message.room)) throw notJoined(message.room)
         await this.hub.leave(message.room, this, this.user)
         return this.send({ type: 'left', room: message.room })
-      case 'send':
-        return this.hub.send(this.joined(message.room), this.user, message.clientId, message.text, (stored) =>
-          this.send({
-            type: 'ack',
-            room: stored.room,
-            clientId: stored.clientId,
-            id: stored.id,
-            seq: stored.seq,
-            at: stored.at,
-          }),
-        )
+      case 'send': {
+        // queued for storage in arrival order, and the next frame is read at once: a client's sends in
+        // flight are stored together (group commit) and acked in order; a failure is answered on its own
+        const stored = this.store(message)
+        stored.catch((error: unknown) => this.fail(message, error))
+        return
+      }
       case 'typing':
         this.joined(message.room)
         return this.hub.typing(message.room, this.user, message.typing)
