@@ -4,8 +4,8 @@
 // core 0, this load generator to core 1 (when taskset and two cores are there). Writes
 // bench/results/<stamp>.json and .md; the console shows the same.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { availableParallelism, cpus, totalmem } from 'node:os'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os'
 import path from 'node:path'
 import pg from 'pg'
 import { productionLikeEnv } from '@chat/server/testing'
@@ -320,48 +320,94 @@ function table(scenario: Scenario, samples: Sample[]): string[] {
   return [...lines, '']
 }
 
-/** RSS of a server process at rest (after start and 5 s idle), and heap + RSS per idle echo socket. */
-async function memory(): Promise<{ lines: string[]; json: Record<string, unknown> }> {
-  const lines = ['### memory', '', '| process | RSS at rest MiB |', '| --- | --- |']
-  const json: Record<string, unknown> = {}
-  const specs: ServerSpec[] = [
-    EMBEDDED,
-    { ...GROUP_COMMIT, label: 'ours, PostgreSQL + Redis, APP_ROLE=all' },
-    {
-      ...GROUP_COMMIT,
-      env: { ...GROUP_COMMIT.env, APP_ROLE: 'ws' },
-      label: 'ours, PostgreSQL + Redis, APP_ROLE=ws',
+/** The compiled server (server/dist/bin/main.js, built first) as production runs it; RSS once at rest. */
+async function restingRss(env: Record<string, string>): Promise<number> {
+  const child = spawn(process.execPath, [path.join(here, '../server/dist/bin/main.js')], {
+    // production, as deployed: JSON logs written by the process itself (no pretty-printing worker)
+    env: {
+      PATH: process.env.PATH,
+      HOST: '127.0.0.1',
+      PORT: '0',
+      API_MODE: 'production',
+      API_ADMIN_EMAIL: 'admin@example.com',
+      API_ADMIN_PASSWORD: 'bench-admin-password',
+      ...env,
+      // the `ready` line is logged at info
+      LOG_LEVEL: 'info',
     },
-    PLAIN_WS,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let output = ''
+  child.stdout.on('data', (chunk) => (output += chunk))
+  child.stderr.on('data', (chunk) => (output += chunk))
+  try {
+    for (let waited = 0; !output.includes('ready: '); waited += 100) {
+      if (waited > 60_000 || child.exitCode !== null)
+        throw new Error(`the built server did not start (exit ${child.exitCode}, ${waited} ms):\n${output}`)
+      await sleep(100)
+    }
+    await sleep(5_000)
+    return rssMiB(child.pid!)
+  } finally {
+    child.kill('SIGTERM')
+    await new Promise((resolve) => child.once('exit', resolve))
+  }
+}
+
+/** RSS of the built server at rest, each role, and heap + RSS per idle echo socket against plain ws. */
+async function memory(): Promise<{ lines: string[]; json: Record<string, unknown> }> {
+  execFileSync('npm', ['run', 'build', '-w', 'server'], { cwd: path.join(here, '..'), stdio: 'ignore' })
+  const lines = [
+    '### memory',
+    '',
+    '| process (built: node dist/bin/main.js) | RSS at rest, MiB | goal |',
+    '| --- | --- | --- |',
   ]
-  for (const spec of specs) {
+  const json: Record<string, unknown> = {}
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'bench-pglite-'))
+  const backends = await productionLikeEnv()
+  try {
+    const cases: [string, Record<string, string>, string][] = [
+      ['embedded (PGlite), first start: creates the database', { PGLITE_DATA_DIR: dataDir }, '<= 300'],
+      ['embedded (PGlite), later starts', { PGLITE_DATA_DIR: dataDir }, '<= 300'],
+      ['PostgreSQL + Redis, APP_ROLE=api', { ...backends.env, APP_ROLE: 'api' }, '<= 120'],
+      ['PostgreSQL + Redis, APP_ROLE=ws', { ...backends.env, APP_ROLE: 'ws' }, '<= 120'],
+      ['PostgreSQL + Redis, APP_ROLE=all', { ...backends.env, APP_ROLE: 'all' }, '-'],
+    ]
+    for (const [label, env, goal] of cases) {
+      const rss = await restingRss(env)
+      json[`rssAtRest: ${label}`] = rss
+      lines.push(`| ${label} | ${fmt(rss, 1)} | ${goal} |`)
+    }
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true })
+    await backends.cleanup()
+  }
+  lines.push(
+    '',
+    '| idle echo sockets (2,000) | heap+external per socket, KiB | RSS per socket, KiB | upgrades/s |',
+    '| --- | --- | --- | --- |',
+  )
+  for (const spec of [EMBEDDED, PLAIN_WS]) {
     const server = await startServer(spec)
     try {
-      await sleep(5_000)
-      const rss = rssMiB(server.pid)
-      json[`rssAtRest: ${describeSpec(spec)}`] = rss
-      lines.push(`| ${describeSpec(spec)} | ${fmt(rss, 1)} |`)
-      if (spec === EMBEDDED || spec === PLAIN_WS) {
-        const count = 2000
-        // warm up first, so start-up garbage and lazily built code are not counted against the sockets
-        closeAll((await idleSockets(server.target, 100)).sockets)
-        await sleep(1_000)
-        const before = await server.memory()
-        const open = await idleSockets(server.target, count)
-        await sleep(1_000)
-        const after = await server.memory()
-        closeAll(open.sockets)
-        const heap = (after.heapUsed + after.external - before.heapUsed - before.external) / count / 1024
-        const rssPer = (after.rss - before.rss) / count / 1024
-        json[`perSocket: ${describeSpec(spec)}`] = {
-          heapKiB: heap,
-          rssKiB: rssPer,
-          connectPerSecond: open.perSecond,
-        }
-        lines.push(
-          `| ${describeSpec(spec)}, ${count} idle sockets | per socket: heap+external ${fmt(heap, 2)} KiB, RSS ${fmt(rssPer, 2)} KiB; ${fmt(open.perSecond)} upgrades/s |`,
-        )
+      const count = 2000
+      // warm up first, so start-up garbage and lazily built code are not counted against the sockets
+      closeAll((await idleSockets(server.target, 100)).sockets)
+      await sleep(1_000)
+      const before = await server.memory()
+      const open = await idleSockets(server.target, count)
+      await sleep(1_000)
+      const after = await server.memory()
+      closeAll(open.sockets)
+      const heap = (after.heapUsed + after.external - before.heapUsed - before.external) / count / 1024
+      const rssPer = (after.rss - before.rss) / count / 1024
+      json[`perSocket: ${describeSpec(spec)}`] = {
+        heapKiB: heap,
+        rssKiB: rssPer,
+        connectPerSecond: open.perSecond,
       }
+      lines.push(`| ${describeSpec(spec)} | ${fmt(heap, 2)} | ${fmt(rssPer, 2)} | ${fmt(open.perSecond)} |`)
     } finally {
       await server.stop()
     }

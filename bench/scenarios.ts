@@ -12,6 +12,9 @@ export interface Target {
 /** Called about once a second while a scenario runs, with a one-line summary so far. */
 export type Progress = (line: string) => void
 
+/** A short random tag: room names and client ids of one run never meet another run's. */
+const runTag = () => Math.random().toString(36).slice(2, 8)
+
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 export function percentile(values: number[], p: number): number {
@@ -184,7 +187,7 @@ export async function chatStore(
   progress?: Progress,
 ): Promise<Throughput> {
   const { rooms, sendersPerRoom, window, seconds } = options
-  const run = Math.random().toString(36).slice(2, 8)
+  const run = runTag()
   const roomNames = Array.from({ length: rooms }, (_, i) => `bench-${run}-${i}`)
   const senders: { socket: WebSocket; room: string }[] = []
   for (const room of roomNames) {
@@ -252,7 +255,7 @@ export async function fanOut(
   progress?: Progress,
 ): Promise<FanOut> {
   const { receivers, messages, intervalMs, chat } = options
-  const room = `bench-fan-${Math.random().toString(36).slice(2, 8)}`
+  const room = `bench-fan-${runTag()}`
   const member = async (create = false) =>
     chat ? chatMember(target, room, create) : connect(target.wsUrl, ['chat.v1', `bearer.${target.token}`])
   const sender = await member(true)

@@ -600,7 +600,7 @@ describe('chat across separate server processes on one database and one Redis pr
     for (const view of views) {
       expect(seqsOf(view)).toEqual(range(1, total))
       expect(view.map((message) => message.id)).toEqual(views[0]!.map((message) => message.id))
-      for (const [who, clientIds] of sent.entries()) {
+      for (const clientIds of sent) {
         const mine = new Set(clientIds)
         expect(view.filter((message) => mine.has(message.clientId)).map((m) => m.clientId)).toEqual(clientIds)
       }
