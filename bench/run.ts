@@ -415,6 +415,39 @@ async function memory(): Promise<{ lines: string[]; json: Record<string, unknown
   return { lines: [...lines, ''], json }
 }
 
+/**
+ * Many idle authenticated sockets on one process: the connect rate (upgrades/s), then `IDLE_SECONDS` at
+ * rest with the default heartbeat (ping every 30 s) and session check (every 5 s) running, measuring the
+ * server's CPU, and how many sockets are still open (a socket not answering pings is dropped).
+ */
+async function manySockets(count: number): Promise<{ lines: string[]; json: Record<string, unknown> }> {
+  const IDLE_SECONDS = 60
+  const server = await startServer(EMBEDDED)
+  try {
+    const open = await idleSockets(server.target, count)
+    await sleep(2_000)
+    const cpuBefore = cpuMs(server.pid)
+    await sleep(IDLE_SECONDS * 1000)
+    const share = (cpuMs(server.pid) - cpuBefore) / (IDLE_SECONDS * 1000)
+    const stillOpen = open.sockets.filter((socket) => socket.readyState === socket.OPEN).length
+    const rss = rssMiB(server.pid)
+    closeAll(open.sockets)
+    const json = { count, connectPerSecond: open.perSecond, restingCpuShare: share, stillOpen, rssMiB: rss }
+    const lines = [
+      `### ${fmt(count)} idle sockets on one process (${describeSpec(EMBEDDED)})`,
+      '',
+      '| upgrades/s | CPU at rest (heartbeat, session checks), share of a core | still open after ' +
+        `${IDLE_SECONDS} s | RSS MiB |`,
+      '| --- | --- | --- | --- |',
+      `| ${fmt(open.perSecond)} | ${fmt(share * 100, 2)}% | ${fmt(stillOpen)} | ${fmt(rss, 1)} |`,
+      '',
+    ]
+    return { lines, json }
+  } finally {
+    await server.stop()
+  }
+}
+
 const chosen = process.argv.slice(2)
 const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)
 const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${fmt(totalmem() / 2 ** 30, 1)} GiB, Node ${process.version}`
@@ -443,12 +476,28 @@ if (chosen.length === 0 || chosen.includes('memory')) {
   report.push(...result.lines)
   memoryJson = result.json
 }
+let socketsJson: Record<string, unknown> | undefined
+// not part of the default run: it takes a minute and 15,000 file descriptors on each side
+if (chosen.includes('sockets')) {
+  const result = await manySockets(Number(process.env.BENCH_SOCKETS ?? 15_000))
+  console.log(result.lines.join('\n'))
+  report.push(...result.lines)
+  socketsJson = result.json
+}
 const results = path.join(here, 'results')
 mkdirSync(results, { recursive: true })
 writeFileSync(
   path.join(results, `${stamp}.json`),
   JSON.stringify(
-    { machine, seconds: SECONDS, rounds: ROUNDS, pinned, samples: allSamples, memory: memoryJson },
+    {
+      machine,
+      seconds: SECONDS,
+      rounds: ROUNDS,
+      pinned,
+      samples: allSamples,
+      memory: memoryJson,
+      sockets: socketsJson,
+    },
     null,
     2,
   ),
