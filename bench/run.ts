@@ -66,6 +66,10 @@ async function startServer(spec: ServerSpec): Promise<Server> {
   const node = [
     process.execPath,
     '--expose-gc',
+    // BENCH_CPU_PROFILE=<dir>: each server writes a V8 CPU profile there when it stops (open it in Chrome's DevTools)
+    ...(process.env.BENCH_CPU_PROFILE
+      ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE}`]
+      : []),
     '--import',
     'tsx',
     path.join(here, 'bench-server.ts'),
