@@ -251,10 +251,14 @@ export interface FanOut {
  */
 export async function fanOut(
   target: Target,
-  options: { receivers: number; messages: number; intervalMs: number; chat: boolean },
+  {
+    receivers,
+    messages,
+    intervalMs,
+    chat,
+  }: { receivers: number; messages: number; intervalMs: number; chat: boolean },
   progress?: Progress,
 ): Promise<FanOut> {
-  const { receivers, messages, intervalMs, chat } = options
   const room = `bench-fan-${runTag()}`
   const member = async (create = false) =>
     chat ? chatMember(target, room, create) : connect(target.wsUrl, ['chat.v1', `bearer.${target.token}`])
