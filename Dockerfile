@@ -37,7 +37,7 @@ WORKDIR /app/server
 ENV API_MODE=production HOST=0.0.0.0 PORT=8000
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --retries=6 \
-  CMD node -e "fetch('http://127.0.0.1:8000/api/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+  CMD node -e "fetch('http://127.0.0.1:8000/api/health/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 # start.sh raises the open-files limit (one descriptor per socket), then runs dist/bin/main.js
 CMD ["sh", "scripts/start.sh"]
 

@@ -488,6 +488,9 @@ if (chosen.includes('sockets')) {
   report.push(...result.lines)
   socketsJson = result.json
 }
+// the SPA's message list in a browser (its own output; see spa-message-list.ts)
+if (chosen.length === 0 || chosen.includes('spa'))
+  await (await import('./spa-message-list.ts')).benchMessageList()
 const results = path.join(here, 'results')
 mkdirSync(results, { recursive: true })
 writeFileSync(

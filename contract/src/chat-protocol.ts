@@ -36,6 +36,11 @@ export const HISTORY_PAGE_MAX = 500
  */
 export const MESSAGE_TEXT_PATTERN = '^[^\\u0000-\\u0008\\u000B-\\u001F\\u007F-\\u009F]*$'
 
+/** A typer says `typing: true` again at least this often while still typing… */
+export const TYPING_RENEW_MS = 3_000
+/** …and others stop showing "typing…" when this long has passed without a renewal (a tab closed, say). */
+export const TYPING_EXPIRES_MS = 6_000
+
 const RoomName = Type.String({ pattern: ROOM_NAME_PATTERN })
 
 /** What a client sends. */
@@ -71,9 +76,13 @@ export type ClientMessage = {
   [K in ClientMessageType]: Static<(typeof ClientMessageSchemas)[K]>
 }[ClientMessageType]
 
+/** Someone in the chat, as others see them: never their email. */
 export interface ChatUser {
   id: string
-  email: string
+  /** their display name ("Deleted user" once the account is deleted) */
+  name: string
+  /** whether they have confirmed their email address */
+  verified: boolean
 }
 
 export interface ChatMessage {
@@ -90,8 +99,19 @@ export interface ChatMessage {
 
 /** What the server sends. */
 export type ServerMessage =
-  /** `server`: which ws process this is (for operators and tests; clients need not care) */
-  | { type: 'welcome'; user: ChatUser; rooms: string[]; heartbeatMs: number; server: string }
+  /**
+   * `server`: which ws process this is (for operators and tests; clients need not care).
+   * `messagesPerSecond`: the connection's frame budget (bursts of twice that), so a client can pace its sends.
+   */
+  | {
+      type: 'welcome'
+      user: ChatUser
+      rooms: string[]
+      heartbeatMs: number
+      server: string
+      /** absent from servers older than it: a client then assumes `WS_MESSAGES_PER_SECOND`'s default, 10 */
+      messagesPerSecond?: number
+    }
   | { type: 'rooms'; rooms: string[] }
   | { type: 'room_created'; room: string }
   /**
@@ -114,7 +134,11 @@ export type ServerMessage =
   | { type: 'ack'; room: string; clientId: string; id: string; seq: number; at: string }
   | { type: 'presence'; room: string; online: ChatUser[] }
   | { type: 'typing'; room: string; user: ChatUser; typing: boolean }
-  | { type: 'error'; code: ChatErrorCode; message: string; ref?: string }
+  /**
+   * `ref`: the `clientId` of the `send` answered, when there is one; `stored` then says whether that
+   * message is stored (true: it is safe, and was acknowledged; false: send it again, same `clientId`).
+   */
+  | { type: 'error'; code: ChatErrorCode; message: string; ref?: string; stored?: boolean }
 
 export type ChatErrorCode =
   | 'malformed_json'

@@ -1,3 +1,6 @@
 export * from './credentials.ts'
+export * from './credentials-schemas.ts'
 export * from './envelope.ts'
 export * from './chat-protocol.ts'
+export * from './accounts.ts'
+export * from './admin.ts'

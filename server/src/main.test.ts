@@ -14,13 +14,13 @@ describe('main, the embedded default', () => {
     if (dataDir) rmSync(dataDir, { recursive: true, force: true })
   })
 
-  it('starts with no services, says which backends it uses, logs the admin in, and stops on SIGTERM', async () => {
+  it('starts with no services, says which backends it uses, logs the admin in, stops on SIGTERM, and keeps the session across a restart', async () => {
     dataDir = mkdtempSync(path.join(tmpdir(), 'pglite-'))
     // `npm start` as a fresh machine runs it: no DATABASE_URL, no REDIS_URL, nothing but Node
     server = spawnServer({ PGLITE_DATA_DIR: dataDir, API_MODE: 'dev' })
     const url = await server.ready()
     expect(server.output()).toContain(`database: embedded PGlite (${dataDir})`)
-    expect(server.output()).toContain('sessions: in this process (no REDIS_URL)')
+    expect(server.output()).toContain('sessions: in the database; pub/sub: in this process (no REDIS_URL)')
 
     const response = await fetch(`${url}/v1.0/user/auth`, {
       method: 'POST',
@@ -28,10 +28,16 @@ describe('main, the embedded default', () => {
       body: JSON.stringify({ email: 'admin@example.com', password: 'change-me-admin-password' }),
     })
     expect(response.status).toBe(200)
-    expect(((await response.json()) as { data: { access_token: string } }).data.access_token).toMatch(
-      /^[A-Za-z0-9_-]{43}$/,
-    )
+    const token = ((await response.json()) as { data: { access_token: string } }).data.access_token
+    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/)
     expect(await server.stop()).toBe(0)
+
+    // its sessions live in its database, so a restart logs nobody out
+    server = spawnServer({ PGLITE_DATA_DIR: dataDir, API_MODE: 'dev' })
+    const restarted = await server.ready()
+    const me = await fetch(`${restarted}/v1.0/user/me`, { headers: { authorization: `Bearer ${token}` } })
+    expect(me.status).toBe(200)
+    expect(((await me.json()) as { data: { email: string } }).data.email).toBe('admin@example.com')
   })
 
   it('refuses to start on a bad variable, naming it', async () => {
@@ -77,17 +83,30 @@ describe('main, the embedded default', () => {
     )
   })
 
-  it('says in one line that the port is taken', async () => {
+  /** Starts the server with `variable` set to a port something else holds; answers its one-line refusal. */
+  async function refusalOnHeldPort(
+    variable: 'PORT' | 'METRICS_PORT',
+  ): Promise<{ port: number; refusal: string | undefined }> {
     const holder = createServer()
     await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve))
     const { port } = holder.address() as AddressInfo
     try {
-      server = spawnServer({ PGLITE_DATA_DIR: 'memory://', HOST: '127.0.0.1', PORT: String(port) })
+      server = spawnServer({ PGLITE_DATA_DIR: 'memory://', HOST: '127.0.0.1', [variable]: String(port) })
       expect(await server.exited()).toBe(1)
-      expect(startupRefusal(server.output())).toContain(`port ${port} on 127.0.0.1 is in use`)
+      return { port, refusal: startupRefusal(server.output()) }
     } finally {
       holder.close()
     }
+  }
+
+  it('says in one line that the port is taken', async () => {
+    const { port, refusal } = await refusalOnHeldPort('PORT')
+    expect(refusal).toContain(`port ${port} on 127.0.0.1 is in use: stop what holds it, or set PORT`)
+  })
+
+  it('says in one line that the metrics port is taken, naming METRICS_PORT', async () => {
+    const { port, refusal } = await refusalOnHeldPort('METRICS_PORT')
+    expect(refusal).toContain(`port ${port} on 127.0.0.1 is in use: stop what holds it, or set METRICS_PORT`)
   })
 
   it('refuses the placeholder admin password in production', async () => {

@@ -1,8 +1,16 @@
 import { mkdirSync } from 'node:fs'
-import type { Browser, BrowserContext, Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { openSocket } from '../../server/src/test/ws-client.ts'
 import { descriptionOf, launchChromium } from './browser'
+import {
+  contextsOf,
+  logIn as logInAs,
+  messageItem,
+  messagesOf,
+  registerAccount,
+  sendMessage,
+} from './chat-page'
 import { startServer, type TestServer } from './test-server'
 
 const artifacts = new URL('../../test-artifacts/', import.meta.url)
@@ -27,56 +35,12 @@ describe(`the SPA in Chromium${via ? ', through nginx' : ''}`, () => {
     await server?.stop()
   })
 
-  async function register(): Promise<{ email: string; password: string; token: string }> {
-    const account = {
-      email: `user-${crypto.randomUUID().slice(0, 8)}@example.com`,
-      password: 'a-good-password',
-    }
-    const response = await fetch(`${base}/api/v1.0/user/register`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(account),
-    })
-    expect(response.status).toBe(201)
-    const token = ((await response.json()) as { data: { access_token: string } }).data.access_token
-    return { ...account, token }
-  }
-
-  // every test closes what it opened, so no page of an earlier test is still reconnecting during a later one
-  const contexts: BrowserContext[] = []
-  afterEach(async () => {
-    await Promise.all(contexts.splice(0).map((context) => context.close()))
-  })
-  const newContext = async () => {
-    const context = await browser.newContext()
-    contexts.push(context)
-    return context
-  }
-
-  async function newPage(): Promise<Page> {
-    const context = await newContext()
-    const page = await context.newPage()
-    page.on('dialog', () => {
-      throw new Error('a dialog opened: script ran')
-    })
-    return page
-  }
-
-  async function logIn(page: Page, account: { email: string; password: string }) {
-    await page.goto(`${base}/app/login`)
-    await page.getByLabel('Email').fill(account.email)
-    await page.getByLabel('Password').fill(account.password)
-    await page.getByRole('button', { name: 'Log in' }).click()
-    await page.getByRole('status').filter({ hasText: 'Connected' }).waitFor({ timeout: 10_000 })
-  }
-
-  /** the text of each message: the paragraph of its list item */
-  const messages = (page: Page) => page.getByRole('list', { name: 'Messages' }).getByRole('paragraph')
-
-  async function sendMessage(page: Page, text: string) {
-    await page.getByLabel('Message', { exact: true }).fill(text)
-    await page.getByLabel('Message', { exact: true }).press('Enter')
-  }
+  const register = () => registerAccount(base)
+  const contexts = contextsOf(() => browser)
+  afterEach(() => contexts.closeAll())
+  const { newContext, newPage } = contexts
+  const logIn = (page: Page, account: { email: string; password: string }) => logInAs(page, base, account)
+  const messages = messagesOf
 
   it('says "Wrong email or password" for a wrong password, and keeps the form', async () => {
     const page = await newPage()
@@ -124,7 +88,7 @@ describe(`the SPA in Chromium${via ? ', through nginx' : ''}`, () => {
     await expect(messages(bobPage).filter({ hasText: 'Hello Bob' }).waitFor()).resolves.toBeUndefined()
     await sendMessage(bobPage, 'Hi Alice')
     await messages(alicePage).filter({ hasText: 'Hi Alice' }).waitFor()
-    await bobPage.getByRole('list', { name: 'Online' }).getByText(alice.email).waitFor()
+    await bobPage.getByRole('list', { name: 'Online' }).getByText(alice.name).waitFor()
     await screenshot(alicePage, 'chat')
 
     await alicePage.reload()
@@ -151,22 +115,30 @@ describe(`the SPA in Chromium${via ? ', through nginx' : ''}`, () => {
 
     const page = await newPage()
     await logIn(page, account)
-    await page.getByRole('button', { name: `# ${room}` }).click()
+    await page.getByRole('link', { name: `# ${room}` }).click()
     await messages(page)
       .filter({ hasText: /^numbered 70$/ })
       .waitFor()
-    expect(await messages(page).count()).toBe(50)
-    expect(await messages(page).first().textContent()).toBe('numbered 21')
-    await page.getByRole('list', { name: 'Messages' }).evaluate((list) => list.scrollTo({ top: 0 }))
+    // the list is virtualised: each item says its place among all the messages held (aria-posinset/setsize)
+    const itemOf = (text: RegExp) => messageItem(page, text)
+    const lastItem = itemOf(/^numbered 70$/)
+    expect(await lastItem.getAttribute('aria-setsize')).toBe('50')
+    expect(await lastItem.getAttribute('aria-posinset')).toBe('50')
+    await page.getByRole('region', { name: 'Message history' }).evaluate((list) => list.scrollTo({ top: 0 }))
+    await messages(page)
+      .filter({ hasText: /^numbered 21$/ })
+      .waitFor()
     await screenshot(page, 'load-older')
     await page.getByRole('button', { name: 'Load older messages' }).click()
-    await messages(page)
-      .filter({ hasText: /^numbered 1$/ })
-      .waitFor()
-    expect(await messages(page).allTextContents()).toEqual(
-      Array.from({ length: 70 }, (_, i) => `numbered ${i + 1}`),
-    )
     await page.getByRole('button', { name: 'Load older messages' }).waitFor({ state: 'detached' })
+    // the reader stays where they were: the first message they saw before is still in view, now 21st of 70
+    const seen = itemOf(/^numbered 21$/)
+    await expect.poll(() => seen.getAttribute('aria-setsize')).toBe('70')
+    expect(await seen.getAttribute('aria-posinset')).toBe('21')
+    await page.getByRole('region', { name: 'Message history' }).evaluate((list) => list.scrollTo({ top: 0 }))
+    const first = messages(page).filter({ hasText: /^numbered 1$/ })
+    await first.waitFor()
+    expect(await itemOf(/^numbered 1$/).getAttribute('aria-posinset')).toBe('1')
   })
 
   it('shows a message that looks like HTML as text, and runs nothing', async () => {

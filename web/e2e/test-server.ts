@@ -8,6 +8,8 @@ export interface TestServer {
   /** the SPKI fingerprint of the HTTPS certificate Chromium must accept (through nginx only) */
   trustedSpki?: string
   restart(downMs: number): Promise<void>
+  /** ends every session at once, by deleting the server's Redis state: as if each had expired meanwhile */
+  forgetSessions(): Promise<void>
   stop(): Promise<void>
 }
 
@@ -17,7 +19,7 @@ export interface TestServer {
  * stopped and started again on the same address under the pages' feet.
  */
 export async function startServer(extra: Record<string, string> = {}): Promise<TestServer> {
-  const { env, cleanup } = await productionLikeEnv(extra)
+  const { env, cleanup, forgetRedisState } = await productionLikeEnv(extra)
 
   if (process.env.E2E_STACK === '1') {
     // the certificate this process already trusts (NODE_EXTRA_CA_CERTS, from e2e/stack-certificate.ts)
@@ -34,6 +36,7 @@ export async function startServer(extra: Record<string, string> = {}): Promise<T
       url: stack.url,
       trustedSpki: spkiFingerprint(stack.ca),
       restart: stack.restart,
+      forgetSessions: forgetRedisState,
       stop: async () => {
         await stack.stop()
         await cleanup()
@@ -59,6 +62,7 @@ export async function startServer(extra: Record<string, string> = {}): Promise<T
       await new Promise((resolve) => setTimeout(resolve, downMs))
       await start()
     },
+    forgetSessions: forgetRedisState,
     stop: async () => {
       await app?.close()
       await cleanup()

@@ -3,8 +3,11 @@ import type { FastifyReply } from 'fastify'
 import {
   AccessTokenSchema,
   FieldErrorsResponseSchema,
+  LoginRefusedSchema,
   LoginRequestSchema,
   MessageErrorResponseSchema,
+  SECOND_FACTOR_NEEDED,
+  SecondFactorLoginSchema,
   Ok,
   RegisterRequestSchema,
   SessionsEndedSchema,
@@ -13,9 +16,20 @@ import {
 import { Type } from 'typebox'
 import type { Config } from '../config/config.ts'
 import { ApiError } from '../http/api-error.ts'
+import type { User } from '../users/user-repository.ts'
 import { KNOWN_CLIENT_SECONDS } from './login-limiter.ts'
 
 const Unauthorized = { 401: MessageErrorResponseSchema }
+
+/** The logged-in user as `GET /me` (and a profile change) answers it. */
+export const userView = ({ id, email, displayName, admin, confirmed, createdOn }: User) => ({
+  id,
+  email,
+  display_name: displayName,
+  admin,
+  confirmed,
+  created_on: createdOn.toISOString(),
+})
 
 /** `/api/v1.0/user/*`: the original's login, plus what a product needs around it. */
 const authRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
@@ -49,7 +63,7 @@ const authRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
         response: {
           200: Ok(AccessTokenSchema),
           400: FieldErrorsResponseSchema,
-          401: MessageErrorResponseSchema,
+          401: LoginRefusedSchema,
           403: MessageErrorResponseSchema,
           429: MessageErrorResponseSchema,
         },
@@ -57,10 +71,46 @@ const authRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
     },
     async (request, reply) => {
       const deviceToken = request.cookies[deviceCookieName] || undefined
-      const login = await app.auth.login(request.body, { address: request.ip, deviceToken })
-      const answer = startSession(reply, login.token)
+      const login = await app.auth.login(request.body, {
+        address: request.ip,
+        deviceToken,
+        userAgent: request.headers['user-agent'] ?? '',
+      })
       reply.setCookie(deviceCookieName, login.deviceToken, { ...cookieOptions, maxAge: KNOWN_CLIENT_SECONDS })
-      return answer
+      // the password was right and a second factor is on: a 401 as the original's clients know it,
+      // with the token a second-factor-aware client finishes the login with
+      if ('secondFactorToken' in login) {
+        return reply.code(401).send({
+          valid: false,
+          data: SECOND_FACTOR_NEEDED,
+          second_factor_token: login.secondFactorToken,
+        })
+      }
+      return startSession(reply, login.session)
+    },
+  )
+
+  app.post(
+    '/auth/second-factor',
+    {
+      schema: {
+        summary: 'Finish a login with a code from the authenticator app or a recovery code',
+        body: SecondFactorLoginSchema,
+        response: {
+          200: Ok(AccessTokenSchema),
+          400: FieldErrorsResponseSchema,
+          401: MessageErrorResponseSchema,
+          403: MessageErrorResponseSchema,
+          429: MessageErrorResponseSchema,
+        },
+      },
+    },
+    async (request, reply) => {
+      const session = await app.auth.completeWithSecondFactor(request.body.token, request.body.code, {
+        address: request.ip,
+        userAgent: request.headers['user-agent'] ?? '',
+      })
+      return startSession(reply, session)
     },
   )
 
@@ -79,7 +129,10 @@ const authRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
       },
     },
     async (request, reply) => {
-      const token = await app.auth.register(request.body, request.ip)
+      const token = await app.auth.register(request.body, {
+        address: request.ip,
+        userAgent: request.headers['user-agent'] ?? '',
+      })
       return reply.code(201).send(startSession(reply, token))
     },
   )
@@ -91,11 +144,7 @@ const authRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
       preHandler: app.requireSession,
     },
     async (request) => {
-      const { id, email, admin, confirmed, createdOn } = request.session!.user
-      return {
-        valid: true as const,
-        data: { id, email, admin, confirmed, created_on: createdOn.toISOString() },
-      }
+      return { valid: true as const, data: userView(request.session!.user) }
     },
   )
 
@@ -105,12 +154,13 @@ const authRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
     {
       schema: {
         summary: 'Is this session an admin? (for the proxy)',
-        response: { 204: Type.Null(), ...Unauthorized },
+        response: { 204: Type.Null(), 403: MessageErrorResponseSchema, ...Unauthorized },
       },
       preHandler: app.requireSession,
     },
     async (request, reply) => {
       if (!request.session!.user.admin) throw new ApiError(401, 'Only an admin may use the database console')
+      await app.requireAdmin(request, reply) // 403 where the instance requires 2FA of admins and it is off
       return reply.code(204).send(null)
     },
   )
@@ -121,7 +171,12 @@ const authRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
       schema: { summary: 'End this session', response: { 200: Ok(SessionsEndedSchema), ...Unauthorized } },
       preHandler: app.requireSession,
     },
-    async (request, reply) => endSession(reply, (await app.sessions.revoke(request.session!.token)) ? 1 : 0),
+    async (request, reply) => {
+      const { token, user } = request.session!
+      const ended = (await app.sessions.revoke(token)) ? 1 : 0
+      await app.audit.record({ event: 'logged_out', actor: user, target: user, address: request.ip })
+      return endSession(reply, ended)
+    },
   )
 
   app.post(
@@ -133,8 +188,18 @@ const authRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
       },
       preHandler: app.requireSession,
     },
-    async (request, reply) =>
-      endSession(reply, await app.sessions.revokeAllForUser(request.session!.user.id)),
+    async (request, reply) => {
+      const { user } = request.session!
+      const ended = await app.sessions.revokeAllForUser(user.id)
+      await app.audit.record({
+        event: 'logged_out_everywhere',
+        actor: user,
+        target: user,
+        address: request.ip,
+        detail: `${ended} session(s)`,
+      })
+      return endSession(reply, ended)
+    },
   )
 }
 

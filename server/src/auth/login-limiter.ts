@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto'
-import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible'
-import { createLimiter, type LimiterStore } from './limiter-store.ts'
+import type { RateLimiterAbstract } from 'rate-limiter-flexible'
+import { createLimiter, secondsToWait, type LimiterStore } from './limiter-store.ts'
 
 export interface LoginLimits {
   /** failures from clients the account has never logged in from, per account: a soft cap */
@@ -24,21 +24,12 @@ export interface LoginAttempt {
   countedOnAccount: boolean
 }
 
-/** Waits for the given consumptions: the longest wait any of them asks for, in seconds, or 0. */
-async function secondsToWait(consumptions: Promise<unknown>[]): Promise<number> {
-  let waitMs = 0
-  for (const result of await Promise.allSettled(consumptions)) {
-    if (result.status === 'fulfilled') continue
-    if (!(result.reason instanceof RateLimiterRes)) throw result.reason
-    waitMs = Math.max(waitMs, result.reason.msBeforeNext)
-  }
-  return Math.ceil(waitMs / 1000)
-}
-
 /** Who is trying to log in: where from, and the device cookie the browser sent, if any. */
 export interface LoginClient {
   address: string
   deviceToken: string | undefined
+  /** the browser's User-Agent, shown to the user in their list of sessions */
+  userAgent: string
 }
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('base64url')

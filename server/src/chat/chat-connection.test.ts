@@ -2,6 +2,7 @@ import { HISTORY_PAGE_MAX, type ChatMessage, type ChatUser } from '@chat/contrac
 import { pino } from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
 import { LocalBus } from '../bus/bus.ts'
+import { createMetrics } from '../metrics/metrics.ts'
 import { ChatHub } from './chat-hub.ts'
 import type { ChatPeer } from './chat-peer.ts'
 import { ChatConnection } from './chat-protocol-handler.ts'
@@ -108,6 +109,15 @@ class FakeChatStore implements ChatStore {
 /** The in-process bus, able to play a reconnect after which messages may have been missed. */
 class ReconnectingBus extends LocalBus {
   private readonly listeners: (() => void)[] = []
+  /** the next publish on a channel ending so fails, as Redis going away */
+  failingChannels = new Set<string>()
+  override async publish(channel: string, message: string): Promise<void> {
+    for (const ending of this.failingChannels) {
+      if (channel.endsWith(ending) && this.failingChannels.delete(ending))
+        throw new Error('publish: connection closed')
+    }
+    return super.publish(channel, message)
+  }
   override onResubscribed(listener: () => void): void {
     this.listeners.push(listener)
   }
@@ -136,8 +146,8 @@ class FakePeer implements ChatPeer {
 }
 
 describe('ChatConnection and RoomFeeds on a LocalBus, a fake store and fake peers', () => {
-  const alice: ChatUser = { id: '1', email: 'alice@example.com' }
-  const bob: ChatUser = { id: '2', email: 'bob@example.com' }
+  const alice: ChatUser = { id: '1', name: 'Alice', verified: true }
+  const bob: ChatUser = { id: '2', name: 'Bob', verified: false }
   let store: FakeChatStore
   let bus: ReconnectingBus
   let hub: ChatHub
@@ -157,6 +167,7 @@ describe('ChatConnection and RoomFeeds on a LocalBus, a fake store and fake peer
       'server-1',
       { historyLimit: 50, maxBatch: 4, messagesPerSecond: 1_000, presenceIntervalMs: 60_000 },
       log,
+      createMetrics('test'),
       gapWaitMs,
     )
     await hub.start()
@@ -167,13 +178,13 @@ describe('ChatConnection and RoomFeeds on a LocalBus, a fake store and fake peer
     await hub.stop()
   })
 
-  async function connect(user: ChatUser, connectionId = 'c1') {
+  async function connect(user: ChatUser, connectionId = 'c1', messagesPerSecond = 1_000) {
     const peer = new FakePeer(user)
     const log = pino({ level: 'debug' }, { write: (line: string) => void logLines.push(JSON.parse(line)) })
     const connection = new ChatConnection(
       peer,
       hub,
-      { messagesPerSecond: 1_000, heartbeatMs: 30_000 },
+      { messagesPerSecond, heartbeatMs: 30_000 },
       log.child({ connectionId, userId: user.id }),
     )
     connections.push(connection)
@@ -182,8 +193,8 @@ describe('ChatConnection and RoomFeeds on a LocalBus, a fake store and fake peer
     return { peer, connection, say: (message: unknown) => connection.receive(JSON.stringify(message)) }
   }
 
-  async function joined(user: ChatUser, since?: number) {
-    const member = await connect(user)
+  async function joined(user: ChatUser, since?: number, messagesPerSecond?: number) {
+    const member = await connect(user, 'c1', messagesPerSecond)
     member.say({ type: 'join', room: 'general', ...(since === undefined ? {} : { since }) })
     await waitUntil('joined', () => member.peer.ofType('joined').length === 1)
     return member
@@ -208,7 +219,7 @@ describe('ChatConnection and RoomFeeds on a LocalBus, a fake store and fake peer
     await setUp()
     const senders = await Promise.all(
       Array.from({ length: 7 }, (_, i) =>
-        connect({ id: String(10 + i), email: `s${i}@example.com` }, `c${i}`),
+        connect({ id: String(10 + i), name: `s${i}`, verified: true }, `c${i}`),
       ),
     )
     for (const sender of senders) sender.say({ type: 'join', room: 'general' })
@@ -328,7 +339,7 @@ describe('ChatConnection and RoomFeeds on a LocalBus, a fake store and fake peer
     store.failing.add('insertMessages')
     a.say({ type: 'send', room: 'general', clientId: 'doomed', text: 'lost' })
     await waitUntil('error', () => a.peer.ofType('error').length === 1)
-    expect(a.peer.ofType('error')[0]).toMatchObject({ code: 'unavailable', ref: 'doomed' })
+    expect(a.peer.ofType('error')[0]).toMatchObject({ code: 'unavailable', ref: 'doomed', stored: false })
     const logged = logLines.filter((line) => line.msg === 'chat request failed')
     expect(logged).toHaveLength(1)
     expect(logged[0]).toMatchObject({
@@ -339,6 +350,90 @@ describe('ChatConnection and RoomFeeds on a LocalBus, a fake store and fake peer
       userId: alice.id,
       err: { message: 'insertMessages: connection terminated unexpectedly' },
     })
+  })
+
+  it('says its rate in welcome, and refuses a send over it naming the send and that it was not stored', async () => {
+    await setUp()
+    const a = await joined(alice, undefined, 2)
+    expect(a.peer.ofType('welcome')[0]).toMatchObject({ messagesPerSecond: 2 })
+    // the join took one of the burst of 4; the fifth frame and later are over budget
+    for (let i = 1; i <= 5; i++) a.say({ type: 'send', room: 'general', clientId: `fast-${i}`, text: `${i}` })
+    await waitUntil('acks', () => a.peer.ofType('ack').length === 3)
+    expect(a.peer.ofType('error')).toEqual([
+      {
+        type: 'error',
+        code: 'rate_limited',
+        message: 'Slow down: at most 2 messages a second',
+        ref: 'fast-4',
+        stored: false,
+      },
+      {
+        type: 'error',
+        code: 'rate_limited',
+        message: 'Slow down: at most 2 messages a second',
+        ref: 'fast-5',
+        stored: false,
+      },
+    ])
+  })
+
+  it('says a send whose announcement failed is stored: ack, then unavailable with stored: true', async () => {
+    await setUp()
+    const a = await joined(alice)
+    bus.failingChannels.add('room:general')
+    a.say({ type: 'send', room: 'general', clientId: 'kept', text: 'stored, not announced' })
+    await waitUntil('error', () => a.peer.ofType('error').length === 1)
+    expect(a.peer.ofType('ack')).toMatchObject([{ clientId: 'kept', seq: 1 }])
+    expect(a.peer.ofType('error')[0]).toMatchObject({ code: 'unavailable', ref: 'kept', stored: true })
+    expect(logLines.filter((line) => line.msg === 'chat request failed')).toMatchObject([
+      { ref: 'kept', err: { message: 'publish: connection closed' } },
+    ])
+  })
+
+  it('tells the room a typer stopped when the typer leaves or disconnects', async () => {
+    await setUp()
+    const b = await joined(bob)
+    const typed = () => b.peer.ofType<{ user: ChatUser; typing: boolean }>('typing')
+    const a = await joined(alice)
+    a.say({ type: 'typing', room: 'general', typing: true })
+    a.say({ type: 'leave', room: 'general' })
+    await waitUntil('typing false on leave', () => typed().length === 2)
+    expect(typed().map(({ user, typing }) => [user.id, typing])).toEqual([
+      [alice.id, true],
+      [alice.id, false],
+    ])
+    a.say({ type: 'join', room: 'general' })
+    await waitUntil('rejoined', () => a.peer.ofType('joined').length === 2)
+    a.say({ type: 'typing', room: 'general', typing: true })
+    await waitUntil('typing again', () => typed().length === 3)
+    a.connection.closed()
+    await waitUntil('typing false on close', () => typed().length === 4)
+    expect(typed()[3]).toMatchObject({ user: alice, typing: false })
+  })
+
+  it('answers a join of a room already joined with a page and joined, telling nobody of a leave and return', async () => {
+    await setUp()
+    const b = await joined(bob)
+    const a = await joined(alice)
+    const presence = () => b.peer.ofType<{ online: ChatUser[] }>('presence')
+    await waitUntil('alice seen online', () => presence().at(-1)?.online.length === 2)
+    const presenceBefore = presence().length
+    a.say({ type: 'send', room: 'general', clientId: 'x', text: 'one' })
+    await waitUntil('delivered', () => a.peer.messageSeqs().length === 1)
+    a.say({ type: 'join', room: 'general', since: 0 })
+    await waitUntil('joined again', () => a.peer.ofType('joined').length === 2)
+    expect(
+      a.peer
+        .ofType<HistoryPage>('history')
+        .at(-1)!
+        .messages.map((message) => message.seq),
+    ).toEqual([1])
+    expect(a.peer.ofType('joined')[1]).toMatchObject({ online: expect.arrayContaining([alice, bob]) })
+    a.say({ type: 'send', room: 'general', clientId: 'y', text: 'two' })
+    await waitUntil('delivered once', () => b.peer.messageSeqs().length === 2)
+    await sleep(50)
+    expect(presence()).toHaveLength(presenceBefore) // no "alice left", no second "alice is back"
+    expect(a.peer.messageSeqs()).toEqual([1, 2])
   })
 
   it('logs a failed gap fill with its room, and fills the gap once the store answers again', async () => {

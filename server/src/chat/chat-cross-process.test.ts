@@ -1,211 +1,12 @@
-import type { ChatMessage, ChatUser } from '@chat/contract'
+import type { ChatMessage } from '@chat/contract'
 import { Redis } from 'ioredis'
 import { sql } from 'kysely'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createDatabase } from '../db/database.ts'
 import { tokenHash } from '../sessions/session-store.ts'
-import { productionLikeEnv, TEST_REDIS_URL } from '../test/backends.ts'
-import { spawnServer, type ServerProcess } from '../test/server-process.ts'
-import { openSocket, refusedStatus, type TestSocket } from '../test/ws-client.ts'
-
-/** Any frame the server sends, loosely typed: each test reads the fields its frame type has. */
-interface Frame {
-  type: string
-  room?: string
-  seq?: number
-  id?: string
-  text?: string
-  clientId?: string
-  online?: ChatUser[]
-  messages?: ChatMessage[]
-  done?: boolean
-  user?: ChatUser
-  typing?: boolean
-  code?: string
-}
-
-interface TestUser {
-  email: string
-  token: string
-}
-
-const PASSWORD = 'a-good-password'
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-const newRoomName = (what: string) => `${what}-${crypto.randomUUID().slice(0, 8)}`
-
-/** Polls `condition` every 20 ms; fails after `timeoutMs` with `what` and the last value seen. */
-async function waitFor<T>(
-  what: string,
-  probe: () => T,
-  condition: (value: T) => boolean,
-  timeoutMs = 5_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  let value = probe()
-  while (!condition(value)) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await sleep(20)
-    value = probe()
-  }
-  return value
-}
-
-/** The API base from the first JSON log line `ready: http://host:port/…`: production logs one JSON object a line. */
-async function readyUrl(server: ServerProcess, timeoutMs = 60_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    for (const line of server.output().split('\n')) {
-      if (!line.startsWith('{')) continue
-      const msg = (JSON.parse(line) as { msg?: unknown }).msg
-      const base = typeof msg === 'string' ? /^ready: (http:\/\/[^\s/]+)/.exec(msg)?.[1] : undefined
-      if (base) return `${base}/api`
-    }
-    if (server.child.exitCode !== null) break
-    await sleep(50)
-  }
-  throw new Error(`the server did not get ready:\n${server.output()}`)
-}
-
-/** A group of server processes sharing one fresh database and one Redis key prefix. */
-class Cluster {
-  servers: ServerProcess[] = []
-  urls: string[] = []
-  /** every socket opened by the running test, terminated after it */
-  sockets: TestSocket[] = []
-  env: Record<string, string> = {}
-  private cleanup: (() => Promise<void>) | undefined
-
-  async start(roles: ('all' | 'ws')[], extra: Record<string, string> = {}): Promise<void> {
-    const backends = await productionLikeEnv({
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'info',
-      WS_SESSION_CHECK_INTERVAL: '0.5',
-      // the tests send in bursts; the limit itself is another file's subject
-      WS_MESSAGES_PER_SECOND: '500',
-      ...extra,
-    })
-    this.cleanup = backends.cleanup
-    this.env = backends.env
-    this.servers = roles.map((role) => spawnServer({ ...backends.env, APP_ROLE: role }))
-    this.urls = await Promise.all(this.servers.map((server) => readyUrl(server)))
-  }
-
-  async stop(): Promise<void> {
-    this.closeSockets()
-    await Promise.all(this.servers.map((server) => server.stop()))
-    await this.cleanup?.()
-  }
-
-  closeSockets(): void {
-    for (const socket of this.sockets.splice(0)) socket.socket.terminate()
-  }
-
-  post(server: number, path: string, body: unknown, token?: string): Promise<Response> {
-    return fetch(`${this.urls[server]}/v1.0/user${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(10_000),
-    })
-  }
-
-  async register(server = 0): Promise<TestUser> {
-    const email = `user-${crypto.randomUUID().slice(0, 8)}@example.com`
-    const response = await this.post(server, '/register', { email, password: PASSWORD })
-    expect(response.status).toBe(201)
-    return { email, token: ((await response.json()) as { data: { access_token: string } }).data.access_token }
-  }
-
-  /** Another session of the same user. */
-  async login(server: number, user: TestUser): Promise<TestUser> {
-    const response = await this.post(server, '/auth', { email: user.email, password: PASSWORD })
-    expect(response.status).toBe(200)
-    return {
-      email: user.email,
-      token: ((await response.json()) as { data: { access_token: string } }).data.access_token,
-    }
-  }
-
-  wsUrl(server: number): string {
-    return this.urls[server]!.replace(/^http/, 'ws').replace(/\/api$/, '/ws')
-  }
-
-  async connect(server: number, user: TestUser): Promise<Client> {
-    const socket = await openSocket(this.wsUrl(server), ['chat.v1', `bearer.${user.token}`])
-    this.sockets.push(socket)
-    const client = new Client(socket, user)
-    client.welcome = await socket.nextOfType<Frame & { server: string; rooms: string[] }>('welcome')
-    return client
-  }
-}
-
-/** One chat.v1 connection, and what it has received. */
-class Client {
-  welcome: (Frame & { server: string; rooms: string[] }) | undefined
-
-  constructor(
-    readonly socket: TestSocket,
-    readonly user: TestUser,
-  ) {}
-
-  frames(): Frame[] {
-    return this.socket.received.map((frame) => JSON.parse(frame) as Frame)
-  }
-
-  write(message: Record<string, unknown>): void {
-    this.socket.socket.send(JSON.stringify(message))
-  }
-
-  /** Creates a room and waits until this client hears of it. */
-  async createRoom(room: string): Promise<void> {
-    this.write({ type: 'create_room', room })
-    await this.socket.nextOfType<Frame>('room_created', (frame) => frame.room === room)
-  }
-
-  /** Joins and waits for `joined`; returns the history frames of that room (one join per room per client). */
-  async join(room: string, since?: number): Promise<Frame[]> {
-    this.write({ type: 'join', room, ...(since === undefined ? {} : { since }) })
-    await this.socket.nextOfType<Frame>('joined', (frame) => frame.room === room, 10_000)
-    return this.frames().filter((frame) => frame.type === 'history' && frame.room === room)
-  }
-
-  send(room: string, text: string, clientId: string = crypto.randomUUID()): Promise<Frame> {
-    this.write({ type: 'send', room, clientId, text })
-    return this.ack(clientId)
-  }
-
-  ack(clientId: string, timeoutMs = 10_000): Promise<Frame> {
-    return this.socket.nextOfType<Frame>('ack', (frame) => frame.clientId === clientId, timeoutMs)
-  }
-
-  /** Every message of the room this client has been given, history and live, in the order received. */
-  messages(room: string): ChatMessage[] {
-    return this.frames().flatMap((frame) => {
-      if (frame.room !== room) return []
-      if (frame.type === 'history') return frame.messages!
-      if (frame.type === 'message') return [frame as unknown as ChatMessage]
-      return []
-    })
-  }
-
-  /** Waits until this client has `count` messages of the room. */
-  awaitMessages(room: string, count: number, timeoutMs = 10_000): Promise<ChatMessage[]> {
-    return waitFor(
-      `${count} messages of ${room} at ${this.user.email}`,
-      () => this.messages(room),
-      (messages) => messages.length >= count,
-      timeoutMs,
-    )
-  }
-
-  /** The last `presence` (or, before any, `joined`) list of the room, as emails. */
-  online(room: string): string[] | undefined {
-    const last = this.frames()
-      .filter((frame) => (frame.type === 'presence' || frame.type === 'joined') && frame.room === room)
-      .at(-1)
-    return last?.online?.map((user) => user.email)
-  }
-}
+import { TEST_REDIS_URL } from '../test/backends.ts'
+import { Cluster, newRoomName, PASSWORD, sleep, waitFor, type Frame } from '../test/cluster.ts'
+import { refusedStatus } from '../test/ws-client.ts'
 
 const seqsOf = (messages: ChatMessage[]) => messages.map((message) => message.seq)
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)
@@ -241,7 +42,7 @@ describe('chat across separate server processes on one database and one Redis pr
       seq: ack.seq,
       id: ack.id,
       text,
-      author: { email: alice.email },
+      author: { name: alice.name },
     })
     const own = await a.socket.nextOfType<Frame>('message', (frame) => frame.clientId === clientId)
     expect(own).toMatchObject({ seq: ack.seq, id: ack.id, text })
@@ -392,21 +193,21 @@ describe('chat across separate server processes on one database and one Redis pr
     await a.join(room)
     const b = await cluster.connect(2, bob)
     await b.join(room)
-    const both = [alice.email, bob.email].sort()
+    const both = [alice.name, bob.name].sort()
     const presence = await a.socket.nextOfType<Frame>(
       'presence',
-      (frame) => frame.room === room && frame.online!.some((user) => user.email === bob.email),
+      (frame) => frame.room === room && frame.online!.some((user) => user.name === bob.name),
     )
-    expect(presence.online!.map((user) => user.email).sort()).toEqual(both)
+    expect(presence.online!.map((user) => user.name).sort()).toEqual(both)
 
     b.write({ type: 'typing', room, typing: true })
     const typing = await a.socket.nextOfType<Frame>('typing', (frame) => frame.room === room)
-    expect(typing).toMatchObject({ user: { email: bob.email }, typing: true })
+    expect(typing).toMatchObject({ user: { name: bob.name }, typing: true })
     expect(typing.seq).toBeUndefined()
     b.write({ type: 'typing', room, typing: false })
     expect(
       await a.socket.nextOfType<Frame>('typing', (frame) => frame.room === room && frame.typing === false),
-    ).toMatchObject({ user: { email: bob.email } })
+    ).toMatchObject({ user: { name: bob.name } })
     const marker = await a.send(room, 'a stored message')
     await b.awaitMessages(room, 1)
     // the only stored thing is the message: typing was neither acked, nor delivered, nor kept as one
@@ -420,11 +221,11 @@ describe('chat across separate server processes on one database and one Redis pr
     await waitFor(
       'bob gone from alice’s presence',
       () => a.online(room),
-      (online) => !online?.includes(bob.email),
+      (online) => !online?.includes(bob.name),
       3_000,
     )
     expect(Date.now() - left).toBeLessThan(3_000)
-    expect(a.online(room)).toEqual([alice.email])
+    expect(a.online(room)).toEqual([alice.name])
   })
 
   it('(d) keeps a user online until their last connection to the room, on any process, is gone', async () => {
@@ -440,18 +241,18 @@ describe('chat across separate server processes on one database and one Redis pr
     await waitFor(
       'bob online at alice',
       () => a.online(room),
-      (online) => !!online?.includes(bob.email),
+      (online) => !!online?.includes(bob.name),
     )
     b1.socket.socket.close()
     await b1.socket.closed
     // bob is still in the room through process 2: no presence may drop him
     await sleep(500)
-    expect(a.online(room)).toContain(bob.email)
+    expect(a.online(room)).toContain(bob.name)
     b2.socket.socket.close()
     await waitFor(
       'bob gone at alice',
       () => a.online(room),
-      (online) => !online?.includes(bob.email),
+      (online) => !online?.includes(bob.name),
       3_000,
     )
   })
@@ -558,7 +359,7 @@ describe('chat across separate server processes on one database and one Redis pr
       expect(view.map((message) => message.id)).toEqual(views[0]!.map((message) => message.id))
       for (const [who, clientIds] of sent.entries()) {
         expect(
-          view.filter((message) => message.author.email === users[who]!.email).map((m) => m.clientId),
+          view.filter((message) => message.author.name === users[who]!.name).map((m) => m.clientId),
         ).toEqual(clientIds)
       }
     }
@@ -632,7 +433,7 @@ describe('chat across separate server processes on one database and one Redis pr
     await waitFor(
       'bob online at alice',
       () => a.online(room),
-      (online) => !!online?.includes(bob.email),
+      (online) => !!online?.includes(bob.name),
     )
 
     // bob sends 40 without waiting; process 1 is told to stop once the first is acknowledged
@@ -663,7 +464,7 @@ describe('chat across separate server processes on one database and one Redis pr
     await waitFor(
       'bob gone from presence after the shutdown',
       () => a.online(room),
-      (online) => !online?.includes(bob.email),
+      (online) => !online?.includes(bob.name),
       3_000,
     )
 

@@ -1,6 +1,7 @@
 import { HISTORY_PAGE_MAX, type ChatMessage, type ChatUser } from '@chat/contract'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Bus } from '../bus/bus.ts'
+import type { Metrics } from '../metrics/metrics.ts'
 import type { ChatStore, HistoryCursor, HistoryPage, Room } from './chat-repository.ts'
 import { GroupCommit } from './group-commit.ts'
 import { LocalPresence, mergeOnline, type PresenceStore } from './presence.ts'
@@ -14,6 +15,12 @@ export interface ChatSettings {
   /** how often presence is refreshed; a dead process's users vanish within about three of these */
   presenceIntervalMs: number
 }
+
+/** What the chat counts (the app's Prometheus metrics; a fresh registry in unit tests). */
+export type ChatMetrics = Pick<
+  Metrics,
+  'messagesReceived' | 'messagesStored' | 'messagesDelivered' | 'storeDuration' | 'gapFills' | 'catchUps'
+>
 
 /** Something that can be told of new rooms: every open chat connection of this process. */
 export interface RoomListener {
@@ -45,12 +52,13 @@ export class ChatHub {
     readonly serverId: string,
     private readonly settings: ChatSettings,
     private readonly log: FastifyBaseLogger,
+    readonly metrics: ChatMetrics,
     /** how long an early message waits for the ones before it (RoomFeeds' default when undefined) */
     gapWaitMs?: number,
   ) {
     this.roomsChannel = `${channelPrefix}rooms`
     const onPresenceSignal = (room: string) => void this.refreshPresence(room)
-    this.feeds = new RoomFeeds(bus, repository, channelPrefix, onPresenceSignal, log, gapWaitMs)
+    this.feeds = new RoomFeeds(bus, repository, channelPrefix, onPresenceSignal, log, metrics, gapWaitMs)
     this.writer = new GroupCommit(
       repository,
       (messages) => this.feeds.publishMessages(messages),
@@ -131,14 +139,22 @@ export class ChatHub {
     text: string,
     stored: (message: ChatMessage) => void,
   ): Promise<void> {
-    return this.writer.send(room, { author, clientId, text }, (result) => stored(result.message))
+    this.metrics.messagesReceived.inc()
+    // from arrival to stored, the wait for the room's batch included: what a sender sees before its ack
+    const endTimer = this.metrics.storeDuration.startTimer()
+    return this.writer.send(room, { author, clientId, text }, (result) => {
+      endTimer()
+      if (result.created) this.metrics.messagesStored.inc()
+      stored(result.message)
+    })
   }
 
   typing(roomName: string, user: ChatUser, typing: boolean): Promise<void> {
     return this.feeds.publishEvent(roomName, JSON.stringify({ type: 'typing', room: roomName, user, typing }))
   }
 
-  private async online(room: string): Promise<ChatUser[]> {
+  /** who is in the room, on every process */
+  async online(room: string): Promise<ChatUser[]> {
     return mergeOnline(await this.presence.read(room))
   }
 

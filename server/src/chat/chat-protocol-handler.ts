@@ -45,6 +45,26 @@ class ChatProblem extends Error {
   }
 }
 
+/** A send that was stored and acknowledged, but whose announcement to the room failed. */
+class AnnouncementFailed extends Error {
+  constructor(cause: unknown) {
+    super('stored, but the announcement failed', { cause })
+  }
+}
+
+/** The `clientId` of a frame that is a `send`, read only to say which send a refusal is about. */
+function sendClientId(frame: string | Uint8Array): string | undefined {
+  if (typeof frame !== 'string') return undefined
+  try {
+    const value = JSON.parse(frame) as { type?: unknown; clientId?: unknown } | null
+    const clientId = value?.type === 'send' ? value.clientId : undefined
+    return typeof clientId === 'string' && clientId.length <= CLIENT_ID_MAX_CHARS ? clientId : undefined
+  } catch {
+    // not JSON: there is no send to name; the refusal goes out without a ref
+    return undefined
+  }
+}
+
 /** One `chat.v1` connection: parses what the client says, and delivers what its rooms say. */
 export class ChatConnection implements RoomMember, RoomListener, ChatSession {
   private readonly rooms = new Map<string, Membership>()
@@ -57,6 +77,8 @@ export class ChatConnection implements RoomMember, RoomListener, ChatSession {
   private work: Promise<void> = Promise.resolve()
   private readonly user: ChatUser
   private gone = false
+  /** rooms where this connection last said it is typing: told `typing: false` when it leaves or goes */
+  private readonly typingIn = new Set<string>()
 
   constructor(
     private readonly peer: ChatPeer,
@@ -65,7 +87,7 @@ export class ChatConnection implements RoomMember, RoomListener, ChatSession {
     /** carries the connection id and user id of every line */
     private readonly log: FastifyBaseLogger,
   ) {
-    this.user = { id: peer.user.id, email: peer.user.email }
+    this.user = { id: peer.user.id, name: peer.user.name, verified: peer.user.verified }
     this.budget = new TokenBucket(settings.messagesPerSecond)
   }
 
@@ -82,6 +104,7 @@ export class ChatConnection implements RoomMember, RoomListener, ChatSession {
     if (seq !== undefined) {
       if (seq <= membership.lastSent) return
       membership.lastSent = seq
+      this.hub.metrics.messagesDelivered.inc()
     }
     this.peer.send(frame)
   }
@@ -103,10 +126,12 @@ export class ChatConnection implements RoomMember, RoomListener, ChatSession {
       return this.peer.close(CloseCode.policyViolation, 'message rate limit exceeded')
     }
     const limit = this.settings.messagesPerSecond
+    const ref = sendClientId(frame)
     this.send({
       type: 'error',
       code: 'rate_limited',
       message: `Slow down: at most ${limit} messages a second`,
+      ...(ref === undefined ? {} : { ref, stored: false }),
     })
   }
 
@@ -118,10 +143,16 @@ export class ChatConnection implements RoomMember, RoomListener, ChatSession {
     const rooms = [...this.rooms.keys()]
     this.rooms.clear()
     for (const room of rooms) {
-      this.hub.leave(room, this, this.user).catch((error: unknown) => {
+      this.leaveRoom(room).catch((error: unknown) => {
         this.log.error({ err: error, room }, 'leaving a room on disconnect failed')
       })
     }
+  }
+
+  /** Out of the room's feed and presence, and no longer typing there. */
+  private async leaveRoom(room: string): Promise<void> {
+    if (this.typingIn.delete(room)) await this.hub.typing(room, this.user, false)
+    await this.hub.leave(room, this, this.user)
   }
 
   private send(message: ServerMessage): void {
@@ -137,6 +168,7 @@ export class ChatConnection implements RoomMember, RoomListener, ChatSession {
         rooms,
         heartbeatMs: this.settings.heartbeatMs,
         server: this.hub.serverId,
+        messagesPerSecond: this.settings.messagesPerSecond,
       })
     } catch (error) {
       this.log.error({ err: error }, 'chat connection failed to start')
@@ -159,32 +191,27 @@ export class ChatConnection implements RoomMember, RoomListener, ChatSession {
   }
 
   private fail(message: ClientMessage | undefined, error: unknown): void {
-    const clientId = error instanceof ChatProblem ? error.ref : undefined
-    const ref = message?.type === 'send' ? { ref: message.clientId } : clientId ? { ref: clientId } : {}
+    const clientId =
+      message?.type === 'send' ? message.clientId : error instanceof ChatProblem ? error.ref : undefined
+    const ref = clientId ? { ref: clientId } : {}
+    // a refused send is not stored: the only stored one is a send whose announcement failed
+    const stored = clientId ? { stored: error instanceof AnnouncementFailed } : {}
     if (error instanceof ChatProblem)
-      return this.send({ type: 'error', code: error.code, message: error.message, ...ref })
+      return this.send({ type: 'error', code: error.code, message: error.message, ...ref, ...stored })
     // unexpected: logged here, once, with what the client asked; the client hears `unavailable`
     const room = message && 'room' in message ? message.room : undefined
-    this.log.error({ err: error, type: message?.type, room, ...ref }, 'chat request failed')
+    const cause = error instanceof AnnouncementFailed ? error.cause : error
+    this.log.error({ err: cause, type: message?.type, room, ...ref }, 'chat request failed')
     this.send({
       type: 'error',
       code: 'unavailable',
-      message: 'The server could not do that now; try again',
+      message:
+        error instanceof AnnouncementFailed
+          ? 'Your message is stored, but others may see it only when they next open the room'
+          : 'The server could not do that now; try again',
       ...ref,
+      ...stored,
     })
-  }
-
-  private store(message: ClientMessage & { type: 'send' }): Promise<void> {
-    return this.hub.send(this.joined(message.room), this.user, message.clientId, message.text, (stored) =>
-      this.send({
-        type: 'ack',
-        room: stored.room,
-        clientId: stored.clientId,
-        id: stored.id,
-        seq: stored.seq,
-        at: stored.at,
-      }),
-    )
   }
 
   private async handle(message: ClientMessage): Promise<void> {
@@ -200,7 +227,7 @@ export class ChatConnection implements RoomMember, RoomListener, ChatSession {
         return this.join(message.room, message.since)
       case 'leave':
         if (!this.rooms.delete(message.room)) throw notJoined(message.room)
-        await this.hub.leave(message.room, this, this.user)
+        await this.leaveRoom(message.room)
         return this.send({ type: 'left', room: message.room })
       case 'send': {
         // queued for storage in arrival order, and the next frame is read at once: a client's sends in
@@ -211,9 +238,31 @@ export class ChatConnection implements RoomMember, RoomListener, ChatSession {
       }
       case 'typing':
         this.joined(message.room)
+        if (message.typing) this.typingIn.add(message.room)
+        else this.typingIn.delete(message.room)
         return this.hub.typing(message.room, this.user, message.typing)
       case 'history':
         return this.history(message)
+    }
+  }
+
+  /** Stored, acked, announced: a failure after the ack is told apart, as the message is safe by then. */
+  private async store(message: Extract<ClientMessage, { type: 'send' }>): Promise<void> {
+    let acked = false
+    try {
+      await this.hub.send(this.joined(message.room), this.user, message.clientId, message.text, (stored) => {
+        acked = true
+        this.send({
+          type: 'ack',
+          room: stored.room,
+          clientId: stored.clientId,
+          id: stored.id,
+          seq: stored.seq,
+          at: stored.at,
+        })
+      })
+    } catch (error) {
+      throw acked ? new AnnouncementFailed(error) : error
     }
   }
 
@@ -229,9 +278,11 @@ export class ChatConnection implements RoomMember, RoomListener, ChatSession {
    * (`done: false`), the client pages on with `history` `after`, and keeps what arrives live meanwhile.
    */
   private async join(roomName: string, since: number | undefined): Promise<void> {
-    if (this.rooms.has(roomName)) {
+    const current = this.rooms.get(roomName)
+    if (current?.room && !current.held) return this.rejoin(roomName, current, since)
+    if (current) {
       this.rooms.delete(roomName)
-      await this.hub.leave(roomName, this, this.user)
+      await this.leaveRoom(roomName)
     }
     const membership: Membership = { room: undefined, lastSent: since ?? 0, held: [] }
     this.rooms.set(roomName, membership)
@@ -259,6 +310,30 @@ export class ChatConnection implements RoomMember, RoomListener, ChatSession {
       if (this.rooms.get(roomName) === membership) this.rooms.delete(roomName)
       if (entered) await this.leaveAfterFailedJoin(roomName)
       throw error
+    }
+  }
+
+  /**
+   * A join of a room this connection is in: answered as a join (a page, then `joined`), but without leaving
+   * and entering again, which would tell the room twice that this user left and came back.
+   */
+  private async rejoin(roomName: string, membership: Membership, since: number | undefined): Promise<void> {
+    const room = membership.room!
+    membership.held = []
+    try {
+      const page =
+        since === undefined
+          ? await this.hub.recentHistory(room)
+          : await this.hub.history(room, { after: since })
+      const online = await this.hub.online(roomName)
+      const last = page.messages.at(-1)
+      if (last) membership.lastSent = Math.max(membership.lastSent, last.seq)
+      this.sendPage(roomName, page)
+      this.send({ type: 'joined', room: roomName, online })
+    } finally {
+      const held = membership.held
+      membership.held = undefined
+      for (const { seq, frame } of held) this.deliver(roomName, seq, frame)
     }
   }
 

@@ -1,4 +1,4 @@
-import type { ChatMessage } from '@chat/contract'
+import type { ChatMessage, ChatUser } from '@chat/contract'
 import { sql } from 'kysely'
 import type { Db } from '../db/database.ts'
 
@@ -22,7 +22,7 @@ export interface Room {
 
 /** A message to store: its author, the client's own id for it, its text. */
 export interface NewMessage {
-  author: { id: string; email: string }
+  author: ChatUser
   clientId: string
   text: string
 }
@@ -37,7 +37,8 @@ interface MessageRow {
   id: string | number | bigint
   seq: string | number | bigint
   user_id: string | number | bigint
-  email: string
+  name: string
+  verified: boolean
   client_id: string
   body: string
   created_on: Date
@@ -47,7 +48,7 @@ const toMessage = (room: string, row: MessageRow): ChatMessage => ({
   room,
   seq: Number(row.seq),
   id: String(row.id),
-  author: { id: String(row.user_id), email: row.email },
+  author: { id: String(row.user_id), name: row.name, verified: row.verified },
   clientId: row.client_id,
   text: row.body,
   at: new Date(row.created_on).toISOString(),
@@ -106,7 +107,12 @@ export class ChatRepository {
         const index = missing[row.ord]!
         const author = batch[index]!.author
         results[index] = {
-          message: toMessage(row.room_name, { ...row, user_id: author.id, email: author.email }),
+          message: toMessage(row.room_name, {
+            ...row,
+            user_id: author.id,
+            name: author.name,
+            verified: author.verified,
+          }),
           created: row.created,
         }
       }
@@ -227,7 +233,8 @@ export class ChatRepository {
     return this.db
       .selectFrom('messages as m')
       .innerJoin('users as u', 'u.id', 'm.user_id')
-      .select(['m.id', 'm.seq', 'm.user_id', 'u.email', 'm.client_id', 'm.body', 'm.created_on'])
+      .select(['m.id', 'm.seq', 'm.user_id', 'm.client_id', 'm.body', 'm.created_on'])
+      .select(['u.display_name as name', 'u.confirmed as verified'])
       .where('m.room_id', '=', room.id)
   }
 }

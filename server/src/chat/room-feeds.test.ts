@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createDatabase, type Db } from '../db/database.ts'
 import { migrate } from '../db/migrator.ts'
 import { LocalBus, type Bus, type BusHandler } from '../bus/bus.ts'
+import { createMetrics, type Metrics } from '../metrics/metrics.ts'
 import { UserRepository, type User } from '../users/user-repository.ts'
 import { ChatRepository, type Room } from './chat-repository.ts'
 import { messageFrame, RoomFeeds, type RoomMember } from './room-feeds.ts'
@@ -80,6 +81,7 @@ describe('RoomFeeds on a LocalBus and a real ChatRepository (PGlite)', () => {
   let feeds: RoomFeeds
   let bus: RecordingBus
   let presenceSignals: string[]
+  let metrics: Metrics
   const members: { room: string; member: RecordingMember }[] = []
   let rooms = 0
 
@@ -94,7 +96,9 @@ describe('RoomFeeds on a LocalBus and a real ChatRepository (PGlite)', () => {
   function newFeeds(gapWaitMs = GAP_WAIT_MS) {
     bus = new RecordingBus()
     presenceSignals = []
-    feeds = new RoomFeeds(bus, repository, PREFIX, (room) => presenceSignals.push(room), log, gapWaitMs)
+    metrics = createMetrics('test')
+    const onPresence = (room: string) => presenceSignals.push(room)
+    feeds = new RoomFeeds(bus, repository, PREFIX, onPresence, log, metrics, gapWaitMs)
   }
   afterEach(async () => {
     // leaving clears any gap timer still set
@@ -115,8 +119,13 @@ describe('RoomFeeds on a LocalBus and a real ChatRepository (PGlite)', () => {
   }
 
   let clientIds = 0
+  const chatAuthor = () => ({ id: author.id, name: author.displayName, verified: author.confirmed })
   const store = async (room: Room, text = `message ${clientIds + 1}`) =>
-    (await repository.insertMessages(room, [{ author, clientId: `client-${++clientIds}`, text }]))[0]!.message
+    (
+      await repository.insertMessages(room, [
+        { author: chatAuthor(), clientId: `client-${++clientIds}`, text },
+      ])
+    )[0]!.message
 
   /** A seq taken and never stored, as when two connections race to store one client id. */
   const skipSeq = (room: Room) =>
@@ -145,7 +154,11 @@ describe('RoomFeeds on a LocalBus and a real ChatRepository (PGlite)', () => {
     const member = await join(room)
     const batch = await repository.insertMessages(
       room,
-      ['one', 'two\nlines', 'three'].map((text) => ({ author, clientId: `client-${++clientIds}`, text })),
+      ['one', 'two\nlines', 'three'].map((text) => ({
+        author: chatAuthor(),
+        clientId: `client-${++clientIds}`,
+        text,
+      })),
     )
     const messages = batch.map((stored) => stored.message)
     await feeds.publishMessages(messages)
@@ -160,14 +173,18 @@ describe('RoomFeeds on a LocalBus and a real ChatRepository (PGlite)', () => {
 
   it('stores a batch under consecutive seqs in batch order; a client id stored before or twice in the batch is stored once', async () => {
     const room = await newRoom()
-    const other = (await new UserRepository(db).insert({ email: 'other@example.com', passwordHash: 'x' }))!
-    const [earlier] = await repository.insertMessages(room, [{ author, clientId: 'earlier', text: 'before' }])
+    const stored = (await new UserRepository(db).insert({ email: 'other@example.com', passwordHash: 'x' }))!
+    const other = { id: stored.id, name: stored.displayName, verified: stored.confirmed }
+    const me = chatAuthor()
+    const [earlier] = await repository.insertMessages(room, [
+      { author: me, clientId: 'earlier', text: 'before' },
+    ])
     const results = await repository.insertMessages(room, [
-      { author, clientId: 'a', text: 'first' },
-      { author, clientId: 'earlier', text: 'a re-send' },
+      { author: me, clientId: 'a', text: 'first' },
+      { author: me, clientId: 'earlier', text: 'a re-send' },
       { author: other, clientId: 'a', text: 'same client id, other user' },
-      { author, clientId: 'a', text: 'a re-send in the same batch' },
-      { author, clientId: 'b', text: 'last' },
+      { author: me, clientId: 'a', text: 'a re-send in the same batch' },
+      { author: me, clientId: 'b', text: 'last' },
     ])
     expect(
       results.map(({ message, created }) => [message.seq, message.clientId, message.text, created]),
@@ -179,10 +196,10 @@ describe('RoomFeeds on a LocalBus and a real ChatRepository (PGlite)', () => {
       [4, 'b', 'last', true],
     ])
     expect(results[1]!.message.id).toBe(earlier!.message.id)
-    expect(results[2]!.message.author).toEqual({ id: other.id, email: 'other@example.com' })
+    expect(results[2]!.message.author).toEqual(other)
     expect((await repository.findRoom(room.name))!.lastSeq).toBe(4)
-    const stored = await repository.messagesAfter(room, 0, 10)
-    expect(stored.map((message) => [message.seq, message.text])).toEqual([
+    const kept = await repository.messagesAfter(room, 0, 10)
+    expect(kept.map((message) => [message.seq, message.text])).toEqual([
       [1, 'before'],
       [2, 'first'],
       [3, 'same client id, other user'],
@@ -223,6 +240,7 @@ describe('RoomFeeds on a LocalBus and a real ChatRepository (PGlite)', () => {
     expect(member.got.map((delivery) => delivery.frame)).toEqual(
       [one, two, three].map((m) => messageFrame(m!)),
     )
+    expect((await metrics.gapFills.get()).values[0]?.value).toBe(1)
     // the lost one's announcement turning up late is not delivered again; the next one comes at once
     await announce(two!)
     const four = await store(room)
@@ -357,6 +375,8 @@ describe('RoomFeeds on a LocalBus and a real ChatRepository (PGlite)', () => {
     bus.reconnected()
     await waitUntil('the missed messages', () => member.got.length === 4)
     expect(member.got.slice(1).map((delivery) => delivery.frame)).toEqual(missed.map(messageFrame))
+    expect((await metrics.catchUps.get()).values[0]?.value).toBe(1)
+    expect((await metrics.gapFills.get()).values[0]?.value ?? 0).toBe(0)
     // their announcements, had any survived, are not delivered again
     for (const message of missed) await announce(message)
     expect(member.seqs()).toEqual([1, 2, 3, 4])

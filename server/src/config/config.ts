@@ -40,6 +40,14 @@ export const EnvSchema = Type.Object({
   REDIS_KEY_PREFIX: Type.String({ default: 'chat:' }),
   HOST: Type.Optional(Type.String({ minLength: 1 })),
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8000 }),
+  METRICS_PORT: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      maximum: 65535,
+      description: 'Prometheus metrics at GET /metrics on this port (never the public one); unset: none',
+    }),
+  ),
+  METRICS_HOST: Type.Optional(Type.String({ minLength: 1, description: 'default: as HOST' })),
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
   TRUSTED_PROXIES: Type.String({
     default: '',
@@ -73,7 +81,7 @@ export const EnvSchema = Type.Object({
   }),
   WS_MAX_MESSAGE_BYTES: Count(16 * 1024, 'a larger WebSocket message closes the connection with 1009'),
   WS_MESSAGES_PER_SECOND: Count(10, 'chat messages a connection may send per second (bursts of twice that)'),
-  WS_MAX_CONNECTIONS_PER_USER: Count(20, 'open WebSockets one user may hold on one ws process'),
+  WS_MAX_CONNECTIONS_PER_USER: Count(20, 'open WebSockets one user may hold, across every ws process'),
   WS_SEND_BUFFER_LIMIT: Count(
     1024 * 1024,
     'bytes waiting for a client that has stopped reading before it is cut off',
@@ -87,7 +95,32 @@ export const EnvSchema = Type.Object({
     256,
     'most messages of one room stored in one statement while its previous insert is in flight (group commit)',
   ),
+  SHUTDOWN_DRAIN_SECONDS: Type.Number({
+    minimum: 0,
+    maximum: 60,
+    default: 0,
+    description:
+      'on SIGTERM: answer not-ready and refuse new WebSockets this long before closing the open ones (1001)',
+  }),
   MIGRATE_ON_START: Flag('apply pending migrations at start (under a lock)', 'true'),
+  SMTP_URL: Type.Optional(
+    Type.String({
+      pattern: '^smtps?://',
+      description:
+        'where mail goes: smtp://user:password@host:587 (STARTTLS) or smtps://…:465; unset: mails are written to the log instead',
+    }),
+  ),
+  MAIL_FROM: Type.String({
+    minLength: 3,
+    default: 'Chat <chat@localhost>',
+    description: 'the From of every mail',
+  }),
+  PUBLIC_URL: Type.Optional(
+    Type.String({
+      pattern: '^https?://[^/]+$',
+      description: 'the address people reach the app at, for links in mails (default: http://localhost:PORT)',
+    }),
+  ),
 })
 
 export type Env = Static<typeof EnvSchema>
@@ -180,6 +213,10 @@ function fromEnv(env: Env) {
       port: env.PORT,
       trustedProxies: splitList(env.TRUSTED_PROXIES),
     },
+    metrics: {
+      port: env.METRICS_PORT,
+      host: env.METRICS_HOST ?? env.HOST ?? (production ? '0.0.0.0' : '127.0.0.1'),
+    },
     logLevel: env.LOG_LEVEL,
     admin: admin(env),
     /** undefined: embedded PGlite in `pgliteDataDir` */
@@ -188,6 +225,7 @@ function fromEnv(env: Env) {
       ? env.PGLITE_DATA_DIR
       : path.resolve(repositoryRoot, env.PGLITE_DATA_DIR),
     migrateOnStart: env.MIGRATE_ON_START === 'true',
+    shutdownDrainMs: Math.round(env.SHUTDOWN_DRAIN_SECONDS * 1000),
     /** undefined: sessions and limits kept in this process */
     redisUrl: env.REDIS_URL,
     redisKeyPrefix: env.REDIS_KEY_PREFIX,
@@ -208,6 +246,11 @@ function fromEnv(env: Env) {
     registrationLimits: {
       maxPerAddress: env.REGISTER_MAX_PER_ADDRESS,
       windowSeconds: env.REGISTER_WINDOW,
+    },
+    mail: {
+      smtpUrl: env.SMTP_URL,
+      from: env.MAIL_FROM,
+      publicUrl: env.PUBLIC_URL ?? `http://localhost:${env.PORT}`,
     },
     role: env.APP_ROLE,
     websocket: {

@@ -12,6 +12,9 @@ export interface UsersTable {
   confirmed: Generated<boolean>
   is_admin: Generated<boolean>
   disabled: Generated<boolean>
+  last_login_on: Date | null
+  deleted_on: Date | null
+  display_name: string
 }
 
 export interface RoomsTable {
@@ -32,8 +35,67 @@ export interface MessagesTable {
   created_on: Generated<Date>
 }
 
+/** epoch milliseconds in a bigint: pg hands it back as a string, PGlite as a number or bigint */
+type EpochMs = ColumnType<string | number | bigint, number, number>
+
+export interface SessionsTable {
+  token_hash: string
+  user_id: ColumnType<string | number | bigint, string, never>
+  user_email: string
+  user_agent: string
+  address: string
+  created_at: EpochMs
+  last_used_at: EpochMs
+  expires_at: EpochMs
+  idle_until: EpochMs
+}
+
+export interface AccountTokensTable {
+  token_hash: string
+  user_id: ColumnType<string | number | bigint, string, never>
+  purpose: string
+  expires_at: Date
+  created_on: Generated<Date>
+}
+
+export interface UserTotpTable {
+  user_id: ColumnType<string | number | bigint, string, never>
+  secret: string
+  enabled: Generated<boolean>
+  last_step: ColumnType<string | number | bigint, never, number>
+  created_on: Generated<Date>
+}
+
+export interface RecoveryCodesTable {
+  user_id: ColumnType<string | number | bigint, string, never>
+  code_hash: string
+}
+
+export interface AuditEventsTable {
+  id: BigSerial
+  at: Generated<Date>
+  event: string
+  actor_id: ColumnType<string | number | bigint | null, string | null, never>
+  actor_email: string | null
+  target_id: ColumnType<string | number | bigint | null, string | null, never>
+  target_email: string | null
+  address: string | null
+  detail: string | null
+}
+
+export interface SettingsTable {
+  name: string
+  value: string
+}
+
 export interface Database {
   users: UsersTable
   rooms: RoomsTable
   messages: MessagesTable
+  sessions: SessionsTable
+  account_tokens: AccountTokensTable
+  user_totp: UserTotpTable
+  recovery_codes: RecoveryCodesTable
+  audit_events: AuditEventsTable
+  settings: SettingsTable
 }

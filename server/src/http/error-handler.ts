@@ -4,6 +4,7 @@ import type { FastifySchemaValidationError } from 'fastify/types/schema.js'
 import { fieldMessages, type FieldErrors } from '@chat/contract'
 import { ApiError } from './api-error.ts'
 import { pathOf } from './logging.ts'
+import { drainUnreadBody } from './unread-body.ts'
 
 const BODY_ERRORS: Record<string, { status: number; data: string | FieldErrors }> = {
   FST_ERR_CTP_EMPTY_JSON_BODY: {
@@ -34,8 +35,12 @@ function messageFor(error: FastifySchemaValidationError, value: unknown): string
 }
 
 /** ajv's errors in the original's (marshmallow's) shape: `{"email": ["Not a valid email address."]}`. */
-export function toFieldErrors(errors: FastifySchemaValidationError[], body: unknown): FieldErrors {
-  if (body === undefined || body === null)
+export function toFieldErrors(
+  errors: FastifySchemaValidationError[],
+  body: unknown,
+  context = 'body',
+): FieldErrors {
+  if (context === 'body' && (body === undefined || body === null))
     return { _schema: ['The request body is empty; send a JSON object.'] }
   const fields: FieldErrors = {}
   const add = (field: string, message: string) => {
@@ -91,10 +96,21 @@ export default fp(
         return reply.code(error.statusCode).headers(error.headers).send({ valid: false, data: error.data })
       }
       if (error.validation) {
-        return reply.code(400).send({ valid: false, data: toFieldErrors(error.validation, request.body) })
+        const part = error.validationContext ?? 'body'
+        const values = {
+          body: request.body,
+          querystring: request.query,
+          params: request.params,
+          headers: request.headers,
+        }
+        const value = values[part as keyof typeof values]
+        return reply.code(400).send({ valid: false, data: toFieldErrors(error.validation, value, part) })
       }
       const known = error.code ? BODY_ERRORS[error.code] : undefined
-      if (known) return reply.code(known.status).send({ valid: false, data: known.data })
+      if (known) {
+        drainUnreadBody(request, reply)
+        return reply.code(known.status).send({ valid: false, data: known.data })
+      }
       const status = error.statusCode ?? (backendUnavailable(error) ? 503 : 500)
       if (status < 500) return reply.code(status).send({ valid: false, data: error.message })
       request.log.error({ err: error }, 'request failed')

@@ -1,7 +1,11 @@
 import {
+  byLastUse,
   newToken,
   tokenHash,
+  UNKNOWN_CLIENT,
   type Session,
+  type SessionClient,
+  type SessionInfo,
   type SessionLifetimes,
   type SessionStore,
   type SessionUser,
@@ -9,13 +13,17 @@ import {
 
 interface Entry {
   user: SessionUser
+  client: SessionClient
+  createdAt: number
+  lastUsedAt: number
   expiresAt: number
   idleUntil: number
 }
 
 /**
- * The embedded default's store: the same lifetimes as the Redis store, for one process. Expired entries
- * are dropped when looked up and by a sweep, so memory stays bounded by live sessions.
+ * Sessions in this process only, with the same lifetimes as the Redis store: what the benchmarks' baseline
+ * checks tokens against. Expired entries are dropped when looked up and by a sweep, so memory stays
+ * bounded by live sessions.
  */
 export class MemorySessionStore implements SessionStore {
   private readonly sessions = new Map<string, Entry>()
@@ -31,12 +39,15 @@ export class MemorySessionStore implements SessionStore {
     this.sweeper.unref()
   }
 
-  async create(user: SessionUser): Promise<string> {
+  async create(user: SessionUser, client: SessionClient = UNKNOWN_CLIENT): Promise<string> {
     const token = newToken()
     const now = this.now()
     const expiresAt = now + this.lifetimes.absoluteTimeoutMs
     this.sessions.set(tokenHash(token), {
       user: { ...user },
+      client: { ...client },
+      createdAt: now,
+      lastUsedAt: now,
       expiresAt,
       idleUntil: Math.min(now + this.lifetimes.idleTimeoutMs, expiresAt),
     })
@@ -44,10 +55,10 @@ export class MemorySessionStore implements SessionStore {
   }
 
   async touch(token: string): Promise<Session | undefined> {
-    const hash = tokenHash(token)
-    const entry = this.live(hash)
+    const entry = this.live(tokenHash(token))
     if (!entry) return undefined
-    entry.idleUntil = Math.min(this.now() + this.lifetimes.idleTimeoutMs, entry.expiresAt)
+    entry.lastUsedAt = this.now()
+    entry.idleUntil = Math.min(entry.lastUsedAt + this.lifetimes.idleTimeoutMs, entry.expiresAt)
     return { user: { ...entry.user }, expiresAt: entry.expiresAt }
   }
 
@@ -72,6 +83,24 @@ export class MemorySessionStore implements SessionStore {
     }
     this.publish(`user:${userId}`)
     return ended
+  }
+
+  async list(userId: string): Promise<SessionInfo[]> {
+    return [...this.sessions.keys()]
+      .flatMap((hash) => {
+        const entry = this.live(hash)
+        if (entry?.user.id !== userId) return []
+        const { client, createdAt, lastUsedAt, expiresAt } = entry
+        return [{ id: hash, client: { ...client }, createdAt, lastUsedAt, expiresAt }]
+      })
+      .sort(byLastUse)
+  }
+
+  async revokeById(userId: string, id: string): Promise<boolean> {
+    if (this.live(id)?.user.id !== userId) return false
+    this.sessions.delete(id)
+    this.publish(`token:${id}`)
+    return true
   }
 
   close(): void {

@@ -2,6 +2,10 @@ import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestRedisPrefix, TEST_REDIS_URL } from '../test/backends.ts'
 import { sleep } from '../test/test-app.ts'
+import { createDatabase, type Db } from '../db/database.ts'
+import { migrate } from '../db/migrator.ts'
+import { createTestDatabase } from '../test/backends.ts'
+import { DatabaseSessionStore } from './database-session-store.ts'
 import { MemorySessionStore } from './memory-session-store.ts'
 import { RedisSessionStore } from './redis-session-store.ts'
 import { tokenHash, type SessionLifetimes, type SessionStore } from './session-store.ts'
@@ -9,16 +13,40 @@ import { tokenHash, type SessionLifetimes, type SessionStore } from './session-s
 let redis: Redis
 const prefixes: ReturnType<typeof createTestRedisPrefix>[] = []
 const memoryStores: MemorySessionStore[] = []
+const databases: { db: Db; drop?: () => Promise<void> }[] = []
 beforeAll(() => {
   redis = new Redis(TEST_REDIS_URL)
 })
 afterAll(async () => {
   await Promise.all(prefixes.map((prefix) => prefix.drop()))
   memoryStores.forEach((store) => store.close())
+  for (const { db, drop } of databases) {
+    await db.destroy()
+    await drop?.()
+  }
   redis.disconnect()
 })
 
-const stores: { name: string; make: (lifetimes: SessionLifetimes) => SessionStore }[] = [
+/** A migrated database holding users 1 and 2 (alice and bob), which sessions refer to. */
+async function databaseWithUsers(kind: 'pglite' | 'postgres'): Promise<Db> {
+  const made = kind === 'postgres' ? await createTestDatabase() : undefined
+  const db = createDatabase(made ? { kind: 'postgres', url: made.url } : { kind: 'pglite' })
+  databases.push({ db, drop: made?.drop })
+  await migrate(db, 'latest')
+  await db
+    .insertInto('users')
+    .values([alice, bob].map(({ email }) => ({ email, display_name: email, password: 'not a hash' })))
+    .execute()
+  return db
+}
+
+const databaseStore = (kind: 'pglite' | 'postgres') => async (lifetimes: SessionLifetimes) =>
+  new DatabaseSessionStore(await databaseWithUsers(kind), lifetimes, () => {})
+
+const stores: {
+  name: string
+  make: (lifetimes: SessionLifetimes) => SessionStore | Promise<SessionStore>
+}[] = [
   {
     name: 'Redis',
     make: (lifetimes) => {
@@ -35,6 +63,8 @@ const stores: { name: string; make: (lifetimes: SessionLifetimes) => SessionStor
       return store
     },
   },
+  { name: 'database (PGlite)', make: databaseStore('pglite') },
+  { name: 'database (PostgreSQL)', make: databaseStore('postgres') },
 ]
 
 const alice = { id: '1', email: 'alice@example.com' }
@@ -43,7 +73,7 @@ const long = { idleTimeoutMs: 60_000, absoluteTimeoutMs: 120_000 }
 
 describe.each(stores)('$name session store', ({ make }) => {
   it('creates distinct sessions and finds their user', async () => {
-    const store = make(long)
+    const store = await make(long)
     const [first, second] = [await store.create(alice), await store.create(alice)]
     expect(first).not.toBe(second)
     expect((await store.touch(first))?.user).toEqual(alice)
@@ -52,7 +82,7 @@ describe.each(stores)('$name session store', ({ make }) => {
   })
 
   it('slides the idle timeout on use and ends an idle session', async () => {
-    const store = make({ idleTimeoutMs: 400, absoluteTimeoutMs: 60_000 })
+    const store = await make({ idleTimeoutMs: 400, absoluteTimeoutMs: 60_000 })
     const used = await store.create(alice)
     const idle = await store.create(alice)
     for (let i = 0; i < 3; i++) {
@@ -65,7 +95,7 @@ describe.each(stores)('$name session store', ({ make }) => {
   })
 
   it('ends a session at its absolute lifetime even when used', async () => {
-    const store = make({ idleTimeoutMs: 300, absoluteTimeoutMs: 700 })
+    const store = await make({ idleTimeoutMs: 300, absoluteTimeoutMs: 700 })
     const token = await store.create(alice)
     for (let i = 0; i < 3; i++) {
       await sleep(200)
@@ -76,7 +106,7 @@ describe.each(stores)('$name session store', ({ make }) => {
   })
 
   it('revokes one session', async () => {
-    const store = make(long)
+    const store = await make(long)
     const token = await store.create(alice)
     const other = await store.create(alice)
     expect(await store.revoke(token)).toEqual(alice)
@@ -86,7 +116,7 @@ describe.each(stores)('$name session store', ({ make }) => {
   })
 
   it("revokes all of one user's sessions and no one else's", async () => {
-    const store = make(long)
+    const store = await make(long)
     const tokens = [await store.create(alice), await store.create(alice), await store.create(alice)]
     const bobs = await store.create(bob)
     await store.revoke(tokens[0]!)
@@ -94,6 +124,68 @@ describe.each(stores)('$name session store', ({ make }) => {
     for (const token of tokens) expect((await store.touch(token))?.user).toBeUndefined()
     expect((await store.touch(bobs))?.user).toEqual(bob)
     expect(await store.revokeAllForUser(alice.id)).toBe(0)
+  })
+
+  it("lists a user's live sessions, most recently used first, and ends one by its id for that user only", async () => {
+    const store = await make(long)
+    const laptop = { userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0', address: '198.51.100.7' }
+    const phone = { userAgent: 'Mozilla/5.0 (iPhone) Safari/604.1', address: '2001:db8::1' }
+    const older = await store.create(alice, laptop)
+    await sleep(20)
+    const newer = await store.create(alice, phone)
+    await store.create(bob, laptop)
+    await sleep(20)
+    await store.touch(older)
+    const listed = await store.list(alice.id)
+    expect(listed.map((session) => session.id)).toEqual([tokenHash(older), tokenHash(newer)])
+    expect(listed[0]).toMatchObject({ client: laptop })
+    expect(listed[1]).toMatchObject({ client: phone })
+    expect(listed[0]!.lastUsedAt).toBeGreaterThan(listed[0]!.createdAt)
+    expect(listed[1]!.lastUsedAt).toBe(listed[1]!.createdAt)
+    expect(listed[0]!.expiresAt).toBeGreaterThan(listed[0]!.lastUsedAt)
+    expect(JSON.stringify(listed)).not.toContain(older)
+
+    expect(await store.revokeById(bob.id, tokenHash(newer))).toBe(false) // not bob's to end
+    expect(await store.revokeById(alice.id, tokenHash(newer))).toBe(true)
+    expect(await store.revokeById(alice.id, tokenHash(newer))).toBe(false)
+    expect((await store.touch(newer))?.user).toBeUndefined()
+    expect((await store.list(alice.id)).map((session) => session.id)).toEqual([tokenHash(older)])
+  })
+})
+
+describe('database session store', () => {
+  it('keeps only hashes, announces sessions that end early, and sweeps ended ones', async () => {
+    const db = await databaseWithUsers('pglite')
+    const heard: string[] = []
+    const store = new DatabaseSessionStore(db, { idleTimeoutMs: 300, absoluteTimeoutMs: 60_000 }, (event) =>
+      heard.push(event),
+    )
+    const [kept, revoked, idle] = [
+      await store.create(alice),
+      await store.create(alice),
+      await store.create(bob),
+    ]
+    const rows = await db.selectFrom('sessions').selectAll().execute()
+    expect(JSON.stringify(rows)).not.toContain(kept)
+    expect(rows.map((row) => row.token_hash).sort()).toEqual([kept, revoked, idle].map(tokenHash).sort())
+
+    await store.revoke(revoked)
+    expect(heard).toEqual([`token:${tokenHash(revoked)}`])
+    await sleep(200)
+    await store.touch(kept)
+    await sleep(200)
+    expect(await store.sweep()).toBe(1) // bob's went idle
+    expect((await store.touch(kept))?.user).toEqual(alice)
+    await store.revokeAllForUser(alice.id)
+    expect(heard).toEqual([`token:${tokenHash(revoked)}`, `user:${alice.id}`])
+  })
+
+  it("ends a user's sessions with the user", async () => {
+    const db = await databaseWithUsers('pglite')
+    const store = new DatabaseSessionStore(db, long, () => {})
+    const token = await store.create(bob)
+    await db.deleteFrom('users').where('id', '=', bob.id).execute()
+    expect(await store.touch(token)).toBeUndefined()
   })
 })
 

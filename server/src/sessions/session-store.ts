@@ -22,6 +22,25 @@ export interface Session {
   expiresAt: number
 }
 
+/** Where a session was started from, as its user sees it in their list of sessions. */
+export interface SessionClient {
+  userAgent: string
+  address: string
+}
+
+/** One live session as its user may see it (ASVS 5.0 V7.5.2); never its token. */
+export interface SessionInfo {
+  /** the token's hash: names the session without being able to use it */
+  id: string
+  client: SessionClient
+  /** epoch ms */
+  createdAt: number
+  lastUsedAt: number
+  expiresAt: number
+}
+
+export const UNKNOWN_CLIENT: SessionClient = { userAgent: '', address: '' }
+
 /**
  * Published on the bus channel `<prefix>session-events` whenever sessions end early, so every WebSocket
  * process can close their sockets at once: `token:<hash>` for one session, `user:<id>` for all of a user's.
@@ -30,7 +49,7 @@ export const SESSION_EVENTS_CHANNEL = 'session-events'
 
 export interface SessionStore {
   /** Starts a session and returns its token; only the token's hash is stored. */
-  create(user: SessionUser): Promise<string>
+  create(user: SessionUser, client?: SessionClient): Promise<string>
   /** The session, sliding its idle timeout; undefined when unknown, expired or revoked. */
   touch(token: string): Promise<Session | undefined>
   /** `touch` for many sessions at once (one round trip): how open WebSockets keep theirs alive. */
@@ -39,7 +58,13 @@ export interface SessionStore {
   revoke(token: string): Promise<SessionUser | undefined>
   /** Ends every session of one user; returns how many there were. */
   revokeAllForUser(userId: string): Promise<number>
+  /** The user's live sessions, the most recently used first. */
+  list(userId: string): Promise<SessionInfo[]>
+  /** Ends the session of that id if it is one of the user's; false when there is none. */
+  revokeById(userId: string, id: string): Promise<boolean>
 }
+
+export const byLastUse = (a: SessionInfo, b: SessionInfo) => b.lastUsedAt - a.lastUsedAt
 
 /** 256 bits from the CSPRNG, URL-safe (OWASP Session Management: at least 64 bits of entropy). */
 export const newToken = () => randomBytes(32).toString('base64url')

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
 import type { Config } from '../config/config.ts'
-import { MemorySessionStore } from './memory-session-store.ts'
+import { DatabaseSessionStore } from './database-session-store.ts'
 import { RedisSessionStore } from './redis-session-store.ts'
 import { SESSION_EVENTS_CHANNEL, type SessionStore } from './session-store.ts'
 
@@ -10,6 +10,9 @@ declare module 'fastify' {
   }
 }
 
+const SWEEP_INTERVAL_MS = 60_000
+
+/** Sessions in Redis when it is configured, else in the database, so they outlive a restart either way. */
 export default fp(
   async (app, { config }: { config: Config }) => {
     if (app.redis) {
@@ -17,9 +20,23 @@ export default fp(
       return
     }
     const channel = `${config.redisKeyPrefix}${SESSION_EVENTS_CHANNEL}`
-    const store = new MemorySessionStore(config.session, (event) => void app.bus.publish(channel, event))
-    app.addHook('onClose', async () => store.close())
+    const store = new DatabaseSessionStore(
+      app.db,
+      config.session,
+      (event) => void app.bus.publish(channel, event),
+    )
+    // Redis expires its keys itself; here ended sessions are deleted now and then
+    const sweeper = setInterval(
+      () => {
+        store
+          .sweep()
+          .catch((error: unknown) => app.log.warn({ err: error }, 'sweeping ended sessions failed'))
+      },
+      Math.min(config.session.idleTimeoutMs, SWEEP_INTERVAL_MS),
+    )
+    sweeper.unref()
+    app.addHook('onClose', async () => clearInterval(sweeper))
     app.decorate('sessions', store)
   },
-  { name: 'sessions', dependencies: ['redis'] },
+  { name: 'sessions', dependencies: ['database', 'redis'] },
 )

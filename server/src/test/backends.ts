@@ -85,7 +85,7 @@ export const realBackend: TestBackend = {
 }
 
 export const embeddedBackend: TestBackend = {
-  name: 'embedded (PGlite + in-process sessions)',
+  name: 'embedded (PGlite, no Redis)',
   async setup(env = {}) {
     const config = loadConfig({ ...baseEnv(), PGLITE_DATA_DIR: 'memory://', ...env })
     return { config, cleanup: async () => {} }
@@ -102,6 +102,8 @@ export async function productionLikeEnv(extra: Record<string, string> = {}): Pro
   env: Record<string, string>
   admin: { email: string; password: string }
   cleanup: () => Promise<void>
+  /** deletes what the server keeps in Redis, sessions included: every session ends at once */
+  forgetRedisState: () => Promise<void>
 }> {
   const database = await createTestDatabase()
   const redis = createTestRedisPrefix()
@@ -118,5 +120,10 @@ export async function productionLikeEnv(extra: Record<string, string> = {}): Pro
     REGISTER_MAX_PER_ADDRESS: '100000',
     ...extra,
   }
-  return { env, admin, cleanup: () => Promise.all([database.drop(), redis.drop()]).then(() => {}) }
+  return {
+    env,
+    admin,
+    cleanup: () => Promise.all([database.drop(), redis.drop()]).then(() => {}),
+    forgetRedisState: redis.drop,
+  }
 }

@@ -1,4 +1,5 @@
-import { fieldMessages, passwordContainsEmailName } from '@chat/contract'
+import { fieldMessages, PASSWORD_MAX_BYTES, passwordContainsEmailName, utf8Length } from '@chat/contract'
+import { invalidFields } from '../http/api-error.ts'
 
 /**
  * zxcvbn-ts's list of common passwords (49,233 of them, from password leaks; MIT, maintained at
@@ -25,4 +26,11 @@ export async function newPasswordProblems(email: string, password: string): Prom
   if (await isCommonPassword(password)) problems.push(fieldMessages.commonPassword)
   if (passwordContainsEmailName(email, password)) problems.push(fieldMessages.containsEmailName)
   return problems
+}
+
+// The schema bounds characters; a multi-byte password can still pass it and be over the byte limit.
+export function refuseOversizedPassword(password: string): void {
+  if (utf8Length(password) > PASSWORD_MAX_BYTES) {
+    throw invalidFields({ password: [fieldMessages.maxBytes(PASSWORD_MAX_BYTES)] })
+  }
 }

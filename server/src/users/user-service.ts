@@ -1,3 +1,5 @@
+import { displayNameProblems } from '@chat/contract'
+import { invalidFields } from '../http/api-error.ts'
 import type { SessionStore } from '../sessions/session-store.ts'
 import { hashPassword } from './password-hasher.ts'
 import type { User, UserRepository } from './user-repository.ts'
@@ -18,6 +20,15 @@ export class UserService {
     return this.users.findById(id)
   }
 
+  /** A new display name, trimmed; 400 with what is wrong. Sessions stay: a name carries no authority. */
+  async rename(id: string, name: string): Promise<string> {
+    const displayName = name.trim()
+    const problems = displayNameProblems(displayName)
+    if (problems.length > 0) throw invalidFields({ display_name: problems })
+    await this.users.update(id, { displayName })
+    return displayName
+  }
+
   setAdmin(id: string, admin: boolean): Promise<boolean> {
     return this.changeAndEndSessions(id, () => this.users.update(id, { admin }))
   }
@@ -31,8 +42,9 @@ export class UserService {
     return this.changeAndEndSessions(id, () => this.users.update(id, { passwordHash }))
   }
 
+  /** Erases the account (see UserRepository.erase); its messages stay, from a deleted user. */
   delete(id: string): Promise<boolean> {
-    return this.changeAndEndSessions(id, () => this.users.delete(id))
+    return this.changeAndEndSessions(id, () => this.users.erase(id))
   }
 
   private async changeAndEndSessions(id: string, change: () => Promise<boolean>): Promise<boolean> {

@@ -17,9 +17,16 @@ class FakeSocket implements SocketLike {
     this.readyState = 3
   }
   /** the server accepts and says welcome */
-  accept() {
+  accept(messagesPerSecond?: number) {
     this.readyState = 1
-    this.receive({ type: 'welcome', user: alice, rooms: ['general'], heartbeatMs: 30_000, server: 's1' })
+    this.receive({
+      type: 'welcome',
+      user: alice,
+      rooms: ['general'],
+      heartbeatMs: 30_000,
+      server: 's1',
+      ...(messagesPerSecond === undefined ? {} : { messagesPerSecond }),
+    })
   }
   receive(message: ServerMessage) {
     this.onmessage?.({ data: JSON.stringify(message) })
@@ -30,7 +37,7 @@ class FakeSocket implements SocketLike {
   }
 }
 
-const alice = { id: '1', email: 'alice@example.com' }
+const alice = { id: '1', name: 'Alice', verified: true }
 const message = (seq: number, clientId = `c${seq}`): ChatMessage => ({
   room: 'general',
   seq,
@@ -41,9 +48,10 @@ const message = (seq: number, clientId = `c${seq}`): ChatMessage => ({
   at: new Date(0).toISOString(),
 })
 
-function harness() {
+function harness(checkSession?: () => Promise<boolean | undefined>) {
   const sockets: FakeSocket[] = []
   const timers: { callback: () => void; ms: number }[] = []
+  const clock = { now: 0 }
   const statuses: ConnectionStatus[] = []
   const delivered: number[] = []
   const acked: string[] = []
@@ -72,12 +80,31 @@ function harness() {
       setTimer: (callback, ms) => timers.push({ callback, ms }),
       clearTimer: () => {},
       random: () => 0.5,
+      now: () => clock.now,
+      ...(checkSession ? { checkSession } : {}),
     },
     events,
   )
   const runTimer = () => timers.shift()!.callback()
   const last = () => sockets.at(-1)!
-  return { client, sockets, timers, statuses, delivered, acked, older, errors, runTimer, last }
+  const sentTexts = () =>
+    last()
+      .sent.filter((frame) => frame.type === 'send')
+      .map((frame) => frame.text)
+  return {
+    client,
+    sockets,
+    timers,
+    clock,
+    statuses,
+    delivered,
+    acked,
+    older,
+    errors,
+    runTimer,
+    last,
+    sentTexts,
+  }
 }
 
 describe('backoffDelay', () => {
@@ -85,7 +112,7 @@ describe('backoffDelay', () => {
     expect(backoffDelay(0, () => 0)).toBe(250)
     expect(backoffDelay(0, () => 1)).toBe(500)
     expect(backoffDelay(3, () => 0.5)).toBe(3_000)
-    expect(backoffDelay(20, () => 1)).toBe(15_000)
+    expect(backoffDelay(20, () => 1)).toBe(5_000)
     const delays = new Set(Array.from({ length: 50 }, () => backoffDelay(4)))
     expect(delays.size).toBeGreaterThan(10)
   })
@@ -257,5 +284,79 @@ describe('ChatClient', () => {
       .map((frame) => frame.clientId)
     expect(resent).toEqual([kept])
     expect(h.errors).toEqual(['invalid_message'])
+  })
+
+  it('paces sends within the rate the server said in welcome, and sends the rest when the budget refills', () => {
+    const h = harness()
+    h.client.join('general')
+    h.client.connect()
+    h.last().accept(5) // paced at 80%: 4 a second, a burst of 4
+    for (let i = 1; i <= 7; i++) h.client.send('general', `m${i}`)
+    expect(h.sentTexts()).toEqual(['m1', 'm2', 'm3', 'm4'])
+    expect(h.timers.map((timer) => timer.ms)).toEqual([250])
+    h.clock.now = 250
+    h.runTimer()
+    expect(h.sentTexts()).toHaveLength(5)
+    h.clock.now = 1_000
+    h.runTimer()
+    expect(h.sentTexts()).toEqual(['m1', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7'])
+  })
+
+  it('sends again, after a pause, a send refused as rate_limited or unavailable and not stored; drops a stored one', () => {
+    const h = harness()
+    h.client.join('general')
+    h.client.connect()
+    h.last().accept()
+    const [limited, failed, stored] = ['limited', 'failed', 'stored'].map((text) =>
+      h.client.send('general', text),
+    )
+    h.last().receive({ type: 'error', code: 'rate_limited', message: 'slow', ref: limited!, stored: false })
+    h.last().receive({ type: 'error', code: 'unavailable', message: 'db', ref: failed!, stored: false })
+    h.last().receive({ type: 'ack', room: 'general', clientId: stored!, id: '1', seq: 1, at: '' })
+    h.last().receive({ type: 'error', code: 'unavailable', message: 'bus', ref: stored!, stored: true })
+    expect(h.timers.map((timer) => timer.ms)).toEqual([1_000])
+    h.clock.now = 1_000
+    h.runTimer()
+    expect(h.sentTexts()).toEqual(['limited', 'failed', 'stored', 'limited', 'failed'])
+    // what was stored is not pending: a reconnect sends only the two refused ones again
+    h.last().drop()
+    h.runTimer()
+    h.last().accept()
+    expect(h.sentTexts()).toEqual(['limited', 'failed'])
+  })
+
+  it('asks whether the session still holds when a socket is refused before welcome, and stops if not', async () => {
+    let valid: boolean | undefined = undefined
+    const h = harness(async () => valid)
+    h.client.connect()
+    h.last().accept()
+    h.last().drop(CloseCode.goingAway) // the server restarts: no need to ask
+    h.runTimer()
+    await Promise.resolve()
+    expect(h.sockets).toHaveLength(2)
+    h.last().drop() // refused before welcome, and the server is unreachable: try again
+    h.runTimer()
+    await Promise.resolve()
+    expect(h.sockets).toHaveLength(3)
+    valid = false
+    h.last().drop() // refused before welcome, and GET /me says 401: the session is over
+    h.runTimer()
+    await Promise.resolve()
+    expect(h.sockets).toHaveLength(3)
+    expect(h.statuses.at(-1)).toBe('ended')
+  })
+
+  it('leaves typing frames out while the budget has no room for a send after them', () => {
+    const h = harness()
+    h.client.join('general')
+    h.client.connect()
+    h.last().accept(5) // a budget of 4
+    h.client.typing('general', true)
+    for (let i = 1; i <= 2; i++) h.client.send('general', `m${i}`)
+    h.client.typing('general', false) // one token left: kept for a send
+    const typed = () => h.last().sent.filter((frame) => frame.type === 'typing')
+    expect(typed()).toEqual([{ type: 'typing', room: 'general', typing: true }])
+    h.client.send('general', 'm3')
+    expect(h.sentTexts()).toEqual(['m1', 'm2', 'm3'])
   })
 })

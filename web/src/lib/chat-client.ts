@@ -44,6 +44,13 @@ export interface ChatClientOptions {
   setTimer?: (callback: () => void, ms: number) => unknown
   clearTimer?: (timer: unknown) => void
   random?: () => number
+  now?: () => number
+  /**
+   * Asked when a socket closes before the server said welcome (a refused upgrade looks the same as a
+   * server that is down, to page script): false means the session is over (GET /me said 401), so the
+   * client stops; true or undefined (unknown: the server is unreachable) mean reconnect.
+   */
+  checkSession?: () => Promise<boolean | undefined>
 }
 
 interface Pending {
@@ -68,6 +75,13 @@ interface RoomState {
 
 const newRoomState = (): RoomState => ({ last: -1, oldest: undefined, catchingUp: false, held: [] })
 
+/** Until the server says its rate in `welcome`: the server's default. */
+const DEFAULT_MESSAGES_PER_SECOND = 10
+/** Sends go out at this share of the server's rate, so joins and typing fit in the server's burst. */
+const PACE_SHARE = 0.8
+/** How long a send refused by `rate_limited` or `unavailable` (not stored) waits before going again. */
+export const RETRY_AFTER_REFUSAL_MS = 1_000
+
 /**
  * The chat connection, without any UI: it reconnects by itself with backoff and jitter, rejoins its rooms
  * with the last `seq` it has of each (so the server sends exactly what was missed), and sends again
@@ -83,7 +97,17 @@ export class ChatClient {
   private readonly rooms = new Map<string, RoomState>()
   /** sent or to be sent, not yet acknowledged, in order */
   private readonly pending = new Map<string, Pending>()
-  private readonly options: Required<Omit<ChatClientOptions, 'token'>> & { token?: string }
+  /** client ids of pending messages still to go out on this connection, in order */
+  private outbox: string[] = []
+  private paceTimer: unknown
+  /** frame budget (sends and typing): tokens, refilled at the pace, so the server never has to refuse */
+  private tokens = 0
+  private perSecond = DEFAULT_MESSAGES_PER_SECOND * PACE_SHARE
+  private refilledAt = 0
+  /** whether the current socket got as far as welcome */
+  private welcomed = false
+  private readonly options: Required<Omit<ChatClientOptions, 'token' | 'checkSession'>> &
+    Pick<ChatClientOptions, 'token' | 'checkSession'>
 
   constructor(
     options: ChatClientOptions,
@@ -94,6 +118,7 @@ export class ChatClient {
       setTimer: (callback, ms) => setTimeout(callback, ms),
       clearTimer: (timer) => clearTimeout(timer as ReturnType<typeof setTimeout>),
       random: Math.random,
+      now: () => performance.now(),
       ...options,
     }
   }
@@ -107,13 +132,25 @@ export class ChatClient {
   stop(): void {
     this.stopped = true
     this.options.clearTimer(this.reconnectTimer)
+    this.options.clearTimer(this.paceTimer)
     this.socket?.close(CloseCode.normal, 'bye')
     this.socket = undefined
   }
 
+  /** Joins once: a room already joined is not joined again (that would publish presence twice). */
   join(room: string): void {
-    if (!this.rooms.has(room)) this.rooms.set(room, newRoomState())
-    this.sendNow({ type: 'join', room, ...this.since(room) })
+    if (this.rooms.has(room)) return
+    this.rooms.set(room, newRoomState())
+    this.sendNow({ type: 'join', room })
+  }
+
+  /** Drops a room the server does not have, without a word to the server (there is nothing to leave). */
+  forget(room: string): void {
+    this.rooms.delete(room)
+  }
+
+  isJoined(room: string): boolean {
+    return this.rooms.has(room)
   }
 
   /** Asks for the page of messages just before the oldest one held (the "Load older messages" button). */
@@ -131,14 +168,25 @@ export class ChatClient {
     this.sendNow({ type: 'create_room', room })
   }
 
-  /** Queues a message; it goes out now if connected, else after reconnecting. */
+  /**
+   * Queues a message; it goes out as soon as connected and within the server's rate, and again (same
+   * client id, so never stored twice) until acknowledged.
+   */
   send(room: string, text: string, clientId: string = crypto.randomUUID()): string {
     this.pending.set(clientId, { room, clientId, text })
-    this.sendNow({ type: 'send', room, clientId, text })
+    this.outbox.push(clientId)
+    this.pump()
     return clientId
   }
 
+  /**
+   * Typing says nothing that lasts: it goes only when the budget has room to spare for a send after it,
+   * so a quick writer's typing frames never make the server refuse their messages.
+   */
   typing(room: string, typing: boolean): void {
+    this.refill()
+    if (this.tokens < 2) return
+    this.tokens -= 1
     this.sendNow({ type: 'typing', room, typing })
   }
 
@@ -157,6 +205,43 @@ export class ChatClient {
     if (this.socket?.readyState === OPEN) this.socket.send(JSON.stringify(message))
   }
 
+  /** Lets queued sends out at the pace; when out of budget, comes back when the next token is due. */
+  private pump(): void {
+    if (this.paceTimer !== undefined || !this.welcomed || this.socket?.readyState !== OPEN) return
+    this.refill()
+    while (this.outbox.length > 0 && this.tokens >= 1) {
+      const message = this.pending.get(this.outbox.shift()!)
+      if (!message) continue
+      this.tokens -= 1
+      this.sendNow({ type: 'send', ...message })
+    }
+    if (this.outbox.length > 0) this.pumpAfter(((1 - this.tokens) / this.perSecond) * 1000)
+  }
+
+  private refill(): void {
+    const now = this.options.now()
+    this.tokens = Math.min(this.perSecond, this.tokens + ((now - this.refilledAt) / 1000) * this.perSecond)
+    this.refilledAt = now
+  }
+
+  private pumpAfter(ms: number): void {
+    this.options.clearTimer(this.paceTimer)
+    this.paceTimer = this.options.setTimer(() => {
+      this.paceTimer = undefined
+      this.pump()
+    }, ms)
+  }
+
+  /** A send the server refused without storing goes back in the queue, which waits a moment. */
+  private retry(clientId: string): void {
+    if (!this.pending.has(clientId) || this.outbox.includes(clientId)) return
+    // back in its place: messages go out in the order they were written
+    const queued = new Set([...this.outbox, clientId])
+    this.outbox = [...this.pending.keys()].filter((id) => queued.has(id))
+    this.tokens = 0
+    if (this.paceTimer === undefined) this.pumpAfter(RETRY_AFTER_REFUSAL_MS)
+  }
+
   private open(status: ConnectionStatus): void {
     this.events.status(status)
     const protocols = [
@@ -165,6 +250,7 @@ export class ChatClient {
     ]
     const socket = this.options.openSocket(this.options.url, protocols)
     this.socket = socket
+    this.welcomed = false
     socket.onmessage = (event) => this.receive(String(event.data))
     socket.onclose = (event) => this.closed(socket, event.code, event.reason)
   }
@@ -172,15 +258,26 @@ export class ChatClient {
   private closed(socket: SocketLike, code: number, reason: string): void {
     if (socket !== this.socket || this.stopped) return
     this.socket = undefined
-    if (code === CloseCode.sessionEnded) {
-      this.stopped = true
-      return this.events.status('ended', reason || 'Your session has ended')
-    }
+    this.options.clearTimer(this.paceTimer)
+    this.paceTimer = undefined
+    if (code === CloseCode.sessionEnded) return this.end(reason || 'Your session has ended')
     this.events.status('reconnecting', reason || undefined)
-    this.reconnectTimer = this.options.setTimer(
-      () => this.open('reconnecting'),
-      backoffDelay(this.attempt++, this.options.random),
-    )
+    const delay = backoffDelay(this.attempt++, this.options.random)
+    // refused before welcome: perhaps the session is gone (a 401 on the upgrade), which only GET /me can tell
+    const check = !this.welcomed && this.options.checkSession ? this.options.checkSession() : undefined
+    this.reconnectTimer = this.options.setTimer(() => {
+      if (!check) return this.open('reconnecting')
+      void check.then((valid) => {
+        if (this.stopped) return
+        if (valid === false) this.end('Your session has ended')
+        else this.open('reconnecting')
+      })
+    }, delay)
+  }
+
+  private end(reason: string): void {
+    this.stopped = true
+    this.events.status('ended', reason)
   }
 
   private receive(data: string): void {
@@ -193,17 +290,22 @@ export class ChatClient {
     switch (message.type) {
       case 'welcome':
         this.attempt = 0
-        this.events.status('open')
-        this.events.welcome(message.user, message.rooms)
+        this.welcomed = true
         for (const [room, state] of this.rooms) {
           // the rejoin's pages bring whatever was held back and not yet shown
           state.catchingUp = false
           state.held = []
           this.sendNow({ type: 'join', room, ...this.since(room) })
         }
-        for (const { room, clientId, text } of this.pending.values())
-          this.sendNow({ type: 'send', room, clientId, text })
-        return
+        // older servers do not say their rate: assume the default
+        this.perSecond = (message.messagesPerSecond ?? DEFAULT_MESSAGES_PER_SECOND) * PACE_SHARE
+        this.tokens = this.perSecond
+        this.refilledAt = this.options.now()
+        // whatever is not acknowledged goes again, in order (after the rejoins, which the server needs first)
+        this.outbox = [...this.pending.keys()]
+        this.events.status('open')
+        this.events.welcome(message.user, message.rooms)
+        return this.pump()
       case 'history':
         return message.before === undefined ? this.forwardPage(message) : this.olderPage(message)
       case 'message': {
@@ -227,8 +329,11 @@ export class ChatClient {
       case 'left':
         return
       case 'error':
-        // refused as invalid, a message would be refused again: it is no longer pending
-        if (message.code === 'invalid_message' && message.ref) this.pending.delete(message.ref)
+        if (message.ref !== undefined) {
+          // refused as invalid, a message would be refused again; stored, it is safe: neither is pending
+          if (message.code === 'invalid_message' || message.stored) this.pending.delete(message.ref)
+          else if (message.code === 'rate_limited' || message.code === 'unavailable') this.retry(message.ref)
+        }
         return this.events.error(message.code, message.message, message.ref)
     }
   }

@@ -1,15 +1,14 @@
 import { createRouter, createWebHistory } from 'vue-router'
 import { useSessionStore } from '../stores/session'
 
+const ChatView = () => import('../views/ChatView.vue')
+
 export const router = createRouter({
   history: createWebHistory('/app/'),
   routes: [
-    {
-      path: '/',
-      name: 'chat',
-      component: () => import('../views/ChatView.vue'),
-      meta: { requiresLogin: true },
-    },
+    // the default room at /, any other at /rooms/<name>: a reload or a shared link opens the same room
+    { path: '/', name: 'chat', component: ChatView, meta: { requiresLogin: true } },
+    { path: '/rooms/:room', name: 'room', component: ChatView, meta: { requiresLogin: true } },
     { path: '/login', name: 'login', component: () => import('../views/LoginView.vue') },
     { path: '/register', name: 'register', component: () => import('../views/RegisterView.vue') },
     { path: '/:rest(.*)*', redirect: '/' },

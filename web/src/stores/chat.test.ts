@@ -1,7 +1,32 @@
 import type { ChatMessage, ServerMessage } from '@chat/contract'
 import { createPinia, setActivePinia } from 'pinia'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { TYPING_EXPIRES_MS } from '@chat/contract'
 import { useChatStore } from './chat'
+import { useNotices } from './notices'
+
+/** sessionStorage as a browser keeps it, for one tab */
+class MemoryStorage implements Storage {
+  private readonly items = new Map<string, string>()
+  get length() {
+    return this.items.size
+  }
+  clear() {
+    this.items.clear()
+  }
+  getItem(key: string) {
+    return this.items.get(key) ?? null
+  }
+  key(index: number) {
+    return [...this.items.keys()][index] ?? null
+  }
+  removeItem(key: string) {
+    this.items.delete(key)
+  }
+  setItem(key: string, value: string) {
+    this.items.set(key, value)
+  }
+}
 
 class FakeWebSocket {
   static last: FakeWebSocket
@@ -21,22 +46,23 @@ class FakeWebSocket {
   }
 }
 
-const alice = { id: '1', email: 'alice@example.com' }
-const bob = { id: '2', email: 'bob@example.com' }
+const alice = { id: '1', name: 'Alice', verified: true }
+const bob = { id: '2', name: 'Bob', verified: true }
 
 describe('chat store', () => {
   beforeEach(() => {
     setActivePinia(createPinia())
     vi.stubGlobal('WebSocket', FakeWebSocket)
+    vi.stubGlobal('sessionStorage', new MemoryStorage())
   })
   afterEach(() => vi.unstubAllGlobals())
 
-  function started() {
+  function started(user = alice) {
     const chat = useChatStore()
     chat.start('ws://test/ws')
     FakeWebSocket.last.receive({
       type: 'welcome',
-      user: alice,
+      user,
       rooms: ['general'],
       heartbeatMs: 30_000,
       server: 's1',
@@ -124,10 +150,69 @@ describe('chat store', () => {
     expect(chat.send('a\u0000b')).toBe(false)
     expect(chat.send('\u001b[31mred')).toBe(false)
     expect(sends()).toEqual([])
-    expect(chat.lastError).toContain('control characters')
+    expect(useNotices().shown.map((notice) => notice.text)).toEqual([
+      'A message may hold no control characters but newline and tab.',
+    ])
     expect(chat.send('two\nlines\tand a tab')).toBe(true)
     const clientId = sends()[0]!.clientId!
     FakeWebSocket.last.receive({ type: 'error', code: 'invalid_message', message: 'refused', ref: clientId })
     expect(chat.messages.map((m) => m.state)).toEqual(['failed'])
+  })
+
+  it('stops showing a typer who stops renewing, after a few seconds', () => {
+    vi.useFakeTimers()
+    try {
+      const chat = started()
+      FakeWebSocket.last.receive({ type: 'typing', room: 'general', user: bob, typing: true })
+      vi.advanceTimersByTime(TYPING_EXPIRES_MS - 100)
+      FakeWebSocket.last.receive({ type: 'typing', room: 'general', user: bob, typing: true }) // renewed
+      vi.advanceTimersByTime(TYPING_EXPIRES_MS - 100)
+      expect(chat.typing).toEqual([bob])
+      vi.advanceTimersByTime(200)
+      expect(chat.typing).toEqual([])
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
+  it('keeps unsent messages in sessionStorage and sends them, same client id, when the same user is back', () => {
+    const first = started()
+    first.open('random')
+    expect(first.send('written before the session ended')).toBe(true)
+    const clientId = FakeWebSocket.last.sent.find((frame) => frame.type === 'send')!.clientId
+    first.stop()
+
+    setActivePinia(createPinia()) // a new page: nothing kept in memory
+    started(bob)
+    expect(FakeWebSocket.last.sent.filter((frame) => frame.type === 'send')).toEqual([]) // not bob's to send
+
+    setActivePinia(createPinia())
+    const again = started(alice)
+    expect(FakeWebSocket.last.sent).toContainEqual({ type: 'join', room: 'random' })
+    const resent = FakeWebSocket.last.sent.filter((frame) => frame.type === 'send')
+    expect(resent).toEqual([
+      { type: 'send', room: 'random', clientId, text: 'written before the session ended' },
+    ])
+    FakeWebSocket.last.receive({ type: 'ack', room: 'random', clientId: clientId!, id: '1', seq: 1, at: '' })
+    again.stop()
+    setActivePinia(createPinia())
+    started(alice)
+    expect(FakeWebSocket.last.sent.filter((frame) => frame.type === 'send')).toEqual([]) // acked: gone
+  })
+
+  it('keeps a draft per room, and does not join the current room again', () => {
+    const chat = started()
+    chat.draft = 'for general'
+    chat.open('random')
+    expect(chat.draft).toBe('')
+    chat.draft = 'for random'
+    chat.open('general')
+    expect(chat.draft).toBe('for general')
+    const joins = () => FakeWebSocket.last.sent.filter((frame) => frame.type === 'join').length
+    const before = joins()
+    chat.open('general')
+    chat.open('random')
+    expect(joins()).toBe(before)
+    expect(chat.draft).toBe('for random')
   })
 })

@@ -1,7 +1,16 @@
-import { DEFAULT_ROOM, MESSAGE_TEXT_PATTERN, type ChatMessage, type ChatUser } from '@chat/contract'
+import {
+  DEFAULT_ROOM,
+  MESSAGE_TEXT_PATTERN,
+  TYPING_EXPIRES_MS,
+  type ChatMessage,
+  type ChatUser,
+} from '@chat/contract'
 import { defineStore } from 'pinia'
-import { computed, reactive, ref, shallowRef } from 'vue'
+import { computed, reactive, ref, shallowReactive, shallowRef } from 'vue'
+import { api } from '../lib/api'
 import { ChatClient, type ConnectionStatus } from '../lib/chat-client'
+import { loadUnsent, saveUnsent, type UnsentMessage } from '../lib/unsent-messages'
+import { useNotices } from './notices'
 
 /** A message as shown: stored ones have a seq; the user's own wait as pending until acknowledged. */
 export interface ShownMessage {
@@ -12,57 +21,135 @@ export interface ShownMessage {
   seq?: number
   /** `failed`: refused by the server as invalid; sending it again would not help */
   state: 'pending' | 'sent' | 'failed'
+  /** arrived live, after the room was opened (announced to screen readers; history is not) */
+  live?: boolean
 }
 
-const TYPING_SHOWN_MS = 5_000
 /** the server's rule for message text, checked before sending (docs/protocol.md, "Message text") */
 const MESSAGE_TEXT = new RegExp(MESSAGE_TEXT_PATTERN)
 
-const shownOf = (message: ChatMessage): ShownMessage => ({
+const shownOf = (message: ChatMessage, live = false): ShownMessage => ({
   key: message.clientId,
   author: message.author,
   text: message.text,
   at: message.at,
   seq: message.seq,
   state: 'sent',
+  ...(live ? { live } : {}),
 })
 
 export function chatSocketUrl(location: Location = window.location): string {
   return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`
 }
 
+/** GET /me: false when the session is over (401), undefined when the server could not say. */
+async function sessionHolds(): Promise<boolean | undefined> {
+  const result = await api.me()
+  if (result.ok) return true
+  return result.status === 401 ? false : undefined
+}
+
 export const useChatStore = defineStore('chat', () => {
+  const notices = useNotices()
   const status = ref<ConnectionStatus>('connecting')
   const statusDetail = ref<string | undefined>()
   const me = ref<ChatUser | null>(null)
   const rooms = ref<string[]>([])
   const current = ref(DEFAULT_ROOM)
+  /** each room's list is shallow: items are replaced, never mutated, so thousands cost no deep proxies */
   const messagesByRoom = reactive(new Map<string, ShownMessage[]>())
   const onlineByRoom = reactive(new Map<string, ChatUser[]>())
-  const typingByRoom = reactive(new Map<string, Map<string, { user: ChatUser; until: number }>>())
-  const lastError = ref<string | null>(null)
+  const typingByRoom = reactive(new Map<string, Map<string, ChatUser>>())
+  const typingTimers = new Map<string, ReturnType<typeof setTimeout>>()
   /** rooms with messages before the oldest one shown, for the "Load older messages" button */
   const hasOlderByRoom = reactive(new Map<string, boolean>())
+  /** what is typed in each room's composer and not sent: a draft never follows the user to another room */
+  const drafts = reactive(new Map<string, string>())
   const client = shallowRef<ChatClient | null>(null)
+  /** by client id, in the order written; mirrored to sessionStorage (lib/unsent-messages.ts) */
+  const unsent = new Map<string, UnsentMessage>()
+  /** the room this user last said they are typing in */
+  let typingIn: string | undefined
+  /** a room this page asked to create: opened once the server says it exists */
+  let creating: { room: string; done: (created: boolean) => void } | undefined
 
   const messages = computed(() => messagesByRoom.get(current.value) ?? [])
   const online = computed(() => onlineByRoom.get(current.value) ?? [])
   const hasOlder = computed(() => hasOlderByRoom.get(current.value) ?? false)
   const typing = computed(() =>
-    [...(typingByRoom.get(current.value)?.values() ?? [])]
-      .filter((entry) => entry.user.id !== me.value?.id)
-      .map((entry) => entry.user),
+    [...(typingByRoom.get(current.value)?.values() ?? [])].filter((user) => user.id !== me.value?.id),
   )
+  const draft = computed({
+    get: () => drafts.get(current.value) ?? '',
+    set: (text: string) =>
+      void (text === '' ? drafts.delete(current.value) : drafts.set(current.value, text)),
+  })
 
-  const listOf = (room: string) => {
-    if (!messagesByRoom.has(room)) messagesByRoom.set(room, [])
+  const listOf = (room: string): ShownMessage[] => {
+    if (!messagesByRoom.has(room)) messagesByRoom.set(room, shallowReactive([]))
     return messagesByRoom.get(room)!
+  }
+
+  const persistUnsent = () => me.value && saveUnsent(me.value.id, unsent.values())
+
+  /** Replaces the user's own pending copy of a message, wherever it is shown. */
+  function updateOwn(clientId: string, change: (item: ShownMessage) => ShownMessage): void {
+    for (const list of messagesByRoom.values()) {
+      for (let i = list.length - 1; i >= 0; i--) {
+        if (list[i]!.key === clientId && list[i]!.state === 'pending') list[i] = change(list[i]!)
+      }
+    }
+  }
+
+  /** Stored messages take their place by seq; the user's pending ones stay last, in the order written. */
+  function insertStored(list: ShownMessage[], message: ChatMessage, live: boolean): void {
+    // the user's own unsent ones are all after the last stored one: only they are looked through
+    for (let i = list.length - 1; i >= 0 && list[i]!.state !== 'sent'; i--) {
+      if (list[i]!.key === message.clientId) {
+        list.splice(i, 1)
+        break
+      }
+    }
+    let at = list.length
+    while (at > 0 && (list[at - 1]!.state !== 'sent' || (list[at - 1]!.seq ?? 0) > message.seq)) at--
+    list.splice(at, 0, shownOf(message, live))
+  }
+
+  function setTypingOf(room: string, user: ChatUser, isTyping: boolean): void {
+    const key = `${room}\n${user.id}`
+    clearTimeout(typingTimers.get(key))
+    typingTimers.delete(key)
+    if (!typingByRoom.has(room)) typingByRoom.set(room, new Map())
+    const users = typingByRoom.get(room)!
+    if (!isTyping) return void users.delete(user.id)
+    users.set(user.id, user)
+    // a typer who stops renewing (a closed tab, a lost connection) is no longer shown after a few seconds
+    typingTimers.set(
+      key,
+      setTimeout(() => setTypingOf(room, user, false), TYPING_EXPIRES_MS),
+    )
+  }
+
+  function showPending(room: string, clientId: string, text: string, at: string): void {
+    if (me.value) listOf(room).push({ key: clientId, author: me.value, text, at, state: 'pending' })
+  }
+
+  /** Messages left unsent in this tab by this user (before a reload or a new login) go out now. */
+  function resendSaved(chat: ChatClient, user: ChatUser): void {
+    for (const saved of loadUnsent(user.id)) {
+      if (unsent.has(saved.clientId)) continue
+      unsent.set(saved.clientId, saved)
+      showPending(saved.room, saved.clientId, saved.text, saved.at)
+      chat.join(saved.room)
+      chat.send(saved.room, saved.text, saved.clientId)
+    }
   }
 
   function start(url = chatSocketUrl(), onEnded: (reason: string) => void = () => {}): void {
     client.value?.stop()
+    let restored = false
     const chat = new ChatClient(
-      { url },
+      { url, checkSession: sessionHolds },
       {
         status(next, detail) {
           status.value = next
@@ -72,30 +159,31 @@ export const useChatStore = defineStore('chat', () => {
         welcome(user, names) {
           me.value = user
           rooms.value = names
+          if (!restored) resendSaved(chat, user)
+          restored = true
         },
         roomCreated(room) {
           if (!rooms.value.includes(room)) rooms.value = [...rooms.value, room].sort()
+          if (creating?.room === room) creating.done(true)
         },
         messages(room, stored) {
           const list = listOf(room)
+          // the first page of a room is history; whatever comes after it arrived live
+          const live = list.some((item) => item.state === 'sent')
           for (const message of stored) {
-            const shown = shownOf(message)
-            // our own pending copy becomes the stored one, in its place in the order
-            const mine = list.findIndex((item) => item.state === 'pending' && item.key === message.clientId)
-            if (mine !== -1) list.splice(mine, 1)
-            const after = list.findIndex((item) => item.state === 'pending' || (item.seq ?? 0) > message.seq)
-            list.splice(after === -1 ? list.length : after, 0, shown)
+            insertStored(list, message, live)
+            unsent.delete(message.clientId)
           }
+          persistUnsent()
         },
         older(room, stored, more) {
           hasOlderByRoom.set(room, more)
-          listOf(room).unshift(...stored.map(shownOf))
+          listOf(room).unshift(...stored.map((message) => shownOf(message)))
         },
         acked(clientId, stored) {
-          for (const list of messagesByRoom.values()) {
-            const item = list.find((message) => message.key === clientId && message.state === 'pending')
-            if (item) item.at = stored.at
-          }
+          unsent.delete(clientId)
+          persistUnsent()
+          updateOwn(clientId, (item) => ({ ...item, at: stored.at }))
         },
         joined(room, users) {
           onlineByRoom.set(room, users)
@@ -104,18 +192,19 @@ export const useChatStore = defineStore('chat', () => {
           onlineByRoom.set(room, users)
         },
         typing(room, user, isTyping) {
-          const users = typingByRoom.get(room) ?? new Map()
-          if (isTyping) users.set(user.id, { user, until: Date.now() + TYPING_SHOWN_MS })
-          else users.delete(user.id)
-          typingByRoom.set(room, users)
+          setTypingOf(room, user, isTyping)
         },
         error(code, message, ref) {
-          lastError.value = code === 'rate_limited' ? 'You are sending too fast; wait a moment.' : message
-          if (code !== 'invalid_message' || !ref) return
-          for (const list of messagesByRoom.values()) {
-            const item = list.find((shown) => shown.key === ref && shown.state === 'pending')
-            if (item) item.state = 'failed'
-          }
+          if (code === 'room_exists' && creating) return creating.done(false)
+          // the page checks the address against the rooms it knows, and says so itself (ChatView)
+          if (code === 'unknown_room') return
+          // a refused send that was not stored goes again by itself: nothing for the reader to do
+          if ((code === 'rate_limited' || code === 'unavailable') && ref !== undefined) return
+          notices.show(message)
+          if (code !== 'invalid_message' || ref === undefined) return
+          unsent.delete(ref)
+          persistUnsent()
+          updateOwn(ref, (item) => ({ ...item, state: 'failed' }))
         },
       },
     )
@@ -129,38 +218,59 @@ export const useChatStore = defineStore('chat', () => {
     client.value = null
   }
 
+  /** Shows a room; joined once, so opening it again (or clicking the current one) costs nothing. */
   function open(room: string): void {
+    if (room === current.value && client.value?.isJoined(room)) return
+    if (typingIn !== undefined && typingIn !== room) setTyping(false)
     current.value = room
     client.value?.join(room)
+  }
+
+  /** A room that does not exist (a mistyped address): not joined again, nothing kept of it. */
+  function forget(room: string): void {
+    client.value?.forget(room)
+    messagesByRoom.delete(room)
   }
 
   function loadOlder(): void {
     client.value?.loadOlder(current.value)
   }
 
-  function createRoom(room: string): void {
-    client.value?.createRoom(room)
+  /** true once the server has created the room; false when the name is taken. */
+  function createRoom(room: string): Promise<boolean> {
+    creating?.done(false)
+    return new Promise((resolve) => {
+      const request = {
+        room,
+        done: (created: boolean) => {
+          if (creating === request) creating = undefined
+          resolve(created)
+        },
+      }
+      creating = request
+      client.value?.createRoom(room)
+    })
   }
 
   function send(text: string): boolean {
     if (!client.value || !me.value || text.trim() === '') return false
     if (!MESSAGE_TEXT.test(text)) {
-      lastError.value = 'A message may hold no control characters but newline and tab.'
+      notices.show('A message may hold no control characters but newline and tab.')
       return false
     }
-    const clientId = client.value.send(current.value, text)
-    listOf(current.value).push({
-      key: clientId,
-      author: me.value,
-      text,
-      at: new Date().toISOString(),
-      state: 'pending',
-    })
+    const room = current.value
+    const clientId = client.value.send(room, text)
+    const at = new Date().toISOString()
+    unsent.set(clientId, { room, clientId, text, at })
+    persistUnsent()
+    showPending(room, clientId, text, at)
     return true
   }
 
   function setTyping(isTyping: boolean): void {
-    client.value?.typing(current.value, isTyping)
+    const room = isTyping ? current.value : typingIn
+    typingIn = isTyping ? room : undefined
+    if (room !== undefined) client.value?.typing(room, isTyping)
   }
 
   return {
@@ -173,10 +283,11 @@ export const useChatStore = defineStore('chat', () => {
     online,
     hasOlder,
     typing,
-    lastError,
+    draft,
     start,
     stop,
     open,
+    forget,
     loadOlder,
     createRoom,
     send,

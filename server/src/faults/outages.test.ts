@@ -1,4 +1,3 @@
-import net, { type AddressInfo } from 'node:net'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { buildApp, type App } from '../app.ts'
 import { loadConfig, type Config } from '../config/config.ts'
@@ -9,63 +8,9 @@ import {
   TEST_REDIS_URL,
   uniqueName,
 } from '../test/backends.ts'
-import { postJson, sleep } from '../test/test-app.ts'
-
-interface Forwarder {
-  port: number
-  /** closes the listener and cuts every connection through it, both ends */
-  stop(): Promise<void>
-  /** keeps every connection open but holds what goes through, as a stalled server or a partition does */
-  freeze(): void
-  /** delivers what was held, and relays again */
-  thaw(): void
-}
-
-/** A TCP relay to `host:port`: stopping it is a network failure as the app sees it. */
-async function startForwarder(host: string, port: number): Promise<Forwarder> {
-  const sockets = new Set<net.Socket>()
-  const track = (socket: net.Socket) => {
-    sockets.add(socket)
-    socket.once('close', () => sockets.delete(socket))
-  }
-  let frozen = false
-  const held: { to: net.Socket; chunk: Buffer }[] = []
-  const relay = (from: net.Socket, to: net.Socket) =>
-    from.on('data', (chunk: Buffer) => (frozen ? held.push({ to, chunk }) : to.write(chunk)))
-  const server = net.createServer((client) => {
-    const upstream = net.connect(port, host)
-    track(client)
-    track(upstream)
-    const cut = () => {
-      client.destroy()
-      upstream.destroy()
-    }
-    for (const socket of [client, upstream]) {
-      socket.once('error', cut)
-      socket.once('close', cut)
-    }
-    relay(client, upstream)
-    relay(upstream, client)
-  })
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', resolve)
-  })
-  let stopped: Promise<void> | undefined
-  return {
-    port: (server.address() as AddressInfo).port,
-    freeze: () => (frozen = true),
-    thaw: () => {
-      frozen = false
-      for (const { to, chunk } of held.splice(0)) if (!to.destroyed) to.write(chunk)
-    },
-    stop: () =>
-      (stopped ??= new Promise<void>((resolve) => {
-        server.close(() => resolve())
-        for (const socket of sockets) socket.destroy()
-      })),
-  }
-}
+import { startForwarder, type Forwarder } from '../test/tcp-relay.ts'
+import { newEmail, postJson, sleep } from '../test/test-app.ts'
+import { openSocket } from '../test/ws-client.ts'
 
 /** `url` with its host and port replaced by the forwarder's. */
 function through(url: string, forwarder: Forwarder): string {
@@ -171,6 +116,12 @@ describe('GET /api/health when PostgreSQL and Redis go away', () => {
       statusCode: 503,
       body: { valid: false, data: { database: 'ok', sessions: 'unavailable' } },
     })
+    // counted for the dashboard: both connections, the command one and the bus's subscriber
+    const errors = await stack!.app.metrics.redisErrors.get()
+    const byConnection = (connection: string) =>
+      errors.values.find((sample) => sample.labels.connection === connection)?.value ?? 0
+    expect(byConnection('command')).toBeGreaterThan(0)
+    expect(byConnection('subscriber')).toBeGreaterThan(0)
   })
 
   it('answers a login without Redis promptly with a 503 in the usual envelope', async () => {
@@ -197,6 +148,9 @@ describe('GET /api/health when PostgreSQL and Redis go away', () => {
       statusCode: 503,
       body: { valid: false, data: { database: 'unavailable', sessions: 'ok' } },
     })
+    // the idle pooled connections' errors, counted (and logged) rather than swallowed
+    const errors = await stack!.app.metrics.postgresErrors.get()
+    expect(errors.values[0]?.value).toBeGreaterThan(0)
   })
 
   /** A login as the admin: its status, and how long the answer took. */
@@ -237,5 +191,43 @@ describe('GET /api/health when PostgreSQL and Redis go away', () => {
     const recovered = await healthUntil((h) => h.statusCode === 200, 60, 15_000)
     expect(recovered.statusCode).toBe(200)
     expect((await timedLogin()).status).toBe(200)
+  })
+
+  // A send whose store cannot finish answers `unavailable` with its clientId as `ref`, in bounded time, so
+  // the client knows to re-send it; once PostgreSQL answers again the re-send is stored, once.
+  it('answers a chat send unavailable with its ref while PostgreSQL is frozen, and stores the re-send once it thaws', async () => {
+    const app = stack!.app
+    const wsUrl = `${(await app.listen({ host: '127.0.0.1', port: 0 })).replace('http', 'ws')}/ws`
+    const registered = await postJson(app, '/api/v1.0/user/register', {
+      email: newEmail(),
+      password: 'a-good-password',
+    })
+    const token = registered.json().data.access_token as string
+    const socket = await openSocket(wsUrl, ['chat.v1', `bearer.${token}`])
+    const send = (clientId: string) =>
+      socket.socket.send(JSON.stringify({ type: 'send', room: 'general', clientId, text: clientId }))
+    socket.socket.send(JSON.stringify({ type: 'join', room: 'general' }))
+    await socket.nextOfType('joined')
+
+    stack!.postgres.freeze()
+    const started = Date.now()
+    send('while-frozen')
+    const refused = await socket.nextOfType<{ code: string; ref: string }>('error', undefined, 15_000)
+    expect(refused).toMatchObject({ code: 'unavailable', ref: 'while-frozen' })
+    expect(Date.now() - started).toBeLessThan(9_000)
+
+    stack!.postgres.thaw()
+    await healthUntil((h) => h.statusCode === 200, 60, 15_000)
+    send('while-frozen')
+    const ack = await socket.nextOfType<{ clientId: string; seq: number }>('ack', undefined, 10_000)
+    expect(ack.clientId).toBe('while-frozen')
+    // the frozen insert may have gone through when the held bytes were delivered: still one message
+    const stored = await app.db
+      .selectFrom('messages')
+      .select('seq')
+      .where('client_id', '=', 'while-frozen')
+      .execute()
+    expect(stored.map((row) => Number(row.seq))).toEqual([ack.seq])
+    socket.socket.terminate()
   })
 })
