@@ -1,6 +1,8 @@
 import type { ChatMessage } from '@chat/contract'
 import { Redis } from 'ioredis'
+import { sql } from 'kysely'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { createDatabase } from '../db/database.ts'
 import { tokenHash } from '../sessions/session-store.ts'
 import { TEST_REDIS_URL } from '../test/backends.ts'
 import { Cluster, newRoomName, PASSWORD, sleep, waitFor, type Frame } from '../test/cluster.ts'
@@ -365,6 +367,57 @@ describe('chat across separate server processes on one database and one Redis pr
     const check = await cluster.connect(1, users[0]!)
     const stored = (await check.join(room, 0)).flatMap((frame) => frame.messages!)
     expect(stored.map((message) => message.id)).toEqual(views[0]!.map((message) => message.id))
+  })
+
+  it('stores many concurrent senders on all processes in batches (group commit): every message once, one order, each sender’s order kept', async () => {
+    const users = [await cluster.register(0), await cluster.register(1), await cluster.register(0)]
+    const room = newRoomName('batched')
+    const owner = await cluster.connect(0, users[0]!)
+    await owner.createRoom(room)
+    // eight connections per user, each user on its own process, all in the room
+    const senders = await Promise.all(
+      users.flatMap((user, server) => Array.from({ length: 8 }, () => cluster.connect(server, user))),
+    )
+    for (const sender of senders) await sender.join(room)
+    const perSender = 25
+    const total = senders.length * perSender
+    const sent = senders.map((_, who) => Array.from({ length: perSender }, (_, i) => `${who}:${i}`))
+    const acks = await Promise.all(
+      senders.map((sender, who) => {
+        sent[who]!.forEach((clientId) => sender.write({ type: 'send', room, clientId, text: clientId }))
+        return Promise.all(sent[who]!.map((clientId) => sender.ack(clientId, 30_000)))
+      }),
+    )
+    // each sender acked with its own seq, and the seqs are 1..total with none twice
+    for (const [who, senderAcks] of acks.entries())
+      expect(senderAcks.map((ack) => ack.clientId)).toEqual(sent[who])
+    expect(
+      acks
+        .flat()
+        .map((ack) => ack.seq!)
+        .sort((x, y) => x - y),
+    ).toEqual(range(1, total))
+    const views = await Promise.all(senders.map((sender) => sender.awaitMessages(room, total, 30_000)))
+    for (const view of views) {
+      expect(seqsOf(view)).toEqual(range(1, total))
+      expect(view.map((message) => message.id)).toEqual(views[0]!.map((message) => message.id))
+      for (const clientIds of sent) {
+        const mine = new Set(clientIds)
+        expect(view.filter((message) => mine.has(message.clientId)).map((m) => m.clientId)).toEqual(clientIds)
+      }
+    }
+    // Rows one transaction inserted share its id (xmin): far fewer transactions than messages means the
+    // sends were stored in batches, not one statement each.
+    const db = createDatabase({ kind: 'postgres', url: cluster.env.DATABASE_URL! })
+    try {
+      const { rows } = await sql<{ transactions: number }>`
+        select count(distinct m.xmin::text)::int as transactions
+        from messages m join rooms r on r.id = m.room_id where r.name = ${room}
+      `.execute(db)
+      expect(rows[0]!.transactions).toBeLessThan(total / 2)
+    } finally {
+      await db.destroy()
+    }
   })
 
   // Last: it stops process 1.
