@@ -304,6 +304,31 @@ describe('chat across separate server processes on one database and one Redis pr
     expect(untouched.socket.socket.readyState).toBe(untouched.socket.socket.OPEN)
   })
 
+  it('(f) a session ended from the sessions list through one process closes its sockets on the others within 1 s', async () => {
+    const dave = await cluster.register()
+    const phone = await cluster.login(0, dave)
+    const held = [await cluster.connect(1, phone), await cluster.connect(2, phone)]
+    const kept = await cluster.connect(2, dave)
+    const listed = await fetch(`${cluster.urls[0]}/v1.0/user/sessions`, {
+      headers: { authorization: `Bearer ${dave.token}` },
+    })
+    const sessions = ((await listed.json()) as { data: { id: string; current: boolean }[] }).data
+    const phoneId = sessions.find((session) => !session.current)!.id
+    const started = performance.now()
+    const ended = await fetch(`${cluster.urls[0]}/v1.0/user/sessions/${phoneId}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${dave.token}` },
+    })
+    expect(ended.status).toBe(200)
+    for (const client of held) {
+      const closed = await client.socket.closed
+      expect(closed.code).toBe(4001)
+      expect(performance.now() - started).toBeLessThan(1_000)
+    }
+    await sleep(300)
+    expect(kept.socket.socket.readyState).toBe(kept.socket.socket.OPEN)
+  })
+
   it('(f) "log out everywhere" closes every socket of the user on every process within 1 s', async () => {
     const carol = await cluster.register()
     const second = await cluster.login(1, carol)
