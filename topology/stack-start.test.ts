@@ -61,7 +61,9 @@ describe('make stack on a fresh clone', () => {
         body: JSON.stringify(PLACEHOLDER_ADMIN),
       })
       expect(login.status).toBe(200)
-      expect(login.headers.getSetCookie()[0]).toMatch(/^__Host-session=.*; Secure/)
+      expect(login.headers.getSetCookie().find((cookie) => cookie.startsWith('__Host-session='))).toMatch(
+        /^__Host-session=.*; Secure/,
+      )
     } finally {
       await stack.stop()
       await Promise.all([database.drop(), redis.drop()])

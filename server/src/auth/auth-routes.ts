@@ -80,17 +80,24 @@ const authRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
         deviceToken,
         userAgent: request.headers['user-agent'] ?? '',
       })
-      reply.setCookie(deviceCookieName, login.deviceToken, { ...cookieOptions, maxAge: KNOWN_CLIENT_SECONDS })
+      const rememberDevice = () =>
+        reply.setCookie(deviceCookieName, login.deviceToken, {
+          ...cookieOptions,
+          maxAge: KNOWN_CLIENT_SECONDS,
+        })
       // the password was right and a second factor is on: a 401 as the original's clients know it,
       // with the token a second-factor-aware client finishes the login with
       if ('secondFactorToken' in login) {
+        rememberDevice()
         return reply.code(401).send({
           valid: false,
           data: SECOND_FACTOR_NEEDED,
           second_factor_token: login.secondFactorToken,
         })
       }
-      return startSession(reply, login.session)
+      const answer = startSession(reply, login.session) // the session cookie first, as before
+      rememberDevice()
+      return answer
     },
   )
 
