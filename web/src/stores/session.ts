@@ -31,6 +31,7 @@ export const useSessionStore = defineStore('session', () => {
 
   const login = async (email: string, password: string) => afterLogin(await api.login(email, password))
   const register = async (email: string, password: string) => afterLogin(await api.register(email, password))
+  const secondFactor = async (token: string, code: string) => afterLogin(await api.secondFactor(token, code))
 
   function ended(reason: string): void {
     user.value = null
@@ -46,5 +47,5 @@ export const useSessionStore = defineStore('session', () => {
 
   tabs?.addEventListener('message', () => ended('You logged out in another tab.'))
 
-  return { user, endedBecause, check, login, register, logout, ended }
+  return { user, endedBecause, check, login, register, secondFactor, logout, ended }
 })
