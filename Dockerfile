@@ -29,7 +29,7 @@ WORKDIR /app/server
 ENV API_MODE=production HOST=0.0.0.0 PORT=8000
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --retries=6 \
-  CMD node -e "fetch('http://127.0.0.1:8000/api/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+  CMD node -e "fetch('http://127.0.0.1:8000/api/health/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 CMD ["node", "--import", "tsx", "src/main.ts"]
 
 # unprivileged: master and workers run as the nginx user, listening on 8080 (HTTP) and 8443 (HTTPS)

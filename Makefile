@@ -4,7 +4,7 @@ export
 
 COMPOSE ?= docker compose
 
-.PHONY: up upb stop db r test b logs migrate bench stack certs
+.PHONY: up upb stop db r test b logs migrate bench stack certs backup restore restart-ws restart-stack-ws
 
 CERTS_DIR ?= .data/certs
 
@@ -41,5 +41,18 @@ migrate: ## apply pending migrations (the api also does at start)
 bench:
 	npm run bench
 
+restart-ws: ## rolling restart of the ws containers, one at a time, each ready before the next (no message lost)
+	COMPOSE="$(COMPOSE)" scripts/restart-ws.sh
+
+restart-stack-ws: ## the same for `make stack`'s ws processes (it restarts them on SIGUSR2)
+	kill -USR2 "$$(cat "$${STACK_DIR:-.data/stack}/stack.pid")"
+
 stack: ## the same topology without Docker: nginx (HTTPS), Adminer (php -S), api, two ws, local PostgreSQL and Redis
 	node scripts/stack.mjs
+
+# Backups: PostgreSQL holds everything that matters; Redis only sessions, limits and presence (README, Backups).
+backup: ## a dump of the database (custom format, timestamped) into .data/backups/
+	PG_EXEC="$(COMPOSE) exec -T db" scripts/db-backup.sh backup
+
+restore: ## restore a dump into an empty database: make restore FILE=.data/backups/chat-….dump
+	PG_EXEC="$(COMPOSE) exec -T db" scripts/db-backup.sh restore "$(FILE)"

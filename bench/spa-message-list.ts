@@ -33,13 +33,13 @@ export async function benchMessageList(): Promise<void> {
     for (let round = 0; round <= ROUNDS; round++) {
       for (const slowdown of [1, 4]) {
         const account = await registerAccount(server.url)
-        const other = { id: 'other', email: 'other@example.com' }
+        const other = { id: 'other', name: 'Other person', verified: true }
         const context = await browser.newContext()
         try {
           const page = await context.newPage()
           await watchLiveMessages(page)
           const chat = await fakeChatServer(page, {
-            user: { id: 'me', email: account.email },
+            user: { id: 'me', name: account.name, verified: true },
             history: pastMessages(HISTORY, other),
           })
           await logIn(page, server.url, account)

@@ -21,6 +21,8 @@ const env = {
   WS_PORTS: '8101,8102',
   ADMINER_PORT: '8180',
   SPA_STATIC_PORT: '8181',
+  // where nginx sends /grafana/ (for admins): a Grafana of your own, if any; the stack runs none
+  GRAFANA_PORT: '8182',
   DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/postgres',
   REDIS_URL: 'redis://127.0.0.1:6379',
   ADMINER_PHP: '/usr/share/adminer/adminer.php',
@@ -63,8 +65,12 @@ writeFileSync(
     ...env,
     HTTPS_PUBLIC_PORT: env.NGINX_TLS_PORT,
     API_SERVERS: `server 127.0.0.1:${env.API_PORT};`,
-    WS_SERVERS: wsPorts.map((port) => `server 127.0.0.1:${port};`).join(' '),
+    // ws processes are never marked down (max_fails=0): one that refuses (restarting, or draining: 503) only
+    // sends that upgrade on to the next. With nginx's default (down for 10 s after one failure), a rolling
+    // restart would find both marked down and answer 502 until the timeout passed.
+    WS_SERVERS: wsPorts.map((port) => `server 127.0.0.1:${port} max_fails=0;`).join(' '),
     ADMINER_SERVER: `127.0.0.1:${env.ADMINER_PORT}`,
+    GRAFANA_SERVER: `127.0.0.1:${env.GRAFANA_PORT}`,
     SPA_UPSTREAM: `127.0.0.1:${env.SPA_STATIC_PORT}`,
   }),
 )
@@ -99,14 +105,71 @@ const { result, commands } = concurrently(
     server('api', env.API_PORT),
     ...wsPorts.map((port) => server('ws', port)),
   ],
-  { killOthersOn: ['failure', 'success'], prefix: 'name', killSignal: 'SIGTERM' },
+  { prefix: 'name', killSignal: 'SIGTERM' },
 )
+const stopAll = () => commands.forEach((command) => command.kill('SIGTERM'))
+
+// A process that ends on its own ends the stack, unless it is a ws process being restarted on purpose.
+const restarting = new Set()
+for (const command of commands)
+  command.close.subscribe(() => {
+    if (!restarting.has(command)) stopAll()
+  })
+
+/** Resolves once `port` answers /api/health/ready with 200; rejects after a minute. */
+async function ready(port) {
+  const deadline = Date.now() + 60_000
+  while (Date.now() < deadline) {
+    const status = await fetch(`http://127.0.0.1:${port}/api/health/ready`).then(
+      (response) => response.status,
+      () => 0, // not listening yet
+    )
+    if (status === 200) return
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+  throw new Error(`the ws process on port ${port} did not get ready within a minute`)
+}
+
+/**
+ * The rolling restart (`make restart-stack-ws`, SIGUSR2): one ws process at a time, SIGTERM (it drains:
+ * not ready, sockets closed with 1001, clients reconnect through nginx to the other), start it again, wait
+ * until it is ready, then the next. Clients keep their sessions (in Redis) and resume where they were.
+ */
+let rolling = false
+async function restartWs() {
+  if (rolling) return
+  rolling = true
+  try {
+    for (const [index, port] of wsPorts.entries()) {
+      const command = commands.find((candidate) => candidate.name === `ws-${port}`)
+      restarting.add(command)
+      const closed = new Promise((resolve) => {
+        const subscription = command.close.subscribe(() => {
+          subscription.unsubscribe()
+          resolve()
+        })
+      })
+      command.kill('SIGTERM')
+      await closed
+      command.start()
+      restarting.delete(command)
+      await ready(port)
+      console.log(`stack: ws process ${index + 1} of ${wsPorts.length} restarted and ready (port ${port})`)
+    }
+    console.log('stack: rolling restart of the ws processes done')
+  } catch (error) {
+    console.error(`stack: rolling restart stopped: ${error.message}`)
+  } finally {
+    rolling = false
+  }
+}
+process.on('SIGUSR2', () => void restartWs())
+writeFileSync(path.join(stackDir, 'stack.pid'), String(process.pid))
 console.log(
   `stack: https://localhost:${env.NGINX_TLS_PORT}/ (nginx; http://localhost:${env.NGINX_PORT}/ redirects there), config in ${stackDir}`,
 )
 // concurrently forwards Ctrl+C itself; a SIGTERM (from a test or a supervisor) must stop the children too
-for (const signal of ['SIGTERM', 'SIGHUP'])
-  process.on(signal, () => commands.forEach((command) => command.kill('SIGTERM')))
+for (const signal of ['SIGTERM', 'SIGHUP']) process.on(signal, stopAll)
 await result.catch(() => {
   process.exitCode = 1
 })

@@ -91,6 +91,7 @@ export interface ComposeService {
   volumes?: string[]
   command?: string[]
   healthcheck?: { test: string[] }
+  stop_grace_period?: string
 }
 
 export interface ComposeFile {

@@ -43,10 +43,10 @@ describe('the compose files, checked without Docker', () => {
     expect(schemaErrors(broken).join('\n')).toMatch(/\/services\/nginx\/ports/)
   })
 
-  it('define the seven services, and only nginx publishes ports: HTTP and HTTPS', () => {
+  it('define the nine services, and only nginx publishes ports: HTTP and HTTPS', () => {
     const compose = production()
     expect(Object.keys(compose.services).sort()).toEqual(
-      ['adminer', 'api', 'app', 'db', 'nginx', 'redis', 'ws'].sort(),
+      ['adminer', 'api', 'app', 'db', 'grafana', 'nginx', 'prometheus', 'redis', 'ws'].sort(),
     )
     const publishing = Object.entries(compose.services).filter(([, service]) => service.ports)
     expect(publishing.map(([name]) => name)).toEqual(['nginx'])
@@ -121,8 +121,37 @@ describe('the compose files, checked without Docker', () => {
     for (const app of [api!, ws!]) expect(new URL(app.environment!.REDIS_URL!).password).toBe(password)
   })
 
+  it('check readiness (/api/health/ready) in every healthcheck of api, ws and nginx', () => {
+    const ready = /\/api\/health\/ready/
+    expect(readFileSync(path.join(root, 'Dockerfile'), 'utf8')).toMatch(
+      /HEALTHCHECK[^\n]*\\\n[^\n]*\/api\/health\/ready/,
+    )
+    const dev = loadComposeFile('compose.override.yml', deploymentEnv).services
+    for (const service of [dev.api!, dev.ws!, production().services.nginx!])
+      expect(JSON.stringify(service.healthcheck?.test)).toMatch(ready)
+  })
+
+  it('give api and ws a metrics port that nothing publishes, and a drain that fits the stop grace period', () => {
+    const compose = production()
+    for (const name of ['api', 'ws']) {
+      const service = compose.services[name]!
+      expect(service.environment!.METRICS_PORT).toBe('9464')
+      expect(service.ports).toBeUndefined()
+      const drain = Number(service.environment!.SHUTDOWN_DRAIN_SECONDS)
+      expect(drain).toBeGreaterThan(0)
+      expect(drain + 10).toBeLessThanOrEqual(parseInt(String(service.stop_grace_period), 10))
+    }
+    // Prometheus sits on the internal network only; Grafana is reached through nginx, read-only
+    expect(compose.services.prometheus!.networks).toEqual(['internal'])
+    expect(compose.services.grafana!.environment).toMatchObject({
+      GF_AUTH_ANONYMOUS_ORG_ROLE: 'Viewer',
+      GF_AUTH_DISABLE_LOGIN_FORM: 'true',
+      GF_SERVER_SERVE_FROM_SUB_PATH: 'true',
+    })
+  })
+
   it('pin every image, in compose and in the Dockerfiles, to an exact version', () => {
-    const exact = /^[a-z0-9./_-]+:\d+\.\d+(\.\d+)?(-[a-z0-9.-]+)?(@sha256:[0-9a-f]{64})?$/
+    const exact = /^[a-z0-9./_-]+:v?\d+\.\d+(\.\d+)?(-[a-z0-9.-]+)?(@sha256:[0-9a-f]{64})?$/
     const images: string[] = []
     for (const file of ['compose.yml', 'compose.override.yml'])
       for (const service of Object.values(loadComposeFile(file, deploymentEnv).services))

@@ -45,6 +45,7 @@ describe('nginx with its upstreams down and no SPA built', () => {
         API_SERVERS: `server 127.0.0.1:${deadPort};`,
         WS_SERVERS: `server 127.0.0.1:${deadPort};`,
         ADMINER_SERVER: `127.0.0.1:${deadPort}`,
+        GRAFANA_SERVER: `127.0.0.1:${deadPort}`,
         SPA_UPSTREAM: `127.0.0.1:${spaPort}`,
         SPA_STATIC_PORT: String(spaPort),
         SPA_ROOT: dir,

@@ -7,6 +7,9 @@ import path from 'node:path'
 import { Agent, fetch as undiciFetch, type RequestInit, type Response } from 'undici'
 
 const root = path.resolve(import.meta.dirname, '..')
+/** what scripts/stack.mjs prints when a rolling restart of the ws processes ends, or gives up */
+const ROLLING_DONE = 'stack: rolling restart of the ws processes done'
+const ROLLING_STOPPED = 'stack: rolling restart stopped'
 
 /** A self-signed certificate for 127.0.0.1 and localhost in `dir`, made by openssl as `make certs` does. */
 export function makeTestCertificate(dir: string): { certificate: string; key: string; pem: string } {
@@ -46,6 +49,8 @@ export interface StackUnderTest {
   /** what the processes printed, for a failure's message */
   output(): string
   restart(downMs: number): Promise<void>
+  /** `make restart-stack-ws`: the ws processes restarted one at a time; resolves when the last is ready */
+  restartWs(): Promise<void>
   /** stops every process and removes the stack's directory */
   stop(): Promise<void>
 }
@@ -166,6 +171,16 @@ export async function startStack(
     fetch: fetchTrusting,
     wsPorts: ports.ws,
     output: () => output,
+    restartWs: async () => {
+      const doneBefore = output.split(ROLLING_DONE).length
+      child!.kill('SIGUSR2')
+      const deadline = Date.now() + 120_000
+      while (output.split(ROLLING_DONE).length === doneBefore) {
+        if (output.includes(ROLLING_STOPPED) || Date.now() > deadline)
+          throw new Error(`the rolling restart did not finish:\n${output}`)
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      }
+    },
     restart: async (downMs) => {
       await stopProcesses()
       await new Promise((resolve) => setTimeout(resolve, downMs))

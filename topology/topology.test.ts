@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { fetch as undiciFetch, type RequestInit, type Response } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -22,11 +24,16 @@ describe('the topology through real nginx (make stack)', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>
   let redis: ReturnType<typeof createTestRedisPrefix>
   const tokens: string[] = []
+  /** stands in for Grafana behind nginx: answers with the path it was asked for */
+  let grafana: Server
 
   beforeAll(async () => {
     database = await createTestDatabase()
     redis = createTestRedisPrefix()
+    grafana = createServer((request, response) => response.end(`grafana saw ${request.url}`))
+    await new Promise<void>((resolve) => grafana.listen(0, '127.0.0.1', resolve))
     stack = await startStack({
+      GRAFANA_PORT: String((grafana.address() as AddressInfo).port),
       DATABASE_URL: database.url,
       REDIS_URL: TEST_REDIS_URL,
       REDIS_KEY_PREFIX: redis.prefix,
@@ -37,6 +44,7 @@ describe('the topology through real nginx (make stack)', () => {
     })
   })
   afterAll(async () => {
+    grafana?.close()
     await stack?.stop()
     await Promise.all([database?.drop(), redis?.drop()])
   })
@@ -159,6 +167,20 @@ describe('the topology through real nginx (make stack)', () => {
     const html = await page.text()
     expect(html).toContain('<title>Login - 127.0.0.1 - Adminer')
     expect(html).toContain('value="127.0.0.1"')
+  })
+
+  it('passes /grafana/ to Grafana for an admin session only, and never routes /metrics', async () => {
+    const adminCookie = sessionCookie(await login(admin))
+    const userCookie = sessionCookie(await registerUser())
+    expect((await fetch(url('/grafana/'), { redirect: 'manual' })).status).toBe(401)
+    const asUser = await fetch(url('/grafana/d/chat-overview'), { headers: { cookie: userCookie } })
+    expect(asUser.status).toBe(401)
+    const asAdmin = await fetch(url('/grafana/d/chat-overview'), { headers: { cookie: adminCookie } })
+    expect(asAdmin.status).toBe(200)
+    expect(await asAdmin.text()).toBe('grafana saw /grafana/d/chat-overview')
+    // the processes' metrics listen on a port of their own; nginx has no way to it
+    for (const pathname of ['/metrics', '/api/metrics'])
+      expect((await fetch(url(pathname), { headers: { cookie: adminCookie } })).status).toBe(404)
   })
 
   it('logs Adminer in to PostgreSQL and shows the users table', async () => {

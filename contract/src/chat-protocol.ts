@@ -76,9 +76,13 @@ export type ClientMessage = {
   [K in ClientMessageType]: Static<(typeof ClientMessageSchemas)[K]>
 }[ClientMessageType]
 
+/** Someone in the chat, as others see them: never their email. */
 export interface ChatUser {
   id: string
-  email: string
+  /** their display name ("Deleted user" once the account is deleted) */
+  name: string
+  /** whether they have confirmed their email address */
+  verified: boolean
 }
 
 export interface ChatMessage {

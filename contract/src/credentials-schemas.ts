@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox'
 import {
+  DISPLAY_NAME_MAX_LENGTH,
   EMAIL_MAX_LENGTH,
   LOGIN_PASSWORD_MIN_LENGTH,
   PASSWORD_MAX_BYTES,
@@ -14,6 +15,17 @@ const credentials = (passwordMinLength: number) =>
     password: Type.String({ minLength: passwordMinLength, maxLength: PASSWORD_MAX_BYTES }),
   })
 
+/** A display name as sent; the server trims it and says what is wrong (displayNameProblems). */
+export const DisplayNameSchema = Type.String({ maxLength: DISPLAY_NAME_MAX_LENGTH * 4 })
+
 export const LoginRequestSchema = credentials(LOGIN_PASSWORD_MIN_LENGTH)
-export const RegisterRequestSchema = credentials(REGISTER_PASSWORD_MIN_LENGTH)
+export const RegisterRequestSchema = Type.Object({
+  ...credentials(REGISTER_PASSWORD_MIN_LENGTH).properties,
+  /** optional for clients older than display names: they get the email's local part */
+  display_name: Type.Optional(DisplayNameSchema),
+})
 export type Credentials = Static<typeof LoginRequestSchema>
+export type Registration = Static<typeof RegisterRequestSchema>
+
+/** `PATCH /api/v1.0/user/profile`. */
+export const ProfileChangeSchema = Type.Object({ display_name: DisplayNameSchema })

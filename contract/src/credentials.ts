@@ -39,6 +39,29 @@ export function passwordContainsEmailName(email: string, password: string): bool
   return name.length >= EMAIL_NAME_MIN_LENGTH && password.toLowerCase().includes(name)
 }
 
+/** What others see of a user: asked at registration, editable, 1-64 characters once trimmed. */
+export const DISPLAY_NAME_MAX_LENGTH = 64
+/** No control characters (C0, DEL, C1): a name is one line of plain text. */
+export const DISPLAY_NAME_PATTERN = '^[^\\u0000-\\u001f\\u007f-\\u009f]*$'
+export const displayNameMessages = {
+  empty: 'Enter the name others will see.',
+  tooLong: `At most ${DISPLAY_NAME_MAX_LENGTH} characters.`,
+  control: 'A name cannot hold line breaks, tabs or other control characters.',
+} as const
+
+/** What is wrong with a display name (after trimming), as both sides say it. */
+export function displayNameProblems(name: string): string[] {
+  const trimmed = name.trim()
+  if (trimmed.length === 0) return [displayNameMessages.empty]
+  if ([...trimmed].length > DISPLAY_NAME_MAX_LENGTH) return [displayNameMessages.tooLong]
+  if (!new RegExp(DISPLAY_NAME_PATTERN, 'u').test(trimmed)) return [displayNameMessages.control]
+  return []
+}
+
+/** The name a user gets when none is given: the part of their email before the @. */
+export const defaultDisplayName = (email: string) =>
+  email.slice(0, email.lastIndexOf('@')).slice(0, DISPLAY_NAME_MAX_LENGTH) || 'user'
+
 /** `{"email": ["Not a valid email address."]}`: the `data` of a 400 answer. */
 export type FieldErrors = Record<string, string[]>
 

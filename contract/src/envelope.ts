@@ -27,6 +27,7 @@ export type AccessToken = Static<typeof AccessTokenSchema>
 export const UserSchema = Type.Object({
   id: Type.String({ description: 'bigint, as a string so no precision is lost' }),
   email: Type.String(),
+  display_name: Type.String(),
   admin: Type.Boolean(),
   confirmed: Type.Boolean(),
   created_on: Type.String({ format: 'date-time' }),

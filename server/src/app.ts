@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import cookie from '@fastify/cookie'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
@@ -18,12 +19,21 @@ import crossSiteGuard from './http/cross-site-guard.ts'
 import errorHandler from './http/error-handler.ts'
 import healthRoutes from './http/health-routes.ts'
 import { loggerOptions } from './http/logging.ts'
+import lifecyclePlugin from './lifecycle/lifecycle-plugin.ts'
+import metricsPlugin from './metrics/metrics-plugin.ts'
 import spaPlugin from './http/spa-plugin.ts'
 import twoFactorRoutes from './two-factor/two-factor-routes.ts'
 import redisPlugin from './redis/redis-plugin.ts'
 import sessionsPlugin from './sessions/sessions-plugin.ts'
 import adminSeedPlugin from './users/admin-seed-plugin.ts'
 import websocketServer from './ws/ws-plugin.ts'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** this process's id: on every log line, and the `server` of the chat's `welcome` */
+    instanceId: string
+  }
+}
 
 export interface BuildOptions {
   /** where log lines go instead of stdout (tests read them) */
@@ -32,8 +42,9 @@ export interface BuildOptions {
 
 /** The one factory: `main.ts` and every test build the app here, so they run the same thing. */
 export async function buildApp(config: Config, options: BuildOptions = {}) {
+  const instanceId = randomUUID()
   const app = Fastify({
-    logger: loggerOptions(config, options.logStream),
+    logger: loggerOptions(config, instanceId, options.logStream),
     // Only a configured proxy may say who the client is; otherwise X-Forwarded-For is ignored.
     trustProxy: config.http.trustedProxies.length > 0 ? config.http.trustedProxies : false,
     requestIdHeader: 'x-request-id',
@@ -45,11 +56,15 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
     },
   }).withTypeProvider<TypeBoxTypeProvider>()
 
+  app.decorate('instanceId', instanceId)
+
   // Every body this API takes is JSON; anything else is a 415, not a string that fails validation.
   app.removeContentTypeParser('text/plain')
 
   // Infrastructure first, then the app's services, then routes.
   await app.register(errorHandler)
+  await app.register(metricsPlugin, { config })
+  await app.register(lifecyclePlugin)
   await app.register(cookie)
   await app.register(crossSiteGuard, { allowedOrigins: config.websocket.allowedOrigins })
   await app.register(databasePlugin, { config })

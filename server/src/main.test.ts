@@ -83,17 +83,30 @@ describe('main, the embedded default', () => {
     )
   })
 
-  it('says in one line that the port is taken', async () => {
+  /** Starts the server with `variable` set to a port something else holds; answers its one-line refusal. */
+  async function refusalOnHeldPort(
+    variable: 'PORT' | 'METRICS_PORT',
+  ): Promise<{ port: number; refusal: string | undefined }> {
     const holder = createServer()
     await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve))
     const { port } = holder.address() as AddressInfo
     try {
-      server = spawnServer({ PGLITE_DATA_DIR: 'memory://', HOST: '127.0.0.1', PORT: String(port) })
+      server = spawnServer({ PGLITE_DATA_DIR: 'memory://', HOST: '127.0.0.1', [variable]: String(port) })
       expect(await server.exited()).toBe(1)
-      expect(startupRefusal(server.output())).toContain(`port ${port} on 127.0.0.1 is in use`)
+      return { port, refusal: startupRefusal(server.output()) }
     } finally {
       holder.close()
     }
+  }
+
+  it('says in one line that the port is taken', async () => {
+    const { port, refusal } = await refusalOnHeldPort('PORT')
+    expect(refusal).toContain(`port ${port} on 127.0.0.1 is in use: stop what holds it, or set PORT`)
+  })
+
+  it('says in one line that the metrics port is taken, naming METRICS_PORT', async () => {
+    const { port, refusal } = await refusalOnHeldPort('METRICS_PORT')
+    expect(refusal).toContain(`port ${port} on 127.0.0.1 is in use: stop what holds it, or set METRICS_PORT`)
   })
 
   it('refuses the placeholder admin password in production', async () => {

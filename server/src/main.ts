@@ -26,14 +26,19 @@ const app = await buildApp(config).catch((error: unknown) => {
   if (error instanceof StartupError) refuseToStart(error.message)
   throw error
 })
-closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
+// SIGTERM: not ready first (health and upgrades say so while open sockets are still served), then close:
+// the listener stops, open WebSockets get 1001 and reconnect elsewhere, connections end.
+closeWithGrace({ delay: config.shutdownDrainMs + 10_000 }, async ({ signal, err }) => {
   if (err) app.log.error({ err }, 'shutting down after an error')
   else app.log.info(`${signal}: shutting down`)
+  app.lifecycle.startDraining()
+  if (!err) await new Promise((resolve) => setTimeout(resolve, config.shutdownDrainMs))
   await app.close()
 })
 const { host, port } = config.http
 const address = await app.listen({ host, port }).catch(async (error: unknown) => {
-  const reason = listenStartupError(error, host, port)
+  // the metrics listener starts on ready, inside listen: its refusal comes as a StartupError already
+  const reason = error instanceof StartupError ? error : listenStartupError(error, host, port)
   if (!reason) throw error
   await app.close()
   refuseToStart(reason.message)

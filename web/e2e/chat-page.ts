@@ -3,20 +3,20 @@ import { expect } from 'vitest'
 
 export interface Account {
   email: string
+  /** the display name others see */
+  name: string
   password: string
   /** a bearer token of its own session, for speaking the chat protocol from the test */
   token: string
 }
 
 export async function registerAccount(base: string): Promise<Account> {
-  const account = {
-    email: `user-${crypto.randomUUID().slice(0, 8)}@example.com`,
-    password: 'a-good-password',
-  }
+  const id = crypto.randomUUID().slice(0, 8)
+  const account = { email: `user-${id}@example.com`, name: `User ${id}`, password: 'a-good-password' }
   const response = await fetch(`${base}/api/v1.0/user/register`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(account),
+    body: JSON.stringify({ email: account.email, password: account.password, display_name: account.name }),
   })
   expect(response.status).toBe(201)
   const token = ((await response.json()) as { data: { access_token: string } }).data.access_token

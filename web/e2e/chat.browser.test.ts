@@ -88,7 +88,7 @@ describe(`the SPA in Chromium${via ? ', through nginx' : ''}`, () => {
     await expect(messages(bobPage).filter({ hasText: 'Hello Bob' }).waitFor()).resolves.toBeUndefined()
     await sendMessage(bobPage, 'Hi Alice')
     await messages(alicePage).filter({ hasText: 'Hi Alice' }).waitFor()
-    await bobPage.getByRole('list', { name: 'Online' }).getByText(alice.email).waitFor()
+    await bobPage.getByRole('list', { name: 'Online' }).getByText(alice.name).waitFor()
     await screenshot(alicePage, 'chat')
 
     await alicePage.reload()

@@ -122,7 +122,7 @@ describe(`the SPA as people use it, in Chromium${via}`, () => {
     await logIn(alicePage, alice)
     await logIn(bobPage, bob)
     await composer(alicePage).pressSequentially('half a sent')
-    const typing = bobPage.getByText(`${alice.email} typing…`)
+    const typing = bobPage.getByText(`${alice.name} typing…`)
     await typing.waitFor()
     await alicePage.close()
     // the server says typing: false when the typer's connection closes; the page would forget it in 6 s anyway
@@ -159,8 +159,8 @@ describe(`the SPA as people use it, in Chromium${via}`, () => {
 
   it('keeps up with 200 live messages at 20 a second on top of 5,000: no long task over 100 ms, each shown within 500 ms', async () => {
     const account = await register()
-    const user = { id: 'me', email: account.email }
-    const other = { id: 'other', email: 'other@example.com' }
+    const user = { id: 'me', name: account.name, verified: true }
+    const other = { id: 'other', name: 'Other person', verified: false }
     const page = await newPage()
     await watchLiveMessages(page)
     const history = pastMessages(5_000, other)
@@ -288,8 +288,8 @@ describe(`the SPA as people use it, in Chromium${via}`, () => {
 
   it('reads like a chat: day separators, grouped authors, full dates on hover and focus, a new-messages line', async () => {
     const account = await register()
-    const me = { id: 'me', email: account.email }
-    const other = { id: 'other', email: 'other@example.com' }
+    const me = { id: 'me', name: account.name, verified: true }
+    const other = { id: 'other', name: 'Other person', verified: false }
     const message = (seq: number, author: typeof me, at: Date): ChatMessage => ({
       room: 'general',
       seq,
@@ -322,7 +322,7 @@ describe(`the SPA as people use it, in Chromium${via}`, () => {
     // three in a row from one author: the name is shown once
     const shownNames = await page
       .getByRole('list', { name: 'Messages' })
-      .getByText(other.email, { exact: true })
+      .getByText(`${other.name} (unverified)`, { exact: true })
       .evaluateAll((names) => names.filter((name) => name.getBoundingClientRect().width > 2).length)
     expect(shownNames).toBe(2) // the group of three, and today's
     const full = new Intl.DateTimeFormat('en-US', {
@@ -388,7 +388,7 @@ describe(`the SPA as people use it, in Chromium${via}`, () => {
     expect(await latest.textContent()).toBe('')
     expect(await seriousViolations(page)).toEqual([])
     await sendMessage(bobPage, 'news')
-    await expect.poll(() => latest.textContent()).toBe(`${bob.email}: news`)
+    await expect.poll(() => latest.textContent()).toBe(`${bob.name}: news`)
 
     // before everything else on the page, a link straight to the composer
     await page.getByRole('heading', { name: 'Chat', exact: true }).click()

@@ -7,6 +7,8 @@ import {
   AccountDeletionSchema,
   ACCOUNT_DELETED,
   PasswordChangeSchema,
+  ProfileChangeSchema,
+  UserSchema,
   PasswordResetRequestSchema,
   PasswordResetSchema,
   SessionIdParamsSchema,
@@ -15,6 +17,7 @@ import {
 } from '@chat/contract'
 import { Type } from 'typebox'
 import { ApiError } from '../http/api-error.ts'
+import { userView } from '../auth/auth-routes.ts'
 import { tokenHash } from '../sessions/session-store.ts'
 import type { Config } from '../config/config.ts'
 import { UserRepository } from '../users/user-repository.ts'
@@ -102,6 +105,23 @@ const accountRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app,
         detail: ended > 0 ? `ended ${ended} other session(s)` : undefined,
       })
       return { valid: true as const, data: { sessions_ended: ended } }
+    },
+  )
+
+  app.patch(
+    '/profile',
+    {
+      schema: {
+        summary: 'Change your display name (open chat connections show it from their next connection)',
+        body: ProfileChangeSchema,
+        response: { 200: Ok(UserSchema), 400: FieldErrorsResponseSchema, 401: MessageErrorResponseSchema },
+      },
+      preHandler: app.requireSession,
+    },
+    async (request) => {
+      const { user } = request.session!
+      const displayName = await app.users.rename(user.id, request.body.display_name)
+      return { valid: true as const, data: userView({ ...user, displayName }) }
     },
   )
 

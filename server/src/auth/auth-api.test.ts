@@ -1,4 +1,4 @@
-import { fieldMessages, validateCredentials } from '@chat/contract'
+import { displayNameMessages, fieldMessages, validateCredentials } from '@chat/contract'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { backends } from '../test/backends.ts'
 import { bearer, newEmail, postJson, startTestApp, type TestApp } from '../test/test-app.ts'
@@ -156,9 +156,54 @@ describe.each(backends)('auth API on $name', (backend) => {
     expect(me.statusCode).toBe(200)
     expect(me.json()).toEqual({
       valid: true,
-      data: { id: expect.any(String), email, admin: false, confirmed: false, created_on: expect.any(String) },
+      data: {
+        id: expect.any(String),
+        email,
+        display_name: email.slice(0, email.indexOf('@')), // a client that sends no name gets this one
+        admin: false,
+        confirmed: false,
+        created_on: expect.any(String),
+      },
     })
     expect((await login(email.toUpperCase(), password)).statusCode).toBe(200)
+  })
+
+  it('takes a display name at registration, trimmed, refuses a bad one, and lets it be changed', async () => {
+    const email = newEmail()
+    const bad = [
+      ['   ', displayNameMessages.empty],
+      ['x'.repeat(65), displayNameMessages.tooLong],
+      ['two\nlines', displayNameMessages.control],
+    ]
+    for (const [name, message] of bad) {
+      const refused = await postJson(t.app, REGISTER, {
+        email,
+        password: 'a-good-password',
+        display_name: name,
+      })
+      expect(refused.json()).toEqual({ valid: false, data: { display_name: [message] } })
+    }
+    const created = await postJson(t.app, REGISTER, {
+      email,
+      password: 'a-good-password',
+      display_name: '  Zoë 🚀 Ünal  ',
+    })
+    const token = created.json().data.access_token as string
+    const me = () => t.app.inject({ method: 'GET', url: ME, headers: bearer(token) })
+    expect((await me()).json().data.display_name).toBe('Zoë 🚀 Ünal')
+    const rename = (name: string) =>
+      t.app.inject({
+        method: 'PATCH',
+        url: '/api/v1.0/user/profile',
+        headers: bearer(token),
+        payload: { display_name: name },
+      })
+    expect((await rename('Zo\të')).json()).toEqual({
+      valid: false,
+      data: { display_name: [displayNameMessages.control] },
+    })
+    expect((await rename(' Zoë Ü. ')).json().data.display_name).toBe('Zoë Ü.')
+    expect((await me()).json().data.display_name).toBe('Zoë Ü.')
   })
 
   it('refuses to register an email twice, whatever its case', async () => {

@@ -58,7 +58,9 @@ export default fp(
     app.decorate('twoFactor', twoFactor)
     app.decorate(
       'auth',
-      new AuthService(users, app.sessions, limiter, registrations, twoFactor, tokens, audit),
+      new AuthService(users, app.sessions, limiter, registrations, twoFactor, tokens, audit, (result) =>
+        app.metrics.logins.inc({ result }),
+      ),
     )
     app.decorate('users', new UserService(users, app.sessions))
     app.decorateRequest('session', undefined)
@@ -81,5 +83,5 @@ export default fp(
         throw new ApiError(403, TWO_FACTOR_REQUIRED_FOR_ADMINS)
     })
   },
-  { name: 'auth', dependencies: ['database', 'sessions', '@fastify/cookie'] },
+  { name: 'auth', dependencies: ['metrics', 'database', 'sessions', '@fastify/cookie'] },
 )

@@ -16,9 +16,20 @@ import {
 import { Type } from 'typebox'
 import type { Config } from '../config/config.ts'
 import { ApiError } from '../http/api-error.ts'
+import type { User } from '../users/user-repository.ts'
 import { KNOWN_CLIENT_SECONDS } from './login-limiter.ts'
 
 const Unauthorized = { 401: MessageErrorResponseSchema }
+
+/** The logged-in user as `GET /me` (and a profile change) answers it. */
+export const userView = ({ id, email, displayName, admin, confirmed, createdOn }: User) => ({
+  id,
+  email,
+  display_name: displayName,
+  admin,
+  confirmed,
+  created_on: createdOn.toISOString(),
+})
 
 /** `/api/v1.0/user/*`: the original's login, plus what a product needs around it. */
 const authRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
@@ -133,11 +144,7 @@ const authRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
       preHandler: app.requireSession,
     },
     async (request) => {
-      const { id, email, admin, confirmed, createdOn } = request.session!.user
-      return {
-        valid: true as const,
-        data: { id, email, admin, confirmed, created_on: createdOn.toISOString() },
-      }
+      return { valid: true as const, data: userView(request.session!.user) }
     },
   )
 

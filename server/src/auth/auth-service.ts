@@ -1,4 +1,4 @@
-import type { Credentials } from '@chat/contract'
+import { defaultDisplayName, displayNameProblems, type Credentials, type Registration } from '@chat/contract'
 import type { SessionClient, SessionStore, SessionUser } from '../sessions/session-store.ts'
 import { burnVerificationTime, hashPassword, verifyPassword } from '../users/password-hasher.ts'
 import { newPasswordProblems, refuseOversizedPassword } from '../users/password-policy.ts'
@@ -9,6 +9,7 @@ import type { TwoFactor } from '../two-factor/two-factor-service.ts'
 import type { AuditLog } from '../audit/audit-log.ts'
 import { accountDisabled, emailTaken, tooManyAttempts, wrongCredentials } from './auth-errors.ts'
 import type { LoginClient, LoginLimiter, RegistrationLimiter } from './login-limiter.ts'
+import type { LoginResult } from '../metrics/metrics.ts'
 
 const sessionUser = (user: User): SessionUser => ({ id: user.id, email: user.email })
 
@@ -31,6 +32,8 @@ export class AuthService {
     private readonly twoFactor: TwoFactor,
     private readonly tokens: AccountTokenRepository,
     private readonly audit: AuditLog,
+    /** counts each login attempt that got as far as the limiter, by how it ended */
+    private readonly countLogin: (result: LoginResult) => void,
   ) {}
 
   /**
@@ -43,6 +46,7 @@ export class AuthService {
     const attempt = await this.limiter.attempt(email, client)
     if (attempt.retryAfter > 0) {
       await this.audit.record({ event: 'login_throttled', target: { email }, address })
+      this.countLogin('throttled')
       throw tooManyAttempts(attempt.retryAfter)
     }
     const user = await this.users.findByEmail(email)
@@ -54,16 +58,19 @@ export class AuthService {
         address,
         detail: 'no such account',
       })
+      this.countLogin('failure')
       throw wrongCredentials()
     }
     const { valid, needsRehash } = await verifyPassword(user.passwordHash, password)
     if (!valid) {
       await this.audit.record({ event: 'login_failed', target: user, address, detail: 'wrong password' })
+      this.countLogin('failure')
       throw wrongCredentials()
     }
     // said only to whoever knows the password (ASVS 6.3.x: no account state to guessers)
     if (user.disabled) {
       await this.audit.record({ event: 'login_failed', target: user, address, detail: 'account disabled' })
+      this.countLogin('disabled')
       throw accountDisabled()
     }
     const deviceToken = await this.limiter.succeeded(attempt, client)
@@ -72,7 +79,9 @@ export class AuthService {
       const secondFactorToken = await this.tokens.create(user.id, 'second_factor', SECOND_FACTOR_WAIT_MS)
       return { secondFactorToken, deviceToken }
     }
-    return { session: await this.startSession(user, client), deviceToken }
+    const session = await this.startSession(user, client)
+    this.countLogin('success')
+    return { session, deviceToken }
   }
 
   /** Finishes a login with a code from the app or a recovery code; returns the session token. */
@@ -88,7 +97,9 @@ export class AuthService {
       throw error
     }
     if ((await this.tokens.take(token, 'second_factor')) !== user.id) throw loginExpired()
-    return this.startSession(user, client, 'with a second factor')
+    const session = await this.startSession(user, client, 'with a second factor')
+    this.countLogin('success')
+    return session
   }
 
   private async startSession(user: User, client: SessionClient, detail?: string): Promise<string> {
@@ -100,13 +111,19 @@ export class AuthService {
     return session
   }
 
-  async register({ email, password }: Credentials, client: SessionClient): Promise<string> {
+  async register(
+    { email, password, display_name: name }: Registration,
+    client: SessionClient,
+  ): Promise<string> {
     refuseOversizedPassword(password)
+    const displayName = name === undefined ? defaultDisplayName(email) : name.trim()
+    const nameProblems = displayNameProblems(displayName)
+    if (nameProblems.length > 0) throw invalidFields({ display_name: nameProblems })
     const retryAfter = await this.registrations.attempt(client.address)
     if (retryAfter > 0) throw tooManyRequests('Too many new accounts from this address', retryAfter)
     const problems = await newPasswordProblems(email, password)
     if (problems.length > 0) throw invalidFields({ password: problems })
-    const user = await this.users.insert({ email, passwordHash: await hashPassword(password) })
+    const user = await this.users.insert({ email, displayName, passwordHash: await hashPassword(password) })
     if (!user) throw emailTaken()
     await this.audit.record({ event: 'registered', target: user, address: client.address })
     return this.startSession(user, client)

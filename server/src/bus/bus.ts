@@ -13,9 +13,16 @@ export interface Bus {
   close(): Promise<void>
 }
 
+/** Where the time from publish to receipt goes (the app's `chat_bus_lag_seconds`). */
+export interface LagObserver {
+  observe(seconds: number): void
+}
+
 /** Each channel's handlers, in the order they subscribed. */
 export class Subscriptions {
   private readonly handlers = new Map<string, Set<BusHandler>>()
+
+  constructor(private readonly lag?: LagObserver) {}
 
   /** true when this is the channel's first handler */
   add(channel: string, handler: BusHandler): boolean {
@@ -36,18 +43,28 @@ export class Subscriptions {
     return true
   }
 
-  deliver(channel: string, message: string): void {
+  /**
+   * `publishedAt`: the publisher's clock (ms; processes of one deployment share NTP time); undefined for
+   * a payload nobody stamped (Redis's own PUBLISH from a session script), which has no lag to tell
+   */
+  deliver(channel: string, message: string, publishedAt?: number): void {
+    if (publishedAt !== undefined) this.lag?.observe(Math.max(0, Date.now() - publishedAt) / 1000)
     for (const handler of this.handlers.get(channel) ?? []) handler(message)
   }
 }
 
 /** The embedded default: one process, no Redis; also the bus of unit tests. */
 export class LocalBus implements Bus {
-  private readonly subscriptions = new Subscriptions()
+  private readonly subscriptions: Subscriptions
+
+  constructor(lag?: LagObserver) {
+    this.subscriptions = new Subscriptions(lag)
+  }
 
   async publish(channel: string, message: string): Promise<void> {
+    const publishedAt = Date.now()
     // delivered on a later tick, as from Redis, so no publisher sees its own message re-entrantly
-    queueMicrotask(() => this.subscriptions.deliver(channel, message))
+    queueMicrotask(() => this.subscriptions.deliver(channel, message, publishedAt))
   }
   async subscribe(channel: string, handler: BusHandler): Promise<void> {
     this.subscriptions.add(channel, handler)

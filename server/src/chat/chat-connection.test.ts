@@ -2,6 +2,7 @@ import { HISTORY_PAGE_MAX, type ChatMessage, type ChatUser } from '@chat/contrac
 import { pino } from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
 import { LocalBus } from '../bus/bus.ts'
+import { createMetrics } from '../metrics/metrics.ts'
 import { ChatHub } from './chat-hub.ts'
 import type { ChatPeer } from './chat-peer.ts'
 import { ChatConnection } from './chat-protocol-handler.ts'
@@ -137,8 +138,8 @@ class FakePeer implements ChatPeer {
 }
 
 describe('ChatConnection and RoomFeeds on a LocalBus, a fake store and fake peers', () => {
-  const alice: ChatUser = { id: '1', email: 'alice@example.com' }
-  const bob: ChatUser = { id: '2', email: 'bob@example.com' }
+  const alice: ChatUser = { id: '1', name: 'Alice', verified: true }
+  const bob: ChatUser = { id: '2', name: 'Bob', verified: false }
   let store: FakeChatStore
   let bus: ReconnectingBus
   let hub: ChatHub
@@ -158,6 +159,7 @@ describe('ChatConnection and RoomFeeds on a LocalBus, a fake store and fake peer
       'server-1',
       { historyLimit: 50, messagesPerSecond: 1_000, presenceIntervalMs: 60_000 },
       log,
+      createMetrics('test'),
       gapWaitMs,
     )
     await hub.start()

@@ -40,7 +40,7 @@ describe('chat across separate server processes on one database and one Redis pr
       seq: ack.seq,
       id: ack.id,
       text,
-      author: { email: alice.email },
+      author: { name: alice.name },
     })
     const own = await a.socket.nextOfType<Frame>('message', (frame) => frame.clientId === clientId)
     expect(own).toMatchObject({ seq: ack.seq, id: ack.id, text })
@@ -191,21 +191,21 @@ describe('chat across separate server processes on one database and one Redis pr
     await a.join(room)
     const b = await cluster.connect(2, bob)
     await b.join(room)
-    const both = [alice.email, bob.email].sort()
+    const both = [alice.name, bob.name].sort()
     const presence = await a.socket.nextOfType<Frame>(
       'presence',
-      (frame) => frame.room === room && frame.online!.some((user) => user.email === bob.email),
+      (frame) => frame.room === room && frame.online!.some((user) => user.name === bob.name),
     )
-    expect(presence.online!.map((user) => user.email).sort()).toEqual(both)
+    expect(presence.online!.map((user) => user.name).sort()).toEqual(both)
 
     b.write({ type: 'typing', room, typing: true })
     const typing = await a.socket.nextOfType<Frame>('typing', (frame) => frame.room === room)
-    expect(typing).toMatchObject({ user: { email: bob.email }, typing: true })
+    expect(typing).toMatchObject({ user: { name: bob.name }, typing: true })
     expect(typing.seq).toBeUndefined()
     b.write({ type: 'typing', room, typing: false })
     expect(
       await a.socket.nextOfType<Frame>('typing', (frame) => frame.room === room && frame.typing === false),
-    ).toMatchObject({ user: { email: bob.email } })
+    ).toMatchObject({ user: { name: bob.name } })
     const marker = await a.send(room, 'a stored message')
     await b.awaitMessages(room, 1)
     // the only stored thing is the message: typing was neither acked, nor delivered, nor kept as one
@@ -219,11 +219,11 @@ describe('chat across separate server processes on one database and one Redis pr
     await waitFor(
       'bob gone from alice’s presence',
       () => a.online(room),
-      (online) => !online?.includes(bob.email),
+      (online) => !online?.includes(bob.name),
       3_000,
     )
     expect(Date.now() - left).toBeLessThan(3_000)
-    expect(a.online(room)).toEqual([alice.email])
+    expect(a.online(room)).toEqual([alice.name])
   })
 
   it('(d) keeps a user online until their last connection to the room, on any process, is gone', async () => {
@@ -239,18 +239,18 @@ describe('chat across separate server processes on one database and one Redis pr
     await waitFor(
       'bob online at alice',
       () => a.online(room),
-      (online) => !!online?.includes(bob.email),
+      (online) => !!online?.includes(bob.name),
     )
     b1.socket.socket.close()
     await b1.socket.closed
     // bob is still in the room through process 2: no presence may drop him
     await sleep(500)
-    expect(a.online(room)).toContain(bob.email)
+    expect(a.online(room)).toContain(bob.name)
     b2.socket.socket.close()
     await waitFor(
       'bob gone at alice',
       () => a.online(room),
-      (online) => !online?.includes(bob.email),
+      (online) => !online?.includes(bob.name),
       3_000,
     )
   })
@@ -357,7 +357,7 @@ describe('chat across separate server processes on one database and one Redis pr
       expect(view.map((message) => message.id)).toEqual(views[0]!.map((message) => message.id))
       for (const [who, clientIds] of sent.entries()) {
         expect(
-          view.filter((message) => message.author.email === users[who]!.email).map((m) => m.clientId),
+          view.filter((message) => message.author.name === users[who]!.name).map((m) => m.clientId),
         ).toEqual(clientIds)
       }
     }
@@ -380,7 +380,7 @@ describe('chat across separate server processes on one database and one Redis pr
     await waitFor(
       'bob online at alice',
       () => a.online(room),
-      (online) => !!online?.includes(bob.email),
+      (online) => !!online?.includes(bob.name),
     )
 
     // bob sends 40 without waiting; process 1 is told to stop once the first is acknowledged
@@ -411,7 +411,7 @@ describe('chat across separate server processes on one database and one Redis pr
     await waitFor(
       'bob gone from presence after the shutdown',
       () => a.online(room),
-      (online) => !online?.includes(bob.email),
+      (online) => !online?.includes(bob.name),
       3_000,
     )
 

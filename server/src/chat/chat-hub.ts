@@ -1,6 +1,7 @@
 import { HISTORY_PAGE_MAX, type ChatMessage, type ChatUser } from '@chat/contract'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Bus } from '../bus/bus.ts'
+import type { Metrics } from '../metrics/metrics.ts'
 import type { ChatStore, HistoryCursor, HistoryPage, Room } from './chat-repository.ts'
 import { LocalPresence, mergeOnline, type PresenceStore } from './presence.ts'
 import { RoomFeeds, type RoomMember } from './room-feeds.ts'
@@ -11,6 +12,12 @@ export interface ChatSettings {
   /** how often presence is refreshed; a dead process's users vanish within about three of these */
   presenceIntervalMs: number
 }
+
+/** What the chat counts (the app's Prometheus metrics; a fresh registry in unit tests). */
+export type ChatMetrics = Pick<
+  Metrics,
+  'messagesReceived' | 'messagesStored' | 'messagesDelivered' | 'storeDuration' | 'gapFills' | 'catchUps'
+>
 
 /** Something that can be told of new rooms: every open chat connection of this process. */
 export interface RoomListener {
@@ -41,12 +48,13 @@ export class ChatHub {
     readonly serverId: string,
     private readonly settings: ChatSettings,
     private readonly log: FastifyBaseLogger,
+    readonly metrics: ChatMetrics,
     /** how long an early message waits for the ones before it (RoomFeeds' default when undefined) */
     gapWaitMs?: number,
   ) {
     this.roomsChannel = `${channelPrefix}rooms`
     const onPresenceSignal = (room: string) => void this.refreshPresence(room)
-    this.feeds = new RoomFeeds(bus, repository, channelPrefix, onPresenceSignal, log, gapWaitMs)
+    this.feeds = new RoomFeeds(bus, repository, channelPrefix, onPresenceSignal, log, metrics, gapWaitMs)
   }
 
   async start(): Promise<void> {
@@ -121,7 +129,11 @@ export class ChatHub {
     text: string,
     stored: (message: ChatMessage) => void,
   ): Promise<void> {
+    this.metrics.messagesReceived.inc()
+    const endTimer = this.metrics.storeDuration.startTimer()
     const { message, created } = await this.repository.insertMessage(room, author, clientId, text)
+    endTimer()
+    if (created) this.metrics.messagesStored.inc()
     stored(message)
     if (created) await this.feeds.publishMessage(message)
   }

@@ -29,9 +29,10 @@ export default fp(
       app.bus,
       app.redis ? new RedisPresenceStore(app.redis, prefix, presenceTtlMs) : new MemoryPresenceStore(),
       prefix,
-      randomUUID(),
+      app.instanceId,
       config.chat,
       app.log,
+      app.metrics,
     )
     await hub.start()
     app.addHook('onClose', async () => {
@@ -56,5 +57,5 @@ export default fp(
       },
     })
   },
-  { name: 'chat', dependencies: ['database', 'redis'] },
+  { name: 'chat', dependencies: ['metrics', 'database', 'redis'] },
 )

@@ -84,7 +84,7 @@ export class ChatConnection implements RoomMember, RoomListener, ChatSession {
     /** carries the connection id and user id of every line */
     private readonly log: FastifyBaseLogger,
   ) {
-    this.user = { id: peer.user.id, email: peer.user.email }
+    this.user = { id: peer.user.id, name: peer.user.name, verified: peer.user.verified }
     this.budget = new TokenBucket(settings.messagesPerSecond)
   }
 
@@ -101,6 +101,7 @@ export class ChatConnection implements RoomMember, RoomListener, ChatSession {
     if (seq !== undefined) {
       if (seq <= membership.lastSent) return
       membership.lastSent = seq
+      this.hub.metrics.messagesDelivered.inc()
     }
     this.peer.send(frame)
   }

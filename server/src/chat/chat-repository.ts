@@ -1,4 +1,4 @@
-import type { ChatMessage } from '@chat/contract'
+import type { ChatMessage, ChatUser } from '@chat/contract'
 import { sql } from 'kysely'
 import type { Db } from '../db/database.ts'
 
@@ -24,7 +24,8 @@ interface MessageRow {
   id: string | number | bigint
   seq: string | number | bigint
   user_id: string | number | bigint
-  email: string
+  name: string
+  verified: boolean
   client_id: string
   body: string
   created_on: Date
@@ -34,7 +35,7 @@ const toMessage = (room: string, row: MessageRow): ChatMessage => ({
   room,
   seq: Number(row.seq),
   id: String(row.id),
-  author: { id: String(row.user_id), email: row.email },
+  author: { id: String(row.user_id), name: row.name, verified: row.verified },
   clientId: row.client_id,
   text: row.body,
   at: new Date(row.created_on).toISOString(),
@@ -81,7 +82,7 @@ export class ChatRepository {
    */
   async insertMessage(
     room: Room,
-    author: { id: string; email: string },
+    author: ChatUser,
     clientId: string,
     text: string,
   ): Promise<{ message: ChatMessage; created: boolean }> {
@@ -109,7 +110,12 @@ export class ChatRepository {
       // empty only when the same client id raced in from another connection and won: read its row next time
       if (row) {
         return {
-          message: toMessage(row.room_name, { ...row, user_id: author.id, email: author.email }),
+          message: toMessage(row.room_name, {
+            ...row,
+            user_id: author.id,
+            name: author.name,
+            verified: author.verified,
+          }),
           created: row.created,
         }
       }
@@ -175,7 +181,8 @@ export class ChatRepository {
     return this.db
       .selectFrom('messages as m')
       .innerJoin('users as u', 'u.id', 'm.user_id')
-      .select(['m.id', 'm.seq', 'm.user_id', 'u.email', 'm.client_id', 'm.body', 'm.created_on'])
+      .select(['m.id', 'm.seq', 'm.user_id', 'm.client_id', 'm.body', 'm.created_on'])
+      .select(['u.display_name as name', 'u.confirmed as verified'])
       .where('m.room_id', '=', room.id)
   }
 }

@@ -70,7 +70,8 @@ export class LocalPresence {
     this.rooms.set(room, users)
     const entry = users.get(user.id)
     if (entry) entry.connections++
-    else users.set(user.id, { user: { id: user.id, email: user.email }, connections: 1 })
+    else
+      users.set(user.id, { user: { id: user.id, name: user.name, verified: user.verified }, connections: 1 })
     return !entry
   }
 
@@ -98,5 +99,5 @@ export class LocalPresence {
 export function mergeOnline(perProcess: ChatUser[][]): ChatUser[] {
   const byId = new Map<string, ChatUser>()
   for (const users of perProcess) for (const user of users) byId.set(user.id, user)
-  return [...byId.values()].sort((a, b) => a.email.localeCompare(b.email))
+  return [...byId.values()].sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id))
 }

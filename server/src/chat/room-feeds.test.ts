@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createDatabase, type Db } from '../db/database.ts'
 import { migrate } from '../db/migrator.ts'
 import { LocalBus, type Bus, type BusHandler } from '../bus/bus.ts'
+import { createMetrics, type Metrics } from '../metrics/metrics.ts'
 import { UserRepository, type User } from '../users/user-repository.ts'
 import { ChatRepository, type Room } from './chat-repository.ts'
 import { messageFrame, RoomFeeds, type RoomMember } from './room-feeds.ts'
@@ -80,6 +81,7 @@ describe('RoomFeeds on a LocalBus and a real ChatRepository (PGlite)', () => {
   let feeds: RoomFeeds
   let bus: RecordingBus
   let presenceSignals: string[]
+  let metrics: Metrics
   const members: { room: string; member: RecordingMember }[] = []
   let rooms = 0
 
@@ -94,7 +96,9 @@ describe('RoomFeeds on a LocalBus and a real ChatRepository (PGlite)', () => {
   function newFeeds(gapWaitMs = GAP_WAIT_MS) {
     bus = new RecordingBus()
     presenceSignals = []
-    feeds = new RoomFeeds(bus, repository, PREFIX, (room) => presenceSignals.push(room), log, gapWaitMs)
+    metrics = createMetrics('test')
+    const onPresence = (room: string) => presenceSignals.push(room)
+    feeds = new RoomFeeds(bus, repository, PREFIX, onPresence, log, metrics, gapWaitMs)
   }
   afterEach(async () => {
     // leaving clears any gap timer still set
@@ -115,8 +119,9 @@ describe('RoomFeeds on a LocalBus and a real ChatRepository (PGlite)', () => {
   }
 
   let clientIds = 0
+  const chatAuthor = () => ({ id: author.id, name: author.displayName, verified: author.confirmed })
   const store = async (room: Room, text = `message ${clientIds + 1}`) =>
-    (await repository.insertMessage(room, author, `client-${++clientIds}`, text)).message
+    (await repository.insertMessage(room, chatAuthor(), `client-${++clientIds}`, text)).message
 
   /** A seq taken and never stored, as when two connections race to store one client id. */
   const skipSeq = (room: Room) =>
@@ -172,6 +177,7 @@ describe('RoomFeeds on a LocalBus and a real ChatRepository (PGlite)', () => {
     expect(member.got.map((delivery) => delivery.frame)).toEqual(
       [one, two, three].map((m) => messageFrame(m!)),
     )
+    expect((await metrics.gapFills.get()).values[0]?.value).toBe(1)
     // the lost one's announcement turning up late is not delivered again; the next one comes at once
     await announce(two!)
     const four = await store(room)
@@ -306,6 +312,8 @@ describe('RoomFeeds on a LocalBus and a real ChatRepository (PGlite)', () => {
     bus.reconnected()
     await waitUntil('the missed messages', () => member.got.length === 4)
     expect(member.got.slice(1).map((delivery) => delivery.frame)).toEqual(missed.map(messageFrame))
+    expect((await metrics.catchUps.get()).values[0]?.value).toBe(1)
+    expect((await metrics.gapFills.get()).values[0]?.value ?? 0).toBe(0)
     // their announcements, had any survived, are not delivered again
     for (const message of missed) await announce(message)
     expect(member.seqs()).toEqual([1, 2, 3, 4])

@@ -1,6 +1,7 @@
 import { HISTORY_PAGE_MAX, type ChatMessage } from '@chat/contract'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Bus } from '../bus/bus.ts'
+import type { Metrics } from '../metrics/metrics.ts'
 import type { ChatStore, Room } from './chat-repository.ts'
 
 /** Whoever is in a room on this process: gets each frame of it once, messages in `seq` order. */
@@ -41,6 +42,7 @@ export class RoomFeeds {
     private readonly channelPrefix: string,
     private readonly onPresenceSignal: (room: string) => void,
     private readonly log: FastifyBaseLogger,
+    private readonly metrics: Pick<Metrics, 'gapFills' | 'catchUps'>,
     private readonly gapWaitMs = 100,
   ) {
     bus.onResubscribed(() => {
@@ -145,6 +147,7 @@ export class RoomFeeds {
   private async fillGap(feed: RoomFeed): Promise<void> {
     feed.gapTimer = undefined
     if (feed.pending.size === 0) return
+    this.metrics.gapFills.inc()
     const upTo = Math.max(...feed.pending.keys())
     const missing = await this.repository.messagesAfter(feed.room, feed.lastSeq, upTo - feed.lastSeq, upTo)
     for (const message of missing)
@@ -170,6 +173,7 @@ export class RoomFeeds {
    * commits after the read is announced on the bus, which is back.
    */
   private async catchUp(feed: RoomFeed): Promise<void> {
+    this.metrics.catchUps.inc()
     const upTo = (await this.repository.findRoom(feed.room.name))?.lastSeq ?? feed.lastSeq
     while (feed.lastSeq < upTo && feed.members.size > 0) {
       const messages = await this.repository.messagesAfter(feed.room, feed.lastSeq, HISTORY_PAGE_MAX, upTo)

@@ -16,9 +16,11 @@ const COMPOSE_ONLY = [
     'HTTP_PORT',
     'HTTPS_PORT',
     'CERTS_DIR',
+    'PROMETHEUS_RETENTION',
   ],
   // make stack's
   ...['NGINX_PORT', 'NGINX_TLS_PORT', 'API_PORT', 'WS_PORTS', 'ADMINER_PORT', 'SPA_STATIC_PORT', 'STACK_DIR'],
+  'GRAFANA_PORT',
   ...['TLS_CERTIFICATE', 'TLS_CERTIFICATE_KEY'],
 ]
 
@@ -52,11 +54,13 @@ describe('loadConfig', () => {
     expect(loadConfig({})).toEqual({
       mode: 'dev',
       http: { host: '127.0.0.1', port: 8000, trustedProxies: [] },
+      metrics: { port: undefined, host: '127.0.0.1' },
       logLevel: 'info',
       admin: PLACEHOLDER_ADMIN,
       databaseUrl: undefined,
       pgliteDataDir: path.join(repositoryRoot, '.data', 'pglite'),
       migrateOnStart: true,
+      shutdownDrainMs: 0,
       redisUrl: undefined,
       redisKeyPrefix: 'chat:',
       session: {

@@ -40,6 +40,14 @@ export const EnvSchema = Type.Object({
   REDIS_KEY_PREFIX: Type.String({ default: 'chat:' }),
   HOST: Type.Optional(Type.String({ minLength: 1 })),
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8000 }),
+  METRICS_PORT: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      maximum: 65535,
+      description: 'Prometheus metrics at GET /metrics on this port (never the public one); unset: none',
+    }),
+  ),
+  METRICS_HOST: Type.Optional(Type.String({ minLength: 1, description: 'default: as HOST' })),
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
   TRUSTED_PROXIES: Type.String({
     default: '',
@@ -83,6 +91,13 @@ export const EnvSchema = Type.Object({
     'how often open sockets re-check (and refresh) their sessions, in one batch',
   ),
   CHAT_HISTORY_LIMIT: Count(50, 'messages sent on joining a room'),
+  SHUTDOWN_DRAIN_SECONDS: Type.Number({
+    minimum: 0,
+    maximum: 60,
+    default: 0,
+    description:
+      'on SIGTERM: answer not-ready and refuse new WebSockets this long before closing the open ones (1001)',
+  }),
   MIGRATE_ON_START: Flag('apply pending migrations at start (under a lock)', 'true'),
   SMTP_URL: Type.Optional(
     Type.String({
@@ -194,6 +209,10 @@ function fromEnv(env: Env) {
       port: env.PORT,
       trustedProxies: splitList(env.TRUSTED_PROXIES),
     },
+    metrics: {
+      port: env.METRICS_PORT,
+      host: env.METRICS_HOST ?? env.HOST ?? (production ? '0.0.0.0' : '127.0.0.1'),
+    },
     logLevel: env.LOG_LEVEL,
     admin: admin(env),
     /** undefined: embedded PGlite in `pgliteDataDir` */
@@ -202,6 +221,7 @@ function fromEnv(env: Env) {
       ? env.PGLITE_DATA_DIR
       : path.resolve(repositoryRoot, env.PGLITE_DATA_DIR),
     migrateOnStart: env.MIGRATE_ON_START === 'true',
+    shutdownDrainMs: Math.round(env.SHUTDOWN_DRAIN_SECONDS * 1000),
     /** undefined: sessions and limits kept in this process */
     redisUrl: env.REDIS_URL,
     redisKeyPrefix: env.REDIS_KEY_PREFIX,

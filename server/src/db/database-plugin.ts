@@ -1,4 +1,5 @@
 import fp from 'fastify-plugin'
+import { Gauge } from 'prom-client'
 import type { Config } from '../config/config.ts'
 import { databaseStartupError } from '../startup/startup-error.ts'
 import { createDatabase, databaseTarget, describeTarget, pingDatabase, type Db } from './database.ts'
@@ -13,7 +14,25 @@ declare module 'fastify' {
 export default fp(
   async (app, { config }: { config: Config }) => {
     const target = databaseTarget(config)
-    const db = createDatabase(target)
+    const db = createDatabase(target, {
+      connectionError(error) {
+        app.metrics.postgresErrors.inc()
+        app.log.warn({ err: error }, 'PostgreSQL connection error')
+      },
+      pool(pool) {
+        new Gauge({
+          name: 'chat_postgres_pool_clients',
+          help: 'PostgreSQL pool clients: all open, idle, and requests waiting for one',
+          labelNames: ['state'] as const,
+          registers: [app.metrics.registry],
+          collect() {
+            this.set({ state: 'total' }, pool.totalCount)
+            this.set({ state: 'idle' }, pool.idleCount)
+            this.set({ state: 'waiting' }, pool.waitingCount)
+          },
+        })
+      },
+    })
     app.decorate('db', db)
     app.addHook('onClose', () => db.destroy())
     if (target.kind === 'postgres') {
@@ -28,5 +47,5 @@ export default fp(
     }
     app.log.info(`database: ${describeTarget(target)}`)
   },
-  { name: 'database' },
+  { name: 'database', dependencies: ['metrics'] },
 )

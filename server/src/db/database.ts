@@ -24,7 +24,15 @@ export function describeTarget(target: DatabaseTarget): string {
   return `PostgreSQL at ${url.hostname}:${url.port || 5432}${url.pathname}`
 }
 
-export function createDatabase(target: DatabaseTarget): Db {
+/** What the app hears of PostgreSQL's connections (metrics, logs); tests and the CLI need none of it. */
+export interface DatabaseObserver {
+  /** a connection failed outside any query (a lost server, a broken socket) */
+  connectionError(error: Error): void
+  /** the pool, to read its client counts from */
+  pool(pool: pg.Pool): void
+}
+
+export function createDatabase(target: DatabaseTarget, observer?: DatabaseObserver): Db {
   if (target.kind === 'pglite') {
     if (target.dataDir && !target.dataDir.startsWith('memory://'))
       mkdirSync(target.dataDir, { recursive: true })
@@ -40,9 +48,12 @@ export function createDatabase(target: DatabaseTarget): Db {
     query_timeout: 5_000,
   })
   // A client that loses its server emits 'error' (on the pool when idle, on the client when busy); with no
-  // listener that kills the process. The query in flight fails on its own and is answered as such.
-  pool.on('error', () => {})
-  pool.on('connect', (client) => client.on('error', () => {}))
+  // listener that kills the process. The query in flight fails on its own and is answered as such; the
+  // observer (the app's) logs and counts the connection's error.
+  const connectionError = (error: Error) => observer?.connectionError(error)
+  pool.on('error', connectionError)
+  pool.on('connect', (client) => client.on('error', connectionError))
+  observer?.pool(pool)
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
 }
 

@@ -137,7 +137,7 @@ describe('migrations on PostgreSQL', () => {
     expect(await users.findByEmail('a@X.IO')).toMatchObject({ id: first!.id, passwordHash: 'hash-one' })
     // the index itself refuses it, not only the repository's ON CONFLICT
     await expect(
-      db.insertInto('users').values({ email: 'A@X.IO', password: 'hash-three' }).execute(),
+      db.insertInto('users').values({ email: 'A@X.IO', display_name: 'A', password: 'hash-three' }).execute(),
     ).rejects.toThrow(/users_email_lower_key/)
   })
 })

@@ -52,3 +52,9 @@ function run(migrator: Migrator, command: MigrationCommand, target?: string): Pr
       return migrator.migrateTo(target === '0' ? NO_MIGRATIONS : target)
   }
 }
+
+/** The names of the migrations this code knows that the database has not applied yet. */
+export async function pendingMigrations(db: Db): Promise<string[]> {
+  const known = await createMigrator(db).getMigrations()
+  return known.filter((migration) => migration.executedAt === undefined).map((migration) => migration.name)
+}

@@ -14,6 +14,7 @@ export interface UsersTable {
   disabled: Generated<boolean>
   last_login_on: Date | null
   deleted_on: Date | null
+  display_name: string
 }
 
 export interface RoomsTable {

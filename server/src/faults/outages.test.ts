@@ -116,6 +116,12 @@ describe('GET /api/health when PostgreSQL and Redis go away', () => {
       statusCode: 503,
       body: { valid: false, data: { database: 'ok', sessions: 'unavailable' } },
     })
+    // counted for the dashboard: both connections, the command one and the bus's subscriber
+    const errors = await stack!.app.metrics.redisErrors.get()
+    const byConnection = (connection: string) =>
+      errors.values.find((sample) => sample.labels.connection === connection)?.value ?? 0
+    expect(byConnection('command')).toBeGreaterThan(0)
+    expect(byConnection('subscriber')).toBeGreaterThan(0)
   })
 
   it('answers a login without Redis promptly with a 503 in the usual envelope', async () => {
@@ -142,6 +148,9 @@ describe('GET /api/health when PostgreSQL and Redis go away', () => {
       statusCode: 503,
       body: { valid: false, data: { database: 'unavailable', sessions: 'ok' } },
     })
+    // the idle pooled connections' errors, counted (and logged) rather than swallowed
+    const errors = await stack!.app.metrics.postgresErrors.get()
+    expect(errors.values[0]?.value).toBeGreaterThan(0)
   })
 
   /** A login as the admin: its status, and how long the answer took. */

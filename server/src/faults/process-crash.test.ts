@@ -51,7 +51,7 @@ describe('a ws process that crashes', () => {
     await waitFor(
       'bob online at alice',
       () => a.online(room),
-      (online) => !!online?.includes(bob.email),
+      (online) => !!online?.includes(bob.name),
     )
     const bobSocket = ['chat.v1', `bearer.${bob.token}`]
     expect(await refusedStatus(cluster.wsUrl(0), bobSocket)).toBe(429)
@@ -79,7 +79,7 @@ describe('a ws process that crashes', () => {
     await waitFor(
       'bob gone from presence',
       () => a.online(room),
-      (online) => !online?.includes(bob.email),
+      (online) => !online?.includes(bob.name),
       8_000,
     )
 

@@ -29,7 +29,7 @@ export default fp(
   async (app, { config }: { config: Config }) => {
     if (!config.redisUrl) {
       app.decorate('redis', undefined)
-      app.decorate('bus', new LocalBus())
+      app.decorate('bus', new LocalBus(app.metrics.busLag))
       app.log.info('sessions: in the database; pub/sub: in this process (no REDIS_URL)')
       return
     }
@@ -46,19 +46,26 @@ export default fp(
       throw redisStartupError(firstError ?? error, config.redisUrl)
     }
     redis.off('error', onStartError)
-    redis.on('error', (error) => app.log.warn({ err: error }, 'redis connection error'))
-    const bus = new RedisBus(redis, config.redisUrl, app.log)
+    redis.on('error', (error) => {
+      app.metrics.redisErrors.inc({ connection: 'command' })
+      app.log.warn({ err: error }, 'redis connection error')
+    })
+    const bus = new RedisBus(redis, config.redisUrl, app.log, app.metrics)
     await bus.connect()
     app.decorate('redis', redis)
     app.decorate('bus', bus)
     app.addHook('onClose', async () => {
       await bus.close()
-      await redis.quit().catch(() => redis.disconnect())
+      // a Redis already gone cannot take QUIT: the connection is dropped instead, nothing is lost
+      await redis.quit().catch((error: unknown) => {
+        app.log.debug({ err: error }, 'redis QUIT failed at shutdown; disconnecting')
+        redis.disconnect()
+      })
     })
     const url = new URL(config.redisUrl)
     app.log.info(
       `sessions: Redis at ${url.hostname}:${url.port || 6379}, key prefix "${config.redisKeyPrefix}"`,
     )
   },
-  { name: 'redis' },
+  { name: 'redis', dependencies: ['metrics'] },
 )

@@ -35,7 +35,7 @@ async function databaseWithUsers(kind: 'pglite' | 'postgres'): Promise<Db> {
   await migrate(db, 'latest')
   await db
     .insertInto('users')
-    .values([alice, bob].map(({ email }) => ({ email, password: 'not a hash' })))
+    .values([alice, bob].map(({ email }) => ({ email, display_name: email, password: 'not a hash' })))
     .execute()
   return db
 }

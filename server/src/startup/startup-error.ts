@@ -46,13 +46,24 @@ export function redisStartupError(error: unknown, url: string): StartupError {
   return new StartupError(message, { cause: error })
 }
 
-/** `listen` failed: the port is taken or not ours to bind. */
-export function listenStartupError(error: unknown, host: string, port: number): StartupError | undefined {
+/**
+ * `listen` failed: the port is taken or not ours to bind. `variables`: what sets the port and host (the
+ * app's PORT and HOST, or the metrics listener's METRICS_PORT and METRICS_HOST).
+ */
+export function listenStartupError(
+  error: unknown,
+  host: string,
+  port: number,
+  variables = { port: 'PORT', host: 'HOST' },
+): StartupError | undefined {
   const code = codeOf(error)
   if (code === 'EADDRINUSE')
-    return new StartupError(`port ${port} on ${host} is in use: stop what holds it, or set PORT`)
+    return new StartupError(`port ${port} on ${host} is in use: stop what holds it, or set ${variables.port}`)
   if (code === 'EACCES')
-    return new StartupError(`may not listen on ${host}:${port} (EACCES): use a port above 1023, or set PORT`)
-  if (code === 'EADDRNOTAVAIL') return new StartupError(`${host} is not an address of this machine: set HOST`)
+    return new StartupError(
+      `may not listen on ${host}:${port} (EACCES): use a port above 1023, or set ${variables.port}`,
+    )
+  if (code === 'EADDRNOTAVAIL')
+    return new StartupError(`${host} is not an address of this machine: set ${variables.host}`)
   return undefined
 }

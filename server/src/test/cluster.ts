@@ -22,6 +22,8 @@ export interface Frame {
 
 export interface TestUser {
   email: string
+  /** their display name: what others see of them */
+  name: string
   token: string
 }
 
@@ -106,10 +108,12 @@ export class Cluster {
   }
 
   async register(server = 0): Promise<TestUser> {
-    const email = `user-${crypto.randomUUID().slice(0, 8)}@example.com`
-    const response = await this.post(server, '/register', { email, password: PASSWORD })
+    const id = crypto.randomUUID().slice(0, 8)
+    const [email, name] = [`user-${id}@example.com`, `User ${id}`]
+    const response = await this.post(server, '/register', { email, password: PASSWORD, display_name: name })
     expect(response.status).toBe(201)
-    return { email, token: ((await response.json()) as { data: { access_token: string } }).data.access_token }
+    const token = ((await response.json()) as { data: { access_token: string } }).data.access_token
+    return { email, name, token }
   }
 
   /** Another session of the same user. */
@@ -117,7 +121,7 @@ export class Cluster {
     const response = await this.post(server, '/auth', { email: user.email, password: PASSWORD })
     expect(response.status).toBe(200)
     return {
-      email: user.email,
+      ...user,
       token: ((await response.json()) as { data: { access_token: string } }).data.access_token,
     }
   }
@@ -194,11 +198,11 @@ export class Client {
     )
   }
 
-  /** The last `presence` (or, before any, `joined`) list of the room, as emails. */
+  /** The last `presence` (or, before any, `joined`) list of the room, as display names. */
   online(room: string): string[] | undefined {
     const last = this.frames()
       .filter((frame) => (frame.type === 'presence' || frame.type === 'joined') && frame.room === room)
       .at(-1)
-    return last?.online?.map((user) => user.email)
+    return last?.online?.map((user) => user.name)
   }
 }

@@ -1,3 +1,4 @@
+import { defaultDisplayName } from '@chat/contract'
 import { sql, type Selectable, type Transaction } from 'kysely'
 import type { Db } from '../db/database.ts'
 import type { Database, UsersTable } from '../db/schema.ts'
@@ -5,6 +6,8 @@ import type { Database, UsersTable } from '../db/schema.ts'
 export interface User {
   id: string
   email: string
+  /** what others see of the user */
+  displayName: string
   passwordHash: string
   createdOn: Date
   confirmed: boolean
@@ -17,9 +20,13 @@ export interface User {
 
 type Executor = Db | Transaction<Database>
 
+/** What others see of a deleted account */
+export const DELETED_USER_NAME = 'Deleted user'
+
 const toUser = (row: Selectable<UsersTable>): User => ({
   id: String(row.id),
   email: row.email,
+  displayName: row.display_name,
   passwordHash: row.password,
   createdOn: row.created_on,
   confirmed: row.confirmed,
@@ -48,12 +55,17 @@ export class UserRepository {
 
   /** undefined when the email is taken already (in any case). */
   async insert(
-    user: { email: string; passwordHash: string; admin?: boolean },
+    user: { email: string; displayName?: string; passwordHash: string; admin?: boolean },
     executor: Executor = this.db,
   ): Promise<User | undefined> {
     const row = await executor
       .insertInto('users')
-      .values({ email: user.email, password: user.passwordHash, is_admin: user.admin ?? false })
+      .values({
+        email: user.email,
+        display_name: user.displayName ?? defaultDisplayName(user.email),
+        password: user.passwordHash,
+        is_admin: user.admin ?? false,
+      })
       .onConflict((conflict) => conflict.expression(sql`lower(email)`).doNothing())
       .returningAll()
       .executeTakeFirst()
@@ -92,12 +104,17 @@ export class UserRepository {
   /** false when there is no such user */
   async update(
     id: string,
-    changes: { passwordHash?: string; admin?: boolean; disabled?: boolean },
+    changes: { passwordHash?: string; admin?: boolean; disabled?: boolean; displayName?: string },
     executor: Executor = this.db,
   ): Promise<boolean> {
     const result = await executor
       .updateTable('users')
-      .set({ password: changes.passwordHash, is_admin: changes.admin, disabled: changes.disabled })
+      .set({
+        password: changes.passwordHash,
+        is_admin: changes.admin,
+        disabled: changes.disabled,
+        display_name: changes.displayName,
+      })
       .where('id', '=', id)
       .executeTakeFirst()
     return result.numUpdatedRows > 0n
@@ -117,6 +134,7 @@ export class UserRepository {
         .updateTable('users')
         .set({
           email: `deleted-${id}`,
+          display_name: DELETED_USER_NAME,
           password: '!', // no password hash can match this
           is_admin: false,
           disabled: true,

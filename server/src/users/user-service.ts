@@ -1,3 +1,5 @@
+import { displayNameProblems } from '@chat/contract'
+import { invalidFields } from '../http/api-error.ts'
 import type { SessionStore } from '../sessions/session-store.ts'
 import { hashPassword } from './password-hasher.ts'
 import type { User, UserRepository } from './user-repository.ts'
@@ -16,6 +18,15 @@ export class UserService {
   /** The account as the database says now: authority is never taken from a session (ASVS 8.3.x). */
   find(id: string): Promise<User | undefined> {
     return this.users.findById(id)
+  }
+
+  /** A new display name, trimmed; 400 with what is wrong. Sessions stay: a name carries no authority. */
+  async rename(id: string, name: string): Promise<string> {
+    const displayName = name.trim()
+    const problems = displayNameProblems(displayName)
+    if (problems.length > 0) throw invalidFields({ display_name: problems })
+    await this.users.update(id, { displayName })
+    return displayName
   }
 
   setAdmin(id: string, admin: boolean): Promise<boolean> {

@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { WebSocket } from 'ws'
-import type { SessionUser } from '../sessions/session-store.ts'
+import type { ChatUser } from '@chat/contract'
 
 /** One open WebSocket of an authenticated user, whatever protocol it speaks. */
 export class Peer {
@@ -9,7 +9,8 @@ export class Peer {
 
   constructor(
     readonly socket: WebSocket,
-    readonly user: SessionUser,
+    /** who it is, as others see them (read from the database at the upgrade) */
+    readonly user: ChatUser,
     readonly token: string,
     private readonly sendBufferLimit: number,
     private readonly log: FastifyBaseLogger,

@@ -1,6 +1,7 @@
 import { CloseCode } from '@chat/contract'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Bus } from '../bus/bus.ts'
+import type { Metrics } from '../metrics/metrics.ts'
 import { tokenHash, type SessionStore } from '../sessions/session-store.ts'
 import type { Peer } from './peer.ts'
 
@@ -25,6 +26,7 @@ export class SessionWatch {
     private readonly eventsChannel: string,
     private readonly intervalMs: number,
     private readonly log: FastifyBaseLogger,
+    private readonly metrics: Pick<Metrics, 'sessionChecks' | 'sessionCloses'>,
   ) {}
 
   async start(): Promise<void> {
@@ -80,13 +82,17 @@ export class SessionWatch {
   private handleEvent(event: string): void {
     if (event.startsWith('token:')) return this.endSession(event.slice('token:'.length))
     if (event.startsWith('user:')) {
-      for (const peer of this.byUser.get(event.slice('user:'.length)) ?? [])
-        peer.close(CloseCode.sessionEnded, SESSION_ENDED)
+      for (const peer of this.byUser.get(event.slice('user:'.length)) ?? []) this.closeEnded(peer)
     }
   }
 
   private endSession(hash: string): void {
-    for (const peer of this.byHash.get(hash)?.peers ?? []) peer.close(CloseCode.sessionEnded, SESSION_ENDED)
+    for (const peer of this.byHash.get(hash)?.peers ?? []) this.closeEnded(peer)
+  }
+
+  private closeEnded(peer: Peer): void {
+    this.metrics.sessionCloses.inc()
+    peer.close(CloseCode.sessionEnded, SESSION_ENDED)
   }
 
   private async check(): Promise<void> {
@@ -95,10 +101,16 @@ export class SessionWatch {
     try {
       const entries = [...this.byHash.entries()]
       const sessions = await this.sessions.touchMany(entries.map(([, entry]) => entry.token))
+      let ended = 0
       entries.forEach(([hash], index) => {
-        if (!sessions[index]) this.endSession(hash)
+        if (sessions[index]) return
+        ended++
+        this.endSession(hash)
       })
+      this.metrics.sessionChecks.inc({ result: 'ok' }, entries.length - ended)
+      this.metrics.sessionChecks.inc({ result: 'ended' }, ended)
     } catch (error) {
+      this.metrics.sessionChecks.inc({ result: 'failed' })
       // a store outage must not log everyone out; the next check, or the bus, will tell
       this.log.warn({ err: error }, 'session check failed')
     } finally {

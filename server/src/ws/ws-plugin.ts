@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto'
 import websocket from '@fastify/websocket'
-import { BEARER_SUBPROTOCOL_PREFIX, CHAT_SUBPROTOCOL, CloseCode, WS_PATH } from '@chat/contract'
+import {
+  BEARER_SUBPROTOCOL_PREFIX,
+  CHAT_SUBPROTOCOL,
+  CloseCode,
+  WS_PATH,
+  type ChatUser,
+} from '@chat/contract'
 import { Type, type Static } from 'typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
@@ -18,11 +24,20 @@ import { SessionWatch } from './session-watch.ts'
 
 declare module 'fastify' {
   interface FastifyRequest {
-    upgrade?: { token: string; session: Session; chat: boolean }
+    upgrade?: { token: string; session: Session; user: ChatUser; chat: boolean }
   }
 }
 
 const SHUTDOWN_GRACE_MS = 2_000
+
+/** The refused upgrade's status, as the reason `chat_websocket_upgrades_total` counts it under. */
+const UPGRADE_REFUSALS: Record<number, string> = {
+  400: 'bad_request',
+  401: 'not_logged_in',
+  403: 'origin',
+  429: 'too_many_connections',
+  503: 'draining',
+}
 
 /** `?token=`: the original's clients carry their token in the URL (legacy; see docs/protocol.md). */
 const WsQuerystring = Type.Object({ token: Type.Optional(Type.String()) })
@@ -66,6 +81,7 @@ export default fp(
       `${prefix}${SESSION_EVENTS_CHANNEL}`,
       settings.sessionCheckIntervalMs,
       app.log,
+      app.metrics,
     )
     await watch.start()
     const slots = app.redis
@@ -116,10 +132,24 @@ export default fp(
       await watch.stop()
     })
 
+    /** Counts each upgrade request once: accepted, or refused with the reason its status stands for. */
+    async function countedUpgrade(request: FastifyRequest<{ Querystring: WsQuery }>, reply: FastifyReply) {
+      try {
+        await authenticateUpgrade(request, reply)
+        app.metrics.upgrades.inc({ result: 'accepted', reason: '' })
+      } catch (error) {
+        const status = error instanceof ApiError ? error.statusCode : 500
+        app.metrics.upgrades.inc({ result: 'refused', reason: UPGRADE_REFUSALS[status] ?? 'error' })
+        throw error
+      }
+    }
+
     async function authenticateUpgrade(
       request: FastifyRequest<{ Querystring: WsQuery }>,
       reply: FastifyReply,
     ) {
+      // shutting down: nginx hands a 503 to the next ws process (proxy_next_upstream http_503)
+      if (app.lifecycle.draining) throw new ApiError(503, 'This server is shutting down; connect again')
       const offered = offeredProtocols(request)
       const bearer = offered.find((protocol) => protocol.startsWith(BEARER_SUBPROTOCOL_PREFIX))
       const wanted = offered.filter((protocol) => !protocol.startsWith(BEARER_SUBPROTOCOL_PREFIX))
@@ -160,7 +190,8 @@ export default fp(
       const connection = request.raw.socket
       if (connection.destroyed) slots.release(user.id, connectionId)
       else connection.once('close', () => slots.release(user.id, connectionId))
-      request.upgrade = { token, session, chat: wanted.includes(CHAT_SUBPROTOCOL) }
+      const shown = { id: user.id, name: user.displayName, verified: user.confirmed }
+      request.upgrade = { token, session, user: shown, chat: wanted.includes(CHAT_SUBPROTOCOL) }
       void reply
     }
 
@@ -170,15 +201,20 @@ export default fp(
       {
         websocket: true,
         schema: { querystring: WsQuerystring, hide: true },
-        preHandler: authenticateUpgrade,
+        preHandler: countedUpgrade,
       },
       (socket: WebSocket, request) => {
-        const { token, session, chat } = request.upgrade!
-        const peer = new Peer(socket, session.user, token, settings.sendBufferLimit, request.log)
+        const { token, session, user, chat } = request.upgrade!
+        const peer = new Peer(socket, user, token, settings.sendBufferLimit, request.log)
         watch.add(peer, session.expiresAt)
+        const protocol = { protocol: chat ? CHAT_SUBPROTOCOL : 'echo' }
+        app.metrics.socketsOpen.inc(protocol)
         socket.on('pong', () => (peer.alive = true))
         socket.on('message', () => (peer.alive = true))
-        socket.on('close', () => watch.remove(peer))
+        socket.on('close', () => {
+          watch.remove(peer)
+          app.metrics.socketsOpen.dec(protocol)
+        })
         if (!chat) return speakEcho(peer)
         const conversation = app.chat.connect(peer)
         socket.on('message', (data: RawData, isBinary: boolean) =>
@@ -188,5 +224,8 @@ export default fp(
       },
     )
   },
-  { name: 'websocket-server', dependencies: ['redis', 'sessions', 'auth', 'chat', '@fastify/cookie'] },
+  {
+    name: 'websocket-server',
+    dependencies: ['metrics', 'lifecycle', 'redis', 'sessions', 'auth', 'chat', '@fastify/cookie'],
+  },
 )

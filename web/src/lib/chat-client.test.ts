@@ -37,7 +37,7 @@ class FakeSocket implements SocketLike {
   }
 }
 
-const alice = { id: '1', email: 'alice@example.com' }
+const alice = { id: '1', name: 'Alice', verified: true }
 const message = (seq: number, clientId = `c${seq}`): ChatMessage => ({
   room: 'general',
   seq,

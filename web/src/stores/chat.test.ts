@@ -46,8 +46,8 @@ class FakeWebSocket {
   }
 }
 
-const alice = { id: '1', email: 'alice@example.com' }
-const bob = { id: '2', email: 'bob@example.com' }
+const alice = { id: '1', name: 'Alice', verified: true }
+const bob = { id: '2', name: 'Bob', verified: true }
 
 describe('chat store', () => {
   beforeEach(() => {
