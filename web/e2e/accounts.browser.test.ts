@@ -1,4 +1,4 @@
-import { ACCOUNT_DELETED, WRONG_CODE, WRONG_CURRENT_PASSWORD } from '@chat/contract'
+import { ACCOUNT_DELETED, WRONG_CODE, WRONG_CURRENT_PASSWORD, displayNameMessages } from '@chat/contract'
 import { startMailCatcher, type MailCatcher } from '@chat/server/testing'
 import { Secret, TOTP } from 'otpauth'
 import type { Browser, Page } from 'playwright-core'
@@ -86,7 +86,7 @@ describe(`accounts in Chromium${via}: mailed links, settings, two-step login, th
     await logIn(page, { email: account.email, password: 'a brand new passphrase' })
   })
 
-  it('lists sessions with this device marked, ends one, changes the password ending the others, and deletes the account', async () => {
+  it('changes the name, lists sessions with this device marked, ends one, changes the password ending the others, and deletes the account', async () => {
     const account = await register()
     const pages = [await newPage(), await newPage(), await newPage()]
     for (const page of pages) await logIn(page, account)
@@ -94,6 +94,12 @@ describe(`accounts in Chromium${via}: mailed links, settings, two-step login, th
     await openSettings(page)
     // three pages, and the session registering started (as an API client)
     await expect.poll(() => sessionsList(page).getByRole('listitem').count()).toBe(4)
+    await page.getByLabel('Name others see').fill(' ')
+    await page.getByRole('button', { name: 'Save name' }).click()
+    expect(await descriptionOf(page, 'Name others see')).toContain(displayNameMessages.empty)
+    await page.getByLabel('Name others see').fill('Grace Hopper')
+    await page.getByRole('button', { name: 'Save name' }).click()
+    await page.getByText('Logged in as Grace Hopper').waitFor()
     expect(await sessionsList(page).getByRole('listitem').filter({ hasText: '(this device)' }).count()).toBe(
       1,
     )

@@ -74,7 +74,10 @@ export const api = {
   login: (email: string, password: string) => postJson<AccessToken>('/user/auth', { email, password }),
   secondFactor: (token: string, code: string) =>
     postJson<AccessToken>('/user/auth/second-factor', { token, code }),
-  register: (email: string, password: string) => postJson<AccessToken>('/user/register', { email, password }),
+  /** a token (201), or a notice when the email must be verified before the first login (202) */
+  register: (email: string, password: string, display_name: string) =>
+    postJson<AccessToken | string>('/user/register', { email, password, display_name }),
+  changeProfile: (display_name: string) => send<User>('PATCH', '/user/profile', { display_name }),
   me: () => call<User>('/user/me'),
   logout: () => postJson<SessionsEnded>('/user/logout'),
   requestPasswordReset: (email: string) => postJson<string>('/user/password-reset', { email }),

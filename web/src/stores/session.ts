@@ -22,7 +22,8 @@ export const useSessionStore = defineStore('session', () => {
   }
 
   async function afterLogin(result: ApiResult<unknown>): Promise<ApiResult<unknown>> {
-    if (!result.ok) return result
+    // a string is a notice (registered, the email to verify first): nobody is logged in yet
+    if (!result.ok || typeof result.data === 'string') return result
     checked = false
     endedBecause.value = null
     await check()
@@ -30,7 +31,8 @@ export const useSessionStore = defineStore('session', () => {
   }
 
   const login = async (email: string, password: string) => afterLogin(await api.login(email, password))
-  const register = async (email: string, password: string) => afterLogin(await api.register(email, password))
+  const register = async (email: string, password: string, displayName: string) =>
+    afterLogin(await api.register(email, password, displayName))
   const secondFactor = async (token: string, code: string) => afterLogin(await api.secondFactor(token, code))
 
   function ended(reason: string): void {
