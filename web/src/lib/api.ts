@@ -80,6 +80,12 @@ export const api = {
   changeProfile: (display_name: string) => send<User>('PATCH', '/user/profile', { display_name }),
   me: () => call<User>('/user/me'),
   logout: () => postJson<SessionsEnded>('/user/logout'),
+  /** the mailed link's token; it logs the user in */
+  verifyEmail: (token: string) => postJson<AccessToken>('/user/verify-email', { token }),
+  resendVerification: () => postJson<string>('/user/verify-email/resend'),
+  changeEmail: (new_email: string, password: string) =>
+    postJson<string>('/user/email', { new_email, password }),
+  confirmEmail: (token: string) => postJson<string>('/user/email/confirm', { token }),
   requestPasswordReset: (email: string) => postJson<string>('/user/password-reset', { email }),
   resetPassword: (token: string, password: string) =>
     postJson<string>('/user/password-reset/confirm', { token, password }),

@@ -34,6 +34,18 @@ export const router = createRouter({
       meta: { fromMail: true },
     },
     {
+      path: '/verify-email',
+      name: 'verify-email',
+      component: () => import('../views/VerifyEmailView.vue'),
+      meta: { fromMail: true },
+    },
+    {
+      path: '/confirm-email',
+      name: 'confirm-email',
+      component: () => import('../views/ConfirmEmailView.vue'),
+      meta: { fromMail: true },
+    },
+    {
       path: '/settings',
       name: 'settings',
       component: () => import('../views/SettingsView.vue'),
