@@ -241,7 +241,8 @@ describe(`accounts in Chromium${via}: mailed links, settings, two-step login, th
   it('gives admins a console: users searched and paged, actions confirmed, the audit log filtered and paged, the 2FA rule', async () => {
     const prefix = `paged-${crypto.randomUUID().slice(0, 6)}`
     const many: Account[] = []
-    for (let i = 0; i < 26; i++) many.push(await registerNamed(`${prefix}-${String(i).padStart(2, '0')}`))
+    for (let i = 0; i < 26; i++)
+      many.push(await registerAccount(base, `${prefix}-${String(i).padStart(2, '0')}`))
     const target = many[0]!
     const [page, targetPage] = [await newPage(), await newPage()]
     await logIn(targetPage, target)
@@ -309,16 +310,4 @@ describe(`accounts in Chromium${via}: mailed links, settings, two-step login, th
       .waitFor()
     expect(await page.getByLabel('Require two-step login for admins').isChecked()).toBe(false)
   })
-
-  /** an account whose email starts with `name` */
-  async function registerNamed(name: string): Promise<Account> {
-    const account = { email: `${name}@example.com`, password: 'a-good-password' }
-    const response = await fetch(`${base}/api/v1.0/user/register`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(account),
-    })
-    expect(response.status).toBe(201)
-    return { ...account, token: '' }
-  }
 })

@@ -10,9 +10,14 @@ export interface Account {
   token: string
 }
 
-export async function registerAccount(base: string): Promise<Account> {
+/** A new account through the API; `localPart` names its email (random by default). */
+export async function registerAccount(base: string, localPart?: string): Promise<Account> {
   const id = crypto.randomUUID().slice(0, 8)
-  const account = { email: `user-${id}@example.com`, name: `User ${id}`, password: 'a-good-password' }
+  const account = {
+    email: `${localPart ?? `user-${id}`}@example.com`,
+    name: `User ${id}`,
+    password: 'a-good-password',
+  }
   const response = await fetch(`${base}/api/v1.0/user/register`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
