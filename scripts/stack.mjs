@@ -23,6 +23,8 @@ const env = {
   SPA_STATIC_PORT: '8181',
   // where nginx sends /grafana/ (for admins): a Grafana of your own, if any; the stack runs none
   GRAFANA_PORT: '8182',
+  // where nginx sends /mail/ (for admins): a mail catcher's web UI of your own, if any; the stack runs none
+  MAIL_UI_PORT: '8183',
   DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/postgres',
   REDIS_URL: 'redis://127.0.0.1:6379',
   ADMINER_PHP: '/usr/share/adminer/adminer.php',
@@ -71,6 +73,7 @@ writeFileSync(
     WS_SERVERS: wsPorts.map((port) => `server 127.0.0.1:${port} max_fails=0;`).join(' '),
     ADMINER_SERVER: `127.0.0.1:${env.ADMINER_PORT}`,
     GRAFANA_SERVER: `127.0.0.1:${env.GRAFANA_PORT}`,
+    MAIL_UI_SERVER: `127.0.0.1:${env.MAIL_UI_PORT}`,
     SPA_UPSTREAM: `127.0.0.1:${env.SPA_STATIC_PORT}`,
   }),
 )

@@ -46,7 +46,7 @@ describe('the compose files, checked without Docker', () => {
   it('define the nine services, and only nginx publishes ports: HTTP and HTTPS', () => {
     const compose = production()
     expect(Object.keys(compose.services).sort()).toEqual(
-      ['adminer', 'api', 'app', 'db', 'grafana', 'nginx', 'prometheus', 'redis', 'ws'].sort(),
+      ['adminer', 'api', 'app', 'db', 'grafana', 'mailpit', 'nginx', 'prometheus', 'redis', 'ws'].sort(),
     )
     const publishing = Object.entries(compose.services).filter(([, service]) => service.ports)
     expect(publishing.map(([name]) => name)).toEqual(['nginx'])
@@ -148,6 +148,11 @@ describe('the compose files, checked without Docker', () => {
       GF_AUTH_DISABLE_LOGIN_FORM: 'true',
       GF_SERVER_SERVE_FROM_SUB_PATH: 'true',
     })
+    // mail goes to the bundled catcher unless SMTP_URL names a relay; its inbox only through nginx's /mail/
+    expect(compose.services.api!.environment).toMatchObject({ SMTP_URL: 'smtp://mailpit:1025' })
+    expect(compose.services.mailpit!.ports).toBeUndefined()
+    expect(compose.services.mailpit!.environment).toMatchObject({ MP_WEBROOT: '/mail/' })
+    expect(compose.services.nginx!.environment).toMatchObject({ MAIL_UI_SERVER: 'mailpit:8025' })
   })
 
   it('pin every image, in compose and in the Dockerfiles, to an exact version', () => {

@@ -46,6 +46,7 @@ describe('nginx with its upstreams down and no SPA built', () => {
         WS_SERVERS: `server 127.0.0.1:${deadPort};`,
         ADMINER_SERVER: `127.0.0.1:${deadPort}`,
         GRAFANA_SERVER: `127.0.0.1:${deadPort}`,
+        MAIL_UI_SERVER: `127.0.0.1:${deadPort}`,
         SPA_UPSTREAM: `127.0.0.1:${spaPort}`,
         SPA_STATIC_PORT: String(spaPort),
         SPA_ROOT: dir,

@@ -24,16 +24,20 @@ describe('the topology through real nginx (make stack)', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>
   let redis: ReturnType<typeof createTestRedisPrefix>
   const tokens: string[] = []
-  /** stands in for Grafana behind nginx: answers with the path it was asked for */
+  /** stand in for Grafana and the mail catcher's inbox behind nginx: each answers with the path asked for */
   let grafana: Server
+  let mailUi: Server
 
   beforeAll(async () => {
     database = await createTestDatabase()
     redis = createTestRedisPrefix()
     grafana = createServer((request, response) => response.end(`grafana saw ${request.url}`))
-    await new Promise<void>((resolve) => grafana.listen(0, '127.0.0.1', resolve))
+    mailUi = createServer((request, response) => response.end(`mail UI saw ${request.url}`))
+    for (const server of [grafana, mailUi])
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
     stack = await startStack({
       GRAFANA_PORT: String((grafana.address() as AddressInfo).port),
+      MAIL_UI_PORT: String((mailUi.address() as AddressInfo).port),
       DATABASE_URL: database.url,
       REDIS_URL: TEST_REDIS_URL,
       REDIS_KEY_PREFIX: redis.prefix,
@@ -45,6 +49,7 @@ describe('the topology through real nginx (make stack)', () => {
   })
   afterAll(async () => {
     grafana?.close()
+    mailUi?.close()
     await stack?.stop()
     await Promise.all([database?.drop(), redis?.drop()])
   })
@@ -167,6 +172,16 @@ describe('the topology through real nginx (make stack)', () => {
     const html = await page.text()
     expect(html).toContain('<title>Login - 127.0.0.1 - Adminer')
     expect(html).toContain('value="127.0.0.1"')
+  })
+
+  it("passes /mail/ to the mail catcher's inbox for an admin session only", async () => {
+    const adminCookie = sessionCookie(await login(admin))
+    const userCookie = sessionCookie(await registerUser())
+    expect((await fetch(url('/mail/'), { redirect: 'manual' })).status).toBe(401)
+    expect((await fetch(url('/mail/'), { headers: { cookie: userCookie } })).status).toBe(401)
+    const asAdmin = await fetch(url('/mail/view/latest'), { headers: { cookie: adminCookie } })
+    expect(asAdmin.status).toBe(200)
+    expect(await asAdmin.text()).toBe('mail UI saw /mail/view/latest')
   })
 
   it('passes /grafana/ to Grafana for an admin session only, and never routes /metrics', async () => {

@@ -20,8 +20,40 @@ export type PasswordReset = Static<typeof PasswordResetSchema>
 /** The `data` of an answer that only tells the person something. */
 export const NoticeSchema = Type.String()
 
-/** The SPA's page a reset link opens; the token rides in the fragment, which no server or log sees. */
+/** The SPA's pages mailed links open; the token rides in the fragment, which no server or log sees. */
 export const RESET_PASSWORD_PATH = '/app/reset-password'
+export const VERIFY_EMAIL_PATH = '/app/verify-email'
+export const FORGOT_PASSWORD_PATH = '/app/forgot-password'
+export const CONFIRM_EMAIL_PATH = '/app/confirm-email'
+
+/** `POST /api/v1.0/user/verify-email` and `…/email/confirm`: the token of a mailed link. */
+export const MailedTokenSchema = Type.Object({ token: MailedToken })
+
+/** The answer to a confirmed address: logged in (with the token) unless a second factor is on. */
+export const EmailConfirmedSchema = Type.Object({
+  confirmed: Type.Literal(true),
+  access_token: Type.Optional(Type.String()),
+})
+
+/** `POST /api/v1.0/user/verify-email/resend`: the same answer whatever the address. */
+export const VerificationResendSchema = Type.Object({
+  email: Type.String({ format: 'email', maxLength: EMAIL_MAX_LENGTH }),
+})
+
+/** `POST /api/v1.0/user/email`: a new address (confirmed by a link mailed to it), and the password. */
+export const EmailChangeSchema = Type.Object({
+  new_email: Type.String({ format: 'email', maxLength: EMAIL_MAX_LENGTH }),
+  password: Type.String({ minLength: 1, maxLength: PASSWORD_MAX_BYTES }),
+})
+
+/** The answer to a registration where the address must be confirmed first (new or taken alike). */
+export const REGISTRATION_MAILED =
+  'Check your inbox: we sent a link to confirm your address. Open it within 24 hours to finish creating your account.'
+export const VERIFICATION_RESENT =
+  'If an account waits for that address to be confirmed, a new link is on its way. It works for 24 hours.'
+export const EMAIL_CHANGE_MAILED =
+  'If that address can be used, a link to confirm it is on its way to it. Your address changes once you open it.'
+export const EMAIL_CHANGED = 'Your email address is changed.'
 
 /** One of the logged-in user's sessions (`GET /api/v1.0/user/sessions`). */
 export const SessionInfoSchema = Type.Object({
@@ -118,6 +150,8 @@ export const AUDIT_EVENTS = [
   'two_factor_disabled',
   'recovery_codes_renewed',
   'account_deleted',
+  'email_verified',
+  'email_changed',
   'admin_disabled_user',
   'admin_enabled_user',
   'admin_promoted_user',

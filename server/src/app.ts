@@ -70,8 +70,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
   await app.register(databasePlugin, { config })
   await app.register(redisPlugin, { config })
   await app.register(sessionsPlugin, { config })
-  await app.register(authPlugin, { config })
   await app.register(mailPlugin, { config })
+  await app.register(authPlugin, { config })
   const servesApi = config.role !== 'ws'
   if (servesApi) await app.register(adminSeedPlugin, { config })
   await app.register(swagger, {

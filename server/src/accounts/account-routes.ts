@@ -5,6 +5,12 @@ import {
   NoticeSchema,
   Ok,
   AccountDeletionSchema,
+  EMAIL_CHANGE_MAILED,
+  EMAIL_CHANGED,
+  EmailChangeSchema,
+  MailedTokenSchema,
+  VERIFICATION_RESENT,
+  VerificationResendSchema,
   ACCOUNT_DELETED,
   PasswordChangeSchema,
   ProfileChangeSchema,
@@ -105,6 +111,53 @@ const accountRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app,
         detail: ended > 0 ? `ended ${ended} other session(s)` : undefined,
       })
       return { valid: true as const, data: { sessions_ended: ended } }
+    },
+  )
+
+  app.post(
+    '/verify-email/resend',
+    {
+      schema: {
+        summary: 'Mail a new link to confirm an address (the same answer whatever the address)',
+        body: VerificationResendSchema,
+        response: { 202: Ok(NoticeSchema), 400: FieldErrorsResponseSchema, 429: MessageErrorResponseSchema },
+      },
+    },
+    async (request, reply) => {
+      await app.emailVerification.resend(request.body.email, request.ip)
+      return reply.code(202).send({ valid: true, data: VERIFICATION_RESENT })
+    },
+  )
+
+  app.post(
+    '/email',
+    {
+      schema: {
+        summary: 'Change your address: a link goes to the new one, which takes effect once opened',
+        body: EmailChangeSchema,
+        response: { 202: Ok(NoticeSchema), 400: FieldErrorsResponseSchema, 401: MessageErrorResponseSchema },
+      },
+      preHandler: app.requireSession,
+    },
+    async (request, reply) => {
+      const { user } = request.session!
+      await app.emailVerification.requestChange(user, request.body.new_email, request.body.password)
+      return reply.code(202).send({ valid: true, data: EMAIL_CHANGE_MAILED })
+    },
+  )
+
+  app.post(
+    '/email/confirm',
+    {
+      schema: {
+        summary: "Confirm a new address with its mailed link's token; the old address is told",
+        body: MailedTokenSchema,
+        response: { 200: Ok(NoticeSchema), 400: MessageErrorResponseSchema, 409: MessageErrorResponseSchema },
+      },
+    },
+    async (request) => {
+      await app.emailVerification.confirmChange(request.body.token, request.ip)
+      return { valid: true as const, data: EMAIL_CHANGED }
     },
   )
 

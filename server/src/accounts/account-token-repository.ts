@@ -2,7 +2,13 @@ import type { Db } from '../db/database.ts'
 import { newToken, tokenHash } from '../sessions/session-store.ts'
 
 /** What a token lets its holder do: set a new password (mailed), finish a login with a second factor. */
-export type TokenPurpose = 'reset_password' | 'second_factor'
+export type TokenPurpose = 'reset_password' | 'second_factor' | 'verify_email' | 'change_email'
+
+/** Whose a used token was, and what it carried (the new address of an email change). */
+export interface TakenToken {
+  userId: string
+  detail: string | null
+}
 
 /**
  * The only module that reads or writes `account_tokens`: 256-bit random tokens (mailed, or handed to a
@@ -11,7 +17,7 @@ export type TokenPurpose = 'reset_password' | 'second_factor'
 export class AccountTokenRepository {
   constructor(private readonly db: Db) {}
 
-  async create(userId: string, purpose: TokenPurpose, lifetimeMs: number): Promise<string> {
+  async create(userId: string, purpose: TokenPurpose, lifetimeMs: number, detail?: string): Promise<string> {
     const token = newToken()
     await this.db
       .insertInto('account_tokens')
@@ -19,6 +25,7 @@ export class AccountTokenRepository {
         token_hash: tokenHash(token),
         user_id: userId,
         purpose,
+        detail: detail ?? null,
         expires_at: new Date(Date.now() + lifetimeMs),
       })
       .execute()
@@ -37,15 +44,17 @@ export class AccountTokenRepository {
     return row && String(row.user_id)
   }
 
-  /** Uses the token up: its user, once; undefined when unknown, expired or already used. */
-  async take(token: string, purpose: TokenPurpose): Promise<string | undefined> {
+  /** Uses the token up, once; undefined when unknown, expired or already used. */
+  async take(token: string, purpose: TokenPurpose): Promise<TakenToken | undefined> {
     const row = await this.db
       .deleteFrom('account_tokens')
       .where('token_hash', '=', tokenHash(token))
       .where('purpose', '=', purpose)
-      .returning(['user_id', 'expires_at'])
+      .returning(['user_id', 'expires_at', 'detail'])
       .executeTakeFirst()
-    return row && row.expires_at > new Date() ? String(row.user_id) : undefined
+    return row && row.expires_at > new Date()
+      ? { userId: String(row.user_id), detail: row.detail }
+      : undefined
   }
 
   /** Every other token of the user for that purpose: older links die once one is used. */

@@ -70,7 +70,7 @@ export class PasswordReset {
     if (!user || user.disabled) throw invalidLink()
     const problems = await newPasswordProblems(user.email, password)
     if (problems.length > 0) throw invalidFields({ password: problems })
-    if ((await this.tokens.take(token, 'reset_password')) !== user.id) throw invalidLink()
+    if ((await this.tokens.take(token, 'reset_password'))?.userId !== user.id) throw invalidLink()
     await this.tokens.deleteAll(user.id, 'reset_password')
     await this.accounts.changePassword(user.id, password)
     await this.audit.record({ event: 'password_reset', target: user, address: clientAddress })

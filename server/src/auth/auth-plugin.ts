@@ -6,6 +6,7 @@ import { AccountTokenRepository } from '../accounts/account-token-repository.ts'
 import { SettingsRepository } from '../admin/settings-repository.ts'
 import { ApiError } from '../http/api-error.ts'
 import { AuditLog, AuditRepository } from '../audit/audit-log.ts'
+import { EmailVerification } from '../accounts/email-verification.ts'
 import { TwoFactorRepository } from '../two-factor/two-factor-repository.ts'
 import { TwoFactor } from '../two-factor/two-factor-service.ts'
 import { UserRepository, type User } from '../users/user-repository.ts'
@@ -19,6 +20,7 @@ declare module 'fastify' {
     auth: AuthService
     twoFactor: TwoFactor
     audit: AuditLog
+    emailVerification: EmailVerification
     /** changes to accounts that end their sessions: role, password, disabled, deletion */
     users: UserService
     /** preHandler: answers 401 unless the request carries a live session, then sets `request.session` */
@@ -56,11 +58,22 @@ export default fp(
     const audit = new AuditLog(new AuditRepository(app.db), (userId) => users.stampLogin(userId))
     app.decorate('audit', audit)
     app.decorate('twoFactor', twoFactor)
+    const verification = new EmailVerification(users, tokens, app.outbox, audit, config.mail.publicUrl, store)
+    app.decorate('emailVerification', verification)
     app.decorate(
       'auth',
-      new AuthService(users, app.sessions, limiter, registrations, twoFactor, tokens, audit, (result) =>
-        app.metrics.logins.inc({ result }),
-      ),
+      new AuthService({
+        users,
+        sessions: app.sessions,
+        limiter,
+        registrations,
+        twoFactor,
+        tokens,
+        audit,
+        verification,
+        verificationRequired: config.mail.verification === 'required',
+        countLogin: (result) => app.metrics.logins.inc({ result }),
+      }),
     )
     app.decorate('users', new UserService(users, app.sessions))
     app.decorateRequest('session', undefined)
@@ -83,5 +96,5 @@ export default fp(
         throw new ApiError(403, TWO_FACTOR_REQUIRED_FOR_ADMINS)
     })
   },
-  { name: 'auth', dependencies: ['metrics', 'database', 'sessions', '@fastify/cookie'] },
+  { name: 'auth', dependencies: ['metrics', 'mail', 'database', 'sessions', '@fastify/cookie'] },
 )

@@ -1,9 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifyReply } from 'fastify'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import {
   AccessTokenSchema,
   FieldErrorsResponseSchema,
+  EmailConfirmedSchema,
   LoginRefusedSchema,
+  MailedTokenSchema,
+  NoticeSchema,
+  REGISTRATION_MAILED,
   LoginRequestSchema,
   MessageErrorResponseSchema,
   SECOND_FACTOR_NEEDED,
@@ -90,6 +94,11 @@ const authRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
     },
   )
 
+  const clientOf = (request: FastifyRequest) => ({
+    address: request.ip,
+    userAgent: request.headers['user-agent'] ?? '',
+  })
+
   app.post(
     '/auth/second-factor',
     {
@@ -106,10 +115,11 @@ const authRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
       },
     },
     async (request, reply) => {
-      const session = await app.auth.completeWithSecondFactor(request.body.token, request.body.code, {
-        address: request.ip,
-        userAgent: request.headers['user-agent'] ?? '',
-      })
+      const session = await app.auth.completeWithSecondFactor(
+        request.body.token,
+        request.body.code,
+        clientOf(request),
+      )
       return startSession(reply, session)
     },
   )
@@ -118,10 +128,12 @@ const authRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
     '/register',
     {
       schema: {
-        summary: 'Create an account and log in',
+        summary:
+          'Create an account: 201 and logged in, or (EMAIL_VERIFICATION=required) 202 and a link mailed to confirm the address, new or taken alike',
         body: RegisterRequestSchema,
         response: {
           201: Ok(AccessTokenSchema),
+          202: Ok(NoticeSchema),
           400: FieldErrorsResponseSchema,
           409: FieldErrorsResponseSchema,
           429: MessageErrorResponseSchema,
@@ -129,11 +141,32 @@ const authRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
       },
     },
     async (request, reply) => {
-      const token = await app.auth.register(request.body, {
-        address: request.ip,
-        userAgent: request.headers['user-agent'] ?? '',
-      })
-      return reply.code(201).send(startSession(reply, token))
+      const { session } = await app.auth.register(request.body, clientOf(request))
+      if (!session) return reply.code(202).send({ valid: true, data: REGISTRATION_MAILED })
+      return reply.code(201).send(startSession(reply, session))
+    },
+  )
+
+  app.post(
+    '/verify-email',
+    {
+      schema: {
+        summary: "Confirm an address with its mailed link's token; logs in (unless a second factor is on)",
+        body: MailedTokenSchema,
+        response: {
+          200: Ok(EmailConfirmedSchema),
+          400: MessageErrorResponseSchema,
+          403: MessageErrorResponseSchema,
+        },
+      },
+    },
+    async (request, reply) => {
+      const session = await app.auth.confirmEmail(request.body.token, clientOf(request))
+      if (!session) return { valid: true as const, data: { confirmed: true as const } }
+      return {
+        valid: true as const,
+        data: { confirmed: true as const, ...startSession(reply, session).data },
+      }
     },
   )
 

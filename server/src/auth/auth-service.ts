@@ -7,6 +7,7 @@ import { ApiError, invalidFields, tooManyRequests } from '../http/api-error.ts'
 import type { AccountTokenRepository } from '../accounts/account-token-repository.ts'
 import type { TwoFactor } from '../two-factor/two-factor-service.ts'
 import type { AuditLog } from '../audit/audit-log.ts'
+import type { EmailVerification } from '../accounts/email-verification.ts'
 import { accountDisabled, emailTaken, tooManyAttempts, wrongCredentials } from './auth-errors.ts'
 import type { LoginClient, LoginLimiter, RegistrationLimiter } from './login-limiter.ts'
 import type { LoginResult } from '../metrics/metrics.ts'
@@ -22,19 +23,46 @@ const SECOND_FACTOR_WAIT_MS = 5 * 60 * 1000
 
 const loginExpired = () => new ApiError(401, 'This login has expired or been used; log in again')
 
+export interface AuthDependencies {
+  users: UserRepository
+  sessions: SessionStore
+  limiter: LoginLimiter
+  registrations: RegistrationLimiter
+  twoFactor: TwoFactor
+  tokens: AccountTokenRepository
+  audit: AuditLog
+  verification: EmailVerification
+  /** EMAIL_VERIFICATION=required: registration logs nobody in; an account logs in once confirmed */
+  verificationRequired: boolean
+  /** counts each login attempt that got as far as the limiter, by how it ended */
+  countLogin: (result: LoginResult) => void
+}
+
 /** Who may log in, and what a login or registration starts. */
 export class AuthService {
-  constructor(
-    private readonly users: UserRepository,
-    private readonly sessions: SessionStore,
-    private readonly limiter: LoginLimiter,
-    private readonly registrations: RegistrationLimiter,
-    private readonly twoFactor: TwoFactor,
-    private readonly tokens: AccountTokenRepository,
-    private readonly audit: AuditLog,
-    /** counts each login attempt that got as far as the limiter, by how it ended */
-    private readonly countLogin: (result: LoginResult) => void,
-  ) {}
+  private readonly users: UserRepository
+  private readonly sessions: SessionStore
+  private readonly limiter: LoginLimiter
+  private readonly registrations: RegistrationLimiter
+  private readonly twoFactor: TwoFactor
+  private readonly tokens: AccountTokenRepository
+  private readonly audit: AuditLog
+  private readonly verification: EmailVerification
+  private readonly verificationRequired: boolean
+  private readonly countLogin: (result: LoginResult) => void
+
+  constructor(dependencies: AuthDependencies) {
+    this.users = dependencies.users
+    this.sessions = dependencies.sessions
+    this.limiter = dependencies.limiter
+    this.registrations = dependencies.registrations
+    this.twoFactor = dependencies.twoFactor
+    this.tokens = dependencies.tokens
+    this.audit = dependencies.audit
+    this.verification = dependencies.verification
+    this.verificationRequired = dependencies.verificationRequired
+    this.countLogin = dependencies.countLogin
+  }
 
   /**
    * Returns a new session token (or, with 2FA on, a token to finish the login with a code), and the
@@ -67,6 +95,13 @@ export class AuthService {
       this.countLogin('failure')
       throw wrongCredentials()
     }
+    // not confirmed yet, where that is required: the answer of a wrong password, so that registering an
+    // address and then logging in cannot tell whether it had an account (ASVS 5.0 V6.3.8)
+    if (this.verificationRequired && !user.confirmed) {
+      await this.audit.record({ event: 'login_failed', target: user, address, detail: 'email not confirmed' })
+      this.countLogin('failure')
+      throw wrongCredentials()
+    }
     // said only to whoever knows the password (ASVS 6.3.x: no account state to guessers)
     if (user.disabled) {
       await this.audit.record({ event: 'login_failed', target: user, address, detail: 'account disabled' })
@@ -96,7 +131,7 @@ export class AuthService {
       await this.audit.record({ event: 'second_factor_failed', target: user, address: client.address })
       throw error
     }
-    if ((await this.tokens.take(token, 'second_factor')) !== user.id) throw loginExpired()
+    if ((await this.tokens.take(token, 'second_factor'))?.userId !== user.id) throw loginExpired()
     const session = await this.startSession(user, client, 'with a second factor')
     this.countLogin('success')
     return session
@@ -111,10 +146,15 @@ export class AuthService {
     return session
   }
 
+  /**
+   * Creates the account and mails it a link to confirm its address. Returns a session token, or nothing
+   * where confirmation is required: then a taken address gets the same answer (its owner a mail saying
+   * someone tried) and no one learns whether it had an account (ASVS 5.0 V6.3.8).
+   */
   async register(
     { email, password, display_name: name }: Registration,
     client: SessionClient,
-  ): Promise<string> {
+  ): Promise<{ session: string | undefined }> {
     refuseOversizedPassword(password)
     const displayName = name === undefined ? defaultDisplayName(email) : name.trim()
     const nameProblems = displayNameProblems(displayName)
@@ -124,8 +164,25 @@ export class AuthService {
     const problems = await newPasswordProblems(email, password)
     if (problems.length > 0) throw invalidFields({ password: problems })
     const user = await this.users.insert({ email, displayName, passwordHash: await hashPassword(password) })
-    if (!user) throw emailTaken()
+    if (!user) {
+      if (!this.verificationRequired) throw emailTaken()
+      const owner = await this.users.findByEmail(email)
+      if (owner) await this.verification.tellOwnerOfAttempt(owner)
+      return { session: undefined }
+    }
     await this.audit.record({ event: 'registered', target: user, address: client.address })
-    return this.startSession(user, client)
+    await this.verification.sendLink(user)
+    return { session: this.verificationRequired ? undefined : await this.startSession(user, client) }
+  }
+
+  /**
+   * The link mailed at registration: the address is confirmed, and its holder logged in unless the account
+   * has a second factor (a mailed link never stands in for it, ASVS 5.0 V6.4.3).
+   */
+  async confirmEmail(token: string, client: SessionClient): Promise<string | undefined> {
+    const user = await this.verification.confirm(token, client.address)
+    if (user.disabled) throw accountDisabled()
+    if (await this.twoFactor.isEnabled(user.id)) return undefined
+    return this.startSession(user, client, 'by a confirmation link')
   }
 }

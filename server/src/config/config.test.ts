@@ -21,6 +21,7 @@ const COMPOSE_ONLY = [
   // make stack's
   ...['NGINX_PORT', 'NGINX_TLS_PORT', 'API_PORT', 'WS_PORTS', 'ADMINER_PORT', 'SPA_STATIC_PORT', 'STACK_DIR'],
   'GRAFANA_PORT',
+  'MAIL_UI_PORT',
   ...['TLS_CERTIFICATE', 'TLS_CERTIFICATE_KEY'],
 ]
 
@@ -76,7 +77,12 @@ describe('loadConfig', () => {
         windowSeconds: 15 * 60,
       },
       registrationLimits: { maxPerAddress: 10, windowSeconds: 60 * 60 },
-      mail: { smtpUrl: undefined, from: 'Chat <chat@localhost>', publicUrl: 'http://localhost:8000' },
+      mail: {
+        smtpUrl: undefined,
+        verification: 'optional',
+        from: 'Chat <chat@localhost>',
+        publicUrl: 'http://localhost:8000',
+      },
       role: 'all',
       websocket: {
         heartbeatIntervalMs: 30_000,

@@ -106,6 +106,12 @@ export const EnvSchema = Type.Object({
         'where mail goes: smtp://user:password@host:587 (STARTTLS) or smtps://…:465; unset: mails are written to the log instead',
     }),
   ),
+  EMAIL_VERIFICATION: Type.Optional(
+    Type.Enum(['required', 'optional'], {
+      description:
+        'required: registration logs nobody in, and an account logs in once its address is confirmed (no account enumeration); optional: registration logs in at once, the address confirmed later. Default: required when SMTP_URL is set',
+    }),
+  ),
   MAIL_FROM: Type.String({
     minLength: 3,
     default: 'Chat <chat@localhost>',
@@ -245,6 +251,7 @@ function fromEnv(env: Env) {
     },
     mail: {
       smtpUrl: env.SMTP_URL,
+      verification: env.EMAIL_VERIFICATION ?? (env.SMTP_URL ? 'required' : 'optional'),
       from: env.MAIL_FROM,
       publicUrl: env.PUBLIC_URL ?? `http://localhost:${env.PORT}`,
     },

@@ -54,6 +54,7 @@ export interface AccountTokensTable {
   token_hash: string
   user_id: ColumnType<string | number | bigint, string, never>
   purpose: string
+  detail: string | null
   expires_at: Date
   created_on: Generated<Date>
 }

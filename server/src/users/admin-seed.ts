@@ -17,14 +17,16 @@ export async function ensureAdmin(
       email: admin.email,
       passwordHash: await hashPassword(admin.password),
       admin: true,
+      confirmed: true, // the operator named this address: nothing to prove
     })
     if (created) return 'created'
     return ensureAdmin(users, admin)
   }
   const { valid, needsRehash } = await verifyPassword(existing.passwordHash, admin.password)
-  if (valid && !needsRehash && existing.admin) return 'unchanged'
+  if (valid && !needsRehash && existing.admin && existing.confirmed) return 'unchanged'
   await users.update(existing.id, {
     admin: true,
+    confirmed: true,
     passwordHash: valid && !needsRehash ? undefined : await hashPassword(admin.password),
   })
   return 'updated'

@@ -55,7 +55,7 @@ export class UserRepository {
 
   /** undefined when the email is taken already (in any case). */
   async insert(
-    user: { email: string; displayName?: string; passwordHash: string; admin?: boolean },
+    user: { email: string; displayName?: string; passwordHash: string; admin?: boolean; confirmed?: boolean },
     executor: Executor = this.db,
   ): Promise<User | undefined> {
     const row = await executor
@@ -65,6 +65,7 @@ export class UserRepository {
         display_name: user.displayName ?? defaultDisplayName(user.email),
         password: user.passwordHash,
         is_admin: user.admin ?? false,
+        confirmed: user.confirmed ?? false,
       })
       .onConflict((conflict) => conflict.expression(sql`lower(email)`).doNothing())
       .returningAll()
@@ -104,7 +105,13 @@ export class UserRepository {
   /** false when there is no such user */
   async update(
     id: string,
-    changes: { passwordHash?: string; admin?: boolean; disabled?: boolean; displayName?: string },
+    changes: {
+      passwordHash?: string
+      admin?: boolean
+      disabled?: boolean
+      displayName?: string
+      confirmed?: boolean
+    },
     executor: Executor = this.db,
   ): Promise<boolean> {
     const result = await executor
@@ -114,10 +121,22 @@ export class UserRepository {
         is_admin: changes.admin,
         disabled: changes.disabled,
         display_name: changes.displayName,
+        confirmed: changes.confirmed,
       })
       .where('id', '=', id)
       .executeTakeFirst()
     return result.numUpdatedRows > 0n
+  }
+
+  /** A new (confirmed) address; false when another account has it (in any case: the unique index says). */
+  async changeEmail(id: string, email: string): Promise<boolean> {
+    try {
+      await this.db.updateTable('users').set({ email, confirmed: true }).where('id', '=', id).execute()
+      return true
+    } catch (error) {
+      if ((error as { code?: string }).code === '23505') return false // unique_violation
+      throw error
+    }
   }
 
   async stampLogin(id: string): Promise<void> {

@@ -8,6 +8,7 @@ import * as createTwoFactor from './0008-create-two-factor.ts'
 import * as createAuditLogAndSettings from './0009-create-audit-log-and-settings.ts'
 import * as addUserDeleted from './0010-add-user-deleted.ts'
 import * as addDisplayName from './0011-add-display-name.ts'
+import * as confirmExistingUsers from './0012-confirm-existing-users.ts'
 
 /** Every migration, in order. Names sort as they apply; never rename one that has shipped. */
 export const migrations: Record<string, Migration> = {
@@ -20,4 +21,5 @@ export const migrations: Record<string, Migration> = {
   '0009-create-audit-log-and-settings': createAuditLogAndSettings,
   '0010-add-user-deleted': addUserDeleted,
   '0011-add-display-name': addDisplayName,
+  '0012-confirm-existing-users': confirmExistingUsers,
 }
