@@ -1,4 +1,13 @@
-import { ACCOUNT_DELETED, WRONG_CODE, WRONG_CURRENT_PASSWORD, displayNameMessages } from '@chat/contract'
+import {
+  ACCOUNT_DELETED,
+  EMAIL_CHANGED,
+  EMAIL_CHANGE_MAILED,
+  REGISTRATION_MAILED,
+  VERIFICATION_RESENT,
+  WRONG_CODE,
+  WRONG_CURRENT_PASSWORD,
+  displayNameMessages,
+} from '@chat/contract'
 import { startMailCatcher, type MailCatcher } from '@chat/server/testing'
 import { Secret, TOTP } from 'otpauth'
 import type { Browser, Page } from 'playwright-core'
@@ -37,7 +46,7 @@ describe(`accounts in Chromium${via}: mailed links, settings, two-step login, th
   const contexts = contextsOf(() => browser)
   afterEach(() => contexts.closeAll())
   const { newPage } = contexts
-  const register = () => registerAccount(base)
+  const register = () => registerAccount(base, { mail })
   const logIn = (page: Page, account: { email: string; password: string }) => logInAs(page, base, account)
 
   /** the link in the newest mail to `to` whose subject matches, opened on the server under test */
@@ -55,6 +64,48 @@ describe(`accounts in Chromium${via}: mailed links, settings, two-step login, th
   }
 
   const sessionsList = (page: Page) => page.getByRole('list', { name: 'Where you are logged in' })
+
+  it('registers with a name, confirms the address through the mailed link, then changes it through a link to the new one', async () => {
+    const id = crypto.randomUUID().slice(0, 8)
+    const email = `new-${id}@example.com`
+    const page = await newPage()
+    await page.goto(`${base}/app/register`)
+    await page.getByLabel('Your name').fill(`Newcomer ${id}`)
+    await page.getByLabel('Email').fill(email)
+    await page.getByLabel('Password').fill('a-good-password')
+    await page.getByRole('button', { name: 'Create account' }).click()
+    const checkMail = page.getByRole('heading', { name: 'Check your mail' })
+    await checkMail.waitFor()
+    expect(await checkMail.evaluate((heading) => heading === document.activeElement)).toBe(true)
+    await page.getByText(REGISTRATION_MAILED).waitFor()
+    expect(await seriousViolations(page)).toEqual([])
+    await page.getByRole('button', { name: 'Send the link again' }).click()
+    await page.getByRole('status').filter({ hasText: VERIFICATION_RESENT }).waitFor()
+
+    // either link works once; the second is opened
+    await mail.next(email, /^Confirm your email address/)
+    await openMailedLink(page, email, /^Confirm your email address/, '/app/verify-email')
+    await page.getByText('Your email address is confirmed. You are logged in.').waitFor()
+    await page.waitForURL(`${base}/app/verify-email`)
+    expect(await seriousViolations(page)).toEqual([])
+    await page.getByRole('link', { name: 'Go to the chat' }).click()
+    await connected(page).waitFor({ timeout: 10_000 })
+    await page.getByRole('banner').getByText(`Newcomer ${id}`, { exact: true }).waitFor()
+
+    await openSettings(page)
+    const newEmail = `moved-${id}@example.com`
+    await page.getByLabel('New email address').fill(newEmail)
+    await page.getByLabel('Password to change the email').fill('a-good-password')
+    await page.getByRole('button', { name: 'Change email address' }).click()
+    await page.getByRole('status').filter({ hasText: EMAIL_CHANGE_MAILED }).waitFor()
+    await page.getByText(`Your email address is ${email}.`).waitFor()
+    await openMailedLink(page, newEmail, /^Confirm your new email address/, '/app/confirm-email')
+    await page.getByRole('status').filter({ hasText: EMAIL_CHANGED }).waitFor()
+    expect(await seriousViolations(page)).toEqual([])
+    await mail.next(email, /email address was changed/)
+    await page.getByRole('link', { name: 'Back to your settings' }).click()
+    await page.getByText(`Your email address is ${newEmail}.`).waitFor()
+  })
 
   it('resets a forgotten password through the mailed link, which ends every session, then logs in with the new one', async () => {
     const account = await register()
@@ -242,7 +293,7 @@ describe(`accounts in Chromium${via}: mailed links, settings, two-step login, th
     const prefix = `paged-${crypto.randomUUID().slice(0, 6)}`
     const many: Account[] = []
     for (let i = 0; i < 26; i++)
-      many.push(await registerAccount(base, `${prefix}-${String(i).padStart(2, '0')}`))
+      many.push(await registerAccount(base, { localPart: `${prefix}-${String(i).padStart(2, '0')}`, mail }))
     const target = many[0]!
     const [page, targetPage] = [await newPage(), await newPage()]
     await logIn(targetPage, target)

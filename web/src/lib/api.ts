@@ -80,9 +80,10 @@ export const api = {
   changeProfile: (display_name: string) => send<User>('PATCH', '/user/profile', { display_name }),
   me: () => call<User>('/user/me'),
   logout: () => postJson<SessionsEnded>('/user/logout'),
-  /** the mailed link's token; it logs the user in */
-  verifyEmail: (token: string) => postJson<AccessToken>('/user/verify-email', { token }),
-  resendVerification: () => postJson<string>('/user/verify-email/resend'),
+  /** the mailed link's token; it logs the user in, unless a second factor is on (no access_token then) */
+  verifyEmail: (token: string) =>
+    postJson<{ confirmed: true; access_token?: string }>('/user/verify-email', { token }),
+  resendVerification: (email: string) => postJson<string>('/user/verify-email/resend', { email }),
   changeEmail: (new_email: string, password: string) =>
     postJson<string>('/user/email', { new_email, password }),
   confirmEmail: (token: string) => postJson<string>('/user/email/confirm', { token }),

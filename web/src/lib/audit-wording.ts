@@ -17,6 +17,8 @@ export const auditEventWording: Record<AuditEventName, string> = {
   two_factor_disabled: 'Turned off two-step login',
   recovery_codes_renewed: 'Made new recovery codes',
   account_deleted: 'Deleted their account',
+  email_verified: 'Confirmed the email address',
+  email_changed: 'Changed the email address',
   admin_disabled_user: 'Admin disabled a user',
   admin_enabled_user: 'Admin enabled a user',
   admin_promoted_user: 'Admin made a user an admin',
