@@ -59,6 +59,9 @@ describe(`accounts in Chromium${via}: mailed links, settings, two-step login, th
   }
 
   async function openSettings(page: Page) {
+    // on a phone the link is in the drawer
+    const drawer = page.getByRole('button', { name: 'Rooms and people' })
+    if (await drawer.isVisible()) await drawer.click()
     await page.getByRole('link', { name: 'Settings' }).click()
     await page.getByRole('heading', { name: 'Settings', level: 1 }).waitFor()
   }
@@ -298,12 +301,13 @@ describe(`accounts in Chromium${via}: mailed links, settings, two-step login, th
     const [page, targetPage] = [await newPage(), await newPage()]
     await logIn(targetPage, target)
     // a user has no way in: no link, and the address leads back to the chat
-    expect(await targetPage.getByRole('link', { name: 'Admin' }).count()).toBe(0)
+    await targetPage.getByRole('link', { name: 'Settings' }).waitFor()
+    expect(await targetPage.getByRole('link', { name: 'Admin console' }).count()).toBe(0)
     await targetPage.goto(`${base}/app/admin`)
     await targetPage.waitForURL(`${base}/app/`)
 
     await logIn(page, server.admin)
-    await page.getByRole('link', { name: 'Admin' }).click()
+    await page.getByRole('link', { name: 'Admin console' }).click()
     await page.getByRole('heading', { name: 'Admin console' }).waitFor()
     await page.getByLabel('Search by email').fill(prefix)
     await page.getByRole('button', { name: 'Search' }).click()
@@ -359,6 +363,15 @@ describe(`accounts in Chromium${via}: mailed links, settings, two-step login, th
       .getByRole('alert')
       .filter({ hasText: 'Turn on two-factor authentication for yourself first' })
       .waitFor()
-    expect(await page.getByLabel('Require two-step login for admins').isChecked()).toBe(false)
+    // the box goes back to what is in force
+    await expect.poll(() => page.getByLabel('Require two-step login for admins').isChecked()).toBe(false)
+
+    // on a phone the tables scroll within themselves (reachable by keyboard); the page, and the chat's header, fit the width
+    await page.setViewportSize({ width: 390, height: 844 })
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390)
+    expect(await seriousViolations(page)).toEqual([])
+    await page.getByRole('link', { name: 'Back to the chat' }).click()
+    await connected(page).waitFor()
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390)
   })
 })
