@@ -20,17 +20,26 @@ COPY contract contract
 COPY web web
 RUN npm run build -w web
 
+# the server compiled once to plain JavaScript (esbuild); production runs no TypeScript compiler
+FROM deps AS server-build
+COPY contract contract
+COPY server server
+RUN npm run build -w server
+
 FROM manifests AS server
 RUN npm ci --omit=dev --no-audit --no-fund -w server -w contract && npm cache clean --force
 COPY contract contract
-COPY server server
+COPY server/package.json server/
+COPY server/scripts server/scripts
+COPY --from=server-build /app/server/dist server/dist
 USER node
 WORKDIR /app/server
 ENV API_MODE=production HOST=0.0.0.0 PORT=8000
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --retries=6 \
   CMD node -e "fetch('http://127.0.0.1:8000/api/health/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-CMD ["node", "--import", "tsx", "src/main.ts"]
+# start.sh raises the open-files limit (one descriptor per socket), then runs dist/bin/main.js
+CMD ["sh", "scripts/start.sh"]
 
 # unprivileged: master and workers run as the nginx user, listening on 8080 (HTTP) and 8443 (HTTPS)
 FROM nginxinc/nginx-unprivileged:1.28.0-alpine AS nginx

@@ -36,7 +36,7 @@ logs:
 	$(COMPOSE) logs -f --tail=100
 
 migrate: ## apply pending migrations (the api also does at start)
-	$(COMPOSE) exec api node --import tsx src/db/migrate-cli.ts latest
+	$(COMPOSE) exec api sh -c 'if [ -f dist/bin/migrate-cli.js ]; then node dist/bin/migrate-cli.js latest; else node --import tsx src/db/migrate-cli.ts latest; fi'
 
 bench:
 	npm run bench

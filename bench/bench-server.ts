@@ -1,5 +1,6 @@
-// A server under test, run in a child process (pinned to its own core by run.ts). argv[2]: `app` (ours,
-// embedded backends) or `baseline` (a plain `ws` server with the same token check). Reports over IPC.
+// A server under test, run in a child process (pinned to its own core by run.ts). argv[2]: `app` (ours;
+// argv[3] a JSON object of environment variables on top of embedded defaults) or `baseline` (a plain `ws`
+// server with the same token check). Reports over IPC.
 import { createServer } from 'node:http'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { buildApp, loadConfig, MemorySessionStore } from '@chat/server'
@@ -15,9 +16,13 @@ process.on('message', (message: { type: string }) => {
   send({ type: 'memory', ...process.memoryUsage() })
 })
 
+// an orderly exit on SIGTERM, so that --cpu-prof (BENCH_CPU_PROFILE) writes its profile
+process.on('SIGTERM', () => process.exit(0))
+
 const user = { id: '1', email: 'bench@example.com' }
 
 if (kind === 'app') {
+  // embedded backends unless the variables in argv[3] say otherwise (PostgreSQL + Redis for chat runs)
   const config = loadConfig({
     PGLITE_DATA_DIR: 'memory://',
     LOG_LEVEL: 'warn',
@@ -25,6 +30,7 @@ if (kind === 'app') {
     WS_MESSAGES_PER_SECOND: '1000000',
     WS_MAX_CONNECTIONS_PER_USER: '100000',
     WS_MAX_MESSAGE_BYTES: '65536',
+    ...(JSON.parse(process.argv[3] ?? '{}') as Record<string, string>),
   })
   const app = await buildApp(config, { logStream: process.stderr })
   const address = await app.listen({ host: '127.0.0.1', port: 0 })

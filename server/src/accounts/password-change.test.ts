@@ -1,7 +1,7 @@
 import { fieldMessages, WRONG_CURRENT_PASSWORD } from '@chat/contract'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { backends } from '../test/backends.ts'
-import { bearer, newEmail, postJson, startTestApp, type TestApp } from '../test/test-app.ts'
+import { accountWithTwoSessions, bearer, postJson, startTestApp, type TestApp } from '../test/test-app.ts'
 import { openSocket } from '../test/ws-client.ts'
 
 const PASSWORD = '/api/v1.0/user/password'
@@ -14,12 +14,7 @@ describe.each(backends)('changing one’s password on $name', (backend) => {
   afterAll(() => t?.close())
 
   async function userWithTwoSessions() {
-    const email = newEmail()
-    const password = 'a-good-password'
-    const here = (await postJson(t.app, '/api/v1.0/user/register', { email, password })).json().data
-      .access_token as string
-    const elsewhere = (await postJson(t.app, '/api/v1.0/user/auth', { email, password })).json().data
-      .access_token as string
+    const { email, first: here, second: elsewhere } = await accountWithTwoSessions(t.app)
     return { email, here, elsewhere }
   }
   const change = (token: string, body: Record<string, unknown>) =>

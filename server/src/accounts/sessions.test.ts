@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { backends } from '../test/backends.ts'
-import { bearer, newEmail, postJson, startTestApp, type TestApp } from '../test/test-app.ts'
+import { accountWithTwoSessions, bearer, startTestApp, type TestApp } from '../test/test-app.ts'
 import { openSocket } from '../test/ws-client.ts'
 
 const SESSIONS = '/api/v1.0/user/sessions'
@@ -26,14 +26,10 @@ describe.each(backends)("a user's sessions on $name", (backend) => {
   afterAll(() => t?.close())
 
   async function userWithTwoSessions() {
-    const email = newEmail()
-    const password = 'a-good-password'
-    const laptop = (
-      await postJson(t.app, '/api/v1.0/user/register', { email, password }, { 'user-agent': CHROME_ON_LINUX })
-    ).json().data.access_token as string
-    const phone = (
-      await postJson(t.app, '/api/v1.0/user/auth', { email, password }, { 'user-agent': SAFARI_ON_IPHONE })
-    ).json().data.access_token as string
+    const { first: laptop, second: phone } = await accountWithTwoSessions(t.app, [
+      { 'user-agent': CHROME_ON_LINUX },
+      { 'user-agent': SAFARI_ON_IPHONE },
+    ])
     return { laptop, phone }
   }
   const list = async (token: string) => {

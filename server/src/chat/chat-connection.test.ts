@@ -6,7 +6,7 @@ import { createMetrics } from '../metrics/metrics.ts'
 import { ChatHub } from './chat-hub.ts'
 import type { ChatPeer } from './chat-peer.ts'
 import { ChatConnection } from './chat-protocol-handler.ts'
-import type { ChatStore, HistoryCursor, HistoryPage, Room } from './chat-repository.ts'
+import type { ChatStore, HistoryCursor, HistoryPage, NewMessage, Room } from './chat-repository.ts'
 import { MemoryPresenceStore } from './presence.ts'
 import { messageFrame } from './room-feeds.ts'
 
@@ -29,6 +29,8 @@ class FakeChatStore implements ChatStore {
   /** the next call of that name throws, as a database that went away */
   failing = new Set<string>()
   readonly calls: string[] = []
+  /** the size of each batch stored */
+  readonly batches: number[] = []
 
   private call(name: string): void {
     this.calls.push(name)
@@ -51,9 +53,15 @@ class FakeChatStore implements ChatStore {
     this.messages.set(name, [])
     return true
   }
-  async insertMessage(room: Room, author: ChatUser, clientId: string, text: string) {
-    this.call('insertMessage')
-    return { message: this.store(room.name, author, clientId, text), created: true }
+  async insertMessages(room: Room, batch: readonly NewMessage[]) {
+    this.call('insertMessages')
+    this.batches.push(batch.length)
+    // a tick, as a round trip: sends arriving meanwhile queue for the next batch
+    await sleep(1)
+    return batch.map(({ author, clientId, text }) => ({
+      message: this.store(room.name, author, clientId, text),
+      created: true,
+    }))
   }
   async messagesAfter(room: Room, after: number, limit: number, upTo = Infinity): Promise<ChatMessage[]> {
     this.call('messagesAfter')
@@ -157,7 +165,7 @@ describe('ChatConnection and RoomFeeds on a LocalBus, a fake store and fake peer
       new MemoryPresenceStore(),
       PREFIX,
       'server-1',
-      { historyLimit: 50, messagesPerSecond: 1_000, presenceIntervalMs: 60_000 },
+      { historyLimit: 50, maxBatch: 4, messagesPerSecond: 1_000, presenceIntervalMs: 60_000 },
       log,
       createMetrics('test'),
       gapWaitMs,
@@ -205,6 +213,45 @@ describe('ChatConnection and RoomFeeds on a LocalBus, a fake store and fake peer
     expect(ackAt).toBeGreaterThan(-1)
     expect(ackAt).toBeLessThan(messageAt)
     expect(b.peer.ofType('message')[0]).toMatchObject({ seq: 1, text: 'hello', author: alice })
+  })
+
+  it('stores sends arriving while an insert is in flight together (at most maxBatch), acks each with its own seq, delivers all in order', async () => {
+    await setUp()
+    const senders = await Promise.all(
+      Array.from({ length: 7 }, (_, i) =>
+        connect({ id: String(10 + i), name: `s${i}`, verified: true }, `c${i}`),
+      ),
+    )
+    for (const sender of senders) sender.say({ type: 'join', room: 'general' })
+    await waitUntil('joined', () => senders.every((sender) => sender.peer.ofType('joined').length === 1))
+    const b = await joined(bob)
+    senders.forEach((sender, i) =>
+      sender.say({ type: 'send', room: 'general', clientId: `k${i}`, text: `t${i}` }),
+    )
+    await waitUntil('delivery', () => b.peer.messageSeqs().length === 7)
+    // the first alone, the six that queued meanwhile in batches of at most 4
+    expect(store.batches).toEqual([1, 4, 2])
+    const acks = senders.map((sender) => sender.peer.ofType<{ clientId: string; seq: number }>('ack'))
+    expect(acks.map((ack) => ack.map(({ clientId, seq }) => ({ clientId, seq })))).toEqual(
+      senders.map((_, i) => [{ clientId: `k${i}`, seq: i + 1 }]),
+    )
+    expect(b.peer.messageSeqs()).toEqual([1, 2, 3, 4, 5, 6, 7])
+    expect(b.peer.ofType<ChatMessage>('message').map((message) => message.text)).toEqual(
+      senders.map((_, i) => `t${i}`),
+    )
+  })
+
+  it('takes one connection’s next sends while its first is being stored, and acks them all in the order sent', async () => {
+    await setUp()
+    const a = await joined(alice)
+    for (let i = 0; i < 6; i++) a.say({ type: 'send', room: 'general', clientId: `p${i}`, text: `t${i}` })
+    await waitUntil('acks', () => a.peer.ofType('ack').length === 6)
+    expect(store.batches).toEqual([1, 4, 1])
+    expect(
+      a.peer.ofType<{ clientId: string; seq: number }>('ack').map(({ clientId, seq }) => [clientId, seq]),
+    ).toEqual(Array.from({ length: 6 }, (_, i) => [`p${i}`, i + 1]))
+    await waitUntil('delivery', () => a.peer.messageSeqs().length === 6)
+    expect(a.peer.messageSeqs()).toEqual([1, 2, 3, 4, 5, 6])
   })
 
   it('holds an early seq until the one before it arrives, then delivers both in order', async () => {
@@ -289,7 +336,7 @@ describe('ChatConnection and RoomFeeds on a LocalBus, a fake store and fake peer
   it('logs an unexpected error once with room, connection and user, and answers unavailable with the ref', async () => {
     await setUp()
     const a = await joined(alice)
-    store.failing.add('insertMessage')
+    store.failing.add('insertMessages')
     a.say({ type: 'send', room: 'general', clientId: 'doomed', text: 'lost' })
     await waitUntil('error', () => a.peer.ofType('error').length === 1)
     expect(a.peer.ofType('error')[0]).toMatchObject({ code: 'unavailable', ref: 'doomed', stored: false })
@@ -301,7 +348,7 @@ describe('ChatConnection and RoomFeeds on a LocalBus, a fake store and fake peer
       ref: 'doomed',
       connectionId: 'c1',
       userId: alice.id,
-      err: { message: 'insertMessage: connection terminated unexpectedly' },
+      err: { message: 'insertMessages: connection terminated unexpectedly' },
     })
   })
 

@@ -1,6 +1,8 @@
 import type { ChatMessage } from '@chat/contract'
 import { Redis } from 'ioredis'
+import { sql } from 'kysely'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { createDatabase } from '../db/database.ts'
 import { tokenHash } from '../sessions/session-store.ts'
 import { TEST_REDIS_URL } from '../test/backends.ts'
 import { Cluster, newRoomName, PASSWORD, sleep, waitFor, type Frame } from '../test/cluster.ts'
@@ -302,6 +304,31 @@ describe('chat across separate server processes on one database and one Redis pr
     expect(untouched.socket.socket.readyState).toBe(untouched.socket.socket.OPEN)
   })
 
+  it('(f) a session ended from the sessions list through one process closes its sockets on the others within 1 s', async () => {
+    const dave = await cluster.register()
+    const phone = await cluster.login(0, dave)
+    const held = [await cluster.connect(1, phone), await cluster.connect(2, phone)]
+    const kept = await cluster.connect(2, dave)
+    const listed = await fetch(`${cluster.urls[0]}/v1.0/user/sessions`, {
+      headers: { authorization: `Bearer ${dave.token}` },
+    })
+    const sessions = ((await listed.json()) as { data: { id: string; current: boolean }[] }).data
+    const phoneId = sessions.find((session) => !session.current)!.id
+    const started = performance.now()
+    const ended = await fetch(`${cluster.urls[0]}/v1.0/user/sessions/${phoneId}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${dave.token}` },
+    })
+    expect(ended.status).toBe(200)
+    for (const client of held) {
+      const closed = await client.socket.closed
+      expect(closed.code).toBe(4001)
+      expect(performance.now() - started).toBeLessThan(1_000)
+    }
+    await sleep(300)
+    expect(kept.socket.socket.readyState).toBe(kept.socket.socket.OPEN)
+  })
+
   it('(f) "log out everywhere" closes every socket of the user on every process within 1 s', async () => {
     const carol = await cluster.register()
     const second = await cluster.login(1, carol)
@@ -367,6 +394,57 @@ describe('chat across separate server processes on one database and one Redis pr
     expect(stored.map((message) => message.id)).toEqual(views[0]!.map((message) => message.id))
   })
 
+  it('stores many concurrent senders on all processes in batches (group commit): every message once, one order, each sender’s order kept', async () => {
+    const users = [await cluster.register(0), await cluster.register(1), await cluster.register(0)]
+    const room = newRoomName('batched')
+    const owner = await cluster.connect(0, users[0]!)
+    await owner.createRoom(room)
+    // eight connections per user, each user on its own process, all in the room
+    const senders = await Promise.all(
+      users.flatMap((user, server) => Array.from({ length: 8 }, () => cluster.connect(server, user))),
+    )
+    for (const sender of senders) await sender.join(room)
+    const perSender = 25
+    const total = senders.length * perSender
+    const sent = senders.map((_, who) => Array.from({ length: perSender }, (_, i) => `${who}:${i}`))
+    const acks = await Promise.all(
+      senders.map((sender, who) => {
+        sent[who]!.forEach((clientId) => sender.write({ type: 'send', room, clientId, text: clientId }))
+        return Promise.all(sent[who]!.map((clientId) => sender.ack(clientId, 30_000)))
+      }),
+    )
+    // each sender acked with its own seq, and the seqs are 1..total with none twice
+    for (const [who, senderAcks] of acks.entries())
+      expect(senderAcks.map((ack) => ack.clientId)).toEqual(sent[who])
+    expect(
+      acks
+        .flat()
+        .map((ack) => ack.seq!)
+        .sort((x, y) => x - y),
+    ).toEqual(range(1, total))
+    const views = await Promise.all(senders.map((sender) => sender.awaitMessages(room, total, 30_000)))
+    for (const view of views) {
+      expect(seqsOf(view)).toEqual(range(1, total))
+      expect(view.map((message) => message.id)).toEqual(views[0]!.map((message) => message.id))
+      for (const clientIds of sent) {
+        const mine = new Set(clientIds)
+        expect(view.filter((message) => mine.has(message.clientId)).map((m) => m.clientId)).toEqual(clientIds)
+      }
+    }
+    // Rows one transaction inserted share its id (xmin): far fewer transactions than messages means the
+    // sends were stored in batches, not one statement each.
+    const db = createDatabase({ kind: 'postgres', url: cluster.env.DATABASE_URL! })
+    try {
+      const { rows } = await sql<{ transactions: number }>`
+        select count(distinct m.xmin::text)::int as transactions
+        from messages m join rooms r on r.id = m.room_id where r.name = ${room}
+      `.execute(db)
+      expect(rows[0]!.transactions).toBeLessThan(total / 2)
+    } finally {
+      await db.destroy()
+    }
+  })
+
   // Last: it stops process 1.
   it('(g) on SIGTERM closes its sockets with 1001, exits 0, and keeps every message it acknowledged', async () => {
     const [alice, bob] = [await cluster.register(), await cluster.register()]
@@ -385,12 +463,7 @@ describe('chat across separate server processes on one database and one Redis pr
 
     // bob sends 40 without waiting; process 1 is told to stop once the first is acknowledged
     const clientIds = Array.from({ length: 40 }, (_, i) => `shutdown-${i}`)
-    const acked = new Map<string, Frame>()
-    b.socket.socket.on('message', (data) => {
-      const frame = JSON.parse(data.toString()) as Frame
-      if (frame.type === 'ack') acked.set(frame.clientId!, frame)
-    })
-    clientIds.forEach((clientId) => b.write({ type: 'send', room, clientId, text: clientId }))
+    const acked = b.sendAll(room, clientIds)
     await b.ack(clientIds[0]!)
     const exited = cluster.servers[1]!.stop()
     const [closedB, closedObserver] = await Promise.all([b.socket.closed, bObserver.socket.closed])

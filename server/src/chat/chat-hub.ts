@@ -3,11 +3,14 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { Bus } from '../bus/bus.ts'
 import type { Metrics } from '../metrics/metrics.ts'
 import type { ChatStore, HistoryCursor, HistoryPage, Room } from './chat-repository.ts'
+import { GroupCommit } from './group-commit.ts'
 import { LocalPresence, mergeOnline, type PresenceStore } from './presence.ts'
 import { RoomFeeds, type RoomMember } from './room-feeds.ts'
 
 export interface ChatSettings {
   historyLimit: number
+  /** most messages of one room stored in one statement (group commit); 1 stores each on its own */
+  maxBatch: number
   messagesPerSecond: number
   /** how often presence is refreshed; a dead process's users vanish within about three of these */
   presenceIntervalMs: number
@@ -31,6 +34,7 @@ export interface RoomListener {
  */
 export class ChatHub {
   private readonly feeds: RoomFeeds
+  private readonly writer: GroupCommit
   private readonly local = new LocalPresence()
   private readonly lastOnline = new Map<string, string>()
   private readonly listeners = new Set<RoomListener>()
@@ -55,6 +59,11 @@ export class ChatHub {
     this.roomsChannel = `${channelPrefix}rooms`
     const onPresenceSignal = (room: string) => void this.refreshPresence(room)
     this.feeds = new RoomFeeds(bus, repository, channelPrefix, onPresenceSignal, log, metrics, gapWaitMs)
+    this.writer = new GroupCommit(
+      repository,
+      (messages) => this.feeds.publishMessages(messages),
+      settings.maxBatch,
+    )
   }
 
   async start(): Promise<void> {
@@ -121,8 +130,9 @@ export class ChatHub {
   /**
    * Stored first, then acknowledged (`stored`), then announced: an ack means the message is safe. A
    * client id this user sent before is not stored again: its first message is acknowledged once more.
+   * Sends to one room arriving while its previous insert is in flight are stored together (group commit).
    */
-  async send(
+  send(
     room: Room,
     author: ChatUser,
     clientId: string,
@@ -130,12 +140,13 @@ export class ChatHub {
     stored: (message: ChatMessage) => void,
   ): Promise<void> {
     this.metrics.messagesReceived.inc()
+    // from arrival to stored, the wait for the room's batch included: what a sender sees before its ack
     const endTimer = this.metrics.storeDuration.startTimer()
-    const { message, created } = await this.repository.insertMessage(room, author, clientId, text)
-    endTimer()
-    if (created) this.metrics.messagesStored.inc()
-    stored(message)
-    if (created) await this.feeds.publishMessage(message)
+    return this.writer.send(room, { author, clientId, text }, (result) => {
+      endTimer()
+      if (result.created) this.metrics.messagesStored.inc()
+      stored(result.message)
+    })
   }
 
   typing(roomName: string, user: ChatUser, typing: boolean): Promise<void> {

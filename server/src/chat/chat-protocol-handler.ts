@@ -70,7 +70,10 @@ export class ChatConnection implements RoomMember, RoomListener, ChatSession {
   private readonly rooms = new Map<string, Membership>()
   private readonly budget: TokenBucket
   private overBudget = 0
-  /** one message at a time, in arrival order: two sends are stored, acked and seen in the order sent */
+  /**
+   * one message at a time, in arrival order; a send waits only until it is queued for storage, so sends
+   * are stored, acked and seen in the order sent while several of them are in flight
+   */
   private work: Promise<void> = Promise.resolve()
   private readonly user: ChatUser
   private gone = false
@@ -183,28 +186,32 @@ export class ChatConnection implements RoomMember, RoomListener, ChatSession {
       message = parse(frame)
       await this.handle(message)
     } catch (error) {
-      const clientId =
-        message?.type === 'send' ? message.clientId : error instanceof ChatProblem ? error.ref : undefined
-      const ref = clientId ? { ref: clientId } : {}
-      // a refused send is not stored: the only stored one is a send whose announcement failed
-      const stored = clientId ? { stored: error instanceof AnnouncementFailed } : {}
-      if (error instanceof ChatProblem)
-        return this.send({ type: 'error', code: error.code, message: error.message, ...ref, ...stored })
-      // unexpected: logged here, once, with what the client asked; the client hears `unavailable`
-      const room = message && 'room' in message ? message.room : undefined
-      const cause = error instanceof AnnouncementFailed ? error.cause : error
-      this.log.error({ err: cause, type: message?.type, room, ...ref }, 'chat request failed')
-      this.send({
-        type: 'error',
-        code: 'unavailable',
-        message:
-          error instanceof AnnouncementFailed
-            ? 'Your message is stored, but others may see it only when they next open the room'
-            : 'The server could not do that now; try again',
-        ...ref,
-        ...stored,
-      })
+      this.fail(message, error)
     }
+  }
+
+  private fail(message: ClientMessage | undefined, error: unknown): void {
+    const clientId =
+      message?.type === 'send' ? message.clientId : error instanceof ChatProblem ? error.ref : undefined
+    const ref = clientId ? { ref: clientId } : {}
+    // a refused send is not stored: the only stored one is a send whose announcement failed
+    const stored = clientId ? { stored: error instanceof AnnouncementFailed } : {}
+    if (error instanceof ChatProblem)
+      return this.send({ type: 'error', code: error.code, message: error.message, ...ref, ...stored })
+    // unexpected: logged here, once, with what the client asked; the client hears `unavailable`
+    const room = message && 'room' in message ? message.room : undefined
+    const cause = error instanceof AnnouncementFailed ? error.cause : error
+    this.log.error({ err: cause, type: message?.type, room, ...ref }, 'chat request failed')
+    this.send({
+      type: 'error',
+      code: 'unavailable',
+      message:
+        error instanceof AnnouncementFailed
+          ? 'Your message is stored, but others may see it only when they next open the room'
+          : 'The server could not do that now; try again',
+      ...ref,
+      ...stored,
+    })
   }
 
   private async handle(message: ClientMessage): Promise<void> {
@@ -222,8 +229,13 @@ export class ChatConnection implements RoomMember, RoomListener, ChatSession {
         if (!this.rooms.delete(message.room)) throw notJoined(message.room)
         await this.leaveRoom(message.room)
         return this.send({ type: 'left', room: message.room })
-      case 'send':
-        return this.store(message)
+      case 'send': {
+        // queued for storage in arrival order, and the next frame is read at once: a client's sends in
+        // flight are stored together (group commit) and acked in order; a failure is answered on its own
+        const stored = this.store(message)
+        stored.catch((error: unknown) => this.fail(message, error))
+        return
+      }
       case 'typing':
         this.joined(message.room)
         if (message.typing) this.typingIn.add(message.room)

@@ -20,6 +20,19 @@ export interface Room {
   lastSeq: number
 }
 
+/** A message to store: its author, the client's own id for it, its text. */
+export interface NewMessage {
+  author: ChatUser
+  clientId: string
+  text: string
+}
+
+/** A message as stored; `created: false` when its client id had been stored before (a re-send). */
+export interface StoredMessage {
+  message: ChatMessage
+  created: boolean
+}
+
 interface MessageRow {
   id: string | number | bigint
   seq: string | number | bigint
@@ -44,7 +57,7 @@ const toMessage = (room: string, row: MessageRow): ChatMessage => ({
 /** What the chat domain asks of storage: the repository, or an in-memory fake in unit tests. */
 export type ChatStore = Pick<
   ChatRepository,
-  'roomNames' | 'findRoom' | 'createRoom' | 'insertMessage' | 'messagesAfter' | 'historyPage'
+  'roomNames' | 'findRoom' | 'createRoom' | 'insertMessages' | 'messagesAfter' | 'historyPage'
 >
 
 /** The only module that reads or writes `rooms` and `messages`. */
@@ -77,39 +90,23 @@ export class ChatRepository {
   }
 
   /**
-   * Stores a message under the room's next `seq`, unless this user already sent one with this client id:
-   * then that one comes back, with `created: false`. One statement, so the room lock lasts one round trip.
+   * Stores a batch of one room's messages in one statement (group commit): the room row is locked once
+   * and the new messages take consecutive `seq` values, in batch order. A message whose author already
+   * sent one with its client id is not stored again: that one comes back, with `created: false`. Answers
+   * in batch order, one per message.
    */
-  async insertMessage(
-    room: Room,
-    author: ChatUser,
-    clientId: string,
-    text: string,
-  ): Promise<{ message: ChatMessage; created: boolean }> {
-    for (let attempt = 0; attempt < 2; attempt++) {
-      const { rows } = await sql<MessageRow & { created: boolean; room_name: string }>`
-        with existing as (
-          select m.id, m.seq, m.client_id, m.body, m.created_on, r.name as room_name
-          from messages m join rooms r on r.id = m.room_id
-          where m.user_id = ${author.id} and m.client_id = ${clientId}
-        ), next as (
-          update rooms set last_seq = last_seq + 1
-          where id = ${room.id} and not exists (select 1 from existing)
-          returning last_seq
-        ), inserted as (
-          insert into messages (room_id, seq, user_id, client_id, body)
-          select ${room.id}, last_seq, ${author.id}, ${clientId}, ${text} from next
-          on conflict (user_id, client_id) do nothing
-          returning id, seq, client_id, body, created_on
-        )
-        select id, seq, client_id, body, created_on, ${room.name} as room_name, true as created from inserted
-        union all
-        select id, seq, client_id, body, created_on, room_name, false as created from existing
-      `.execute(this.db)
-      const row = rows[0]
-      // empty only when the same client id raced in from another connection and won: read its row next time
-      if (row) {
-        return {
+  async insertMessages(room: Room, batch: readonly NewMessage[]): Promise<StoredMessage[]> {
+    const results: (StoredMessage | undefined)[] = new Array(batch.length)
+    let missing = batch.map((_, index) => index)
+    for (let attempt = 0; attempt < 2 && missing.length > 0; attempt++) {
+      const rows = await this.insertOnce(
+        room,
+        missing.map((index) => batch[index]!),
+      )
+      for (const row of rows) {
+        const index = missing[row.ord]!
+        const author = batch[index]!.author
+        results[index] = {
           message: toMessage(row.room_name, {
             ...row,
             user_id: author.id,
@@ -119,8 +116,63 @@ export class ChatRepository {
           created: row.created,
         }
       }
+      // left out only when its client id is twice in the batch, or raced in from another connection and
+      // won: the next attempt finds the stored one
+      missing = missing.filter((index) => results[index] === undefined)
     }
-    throw new Error('message neither stored nor found')
+    if (missing.length > 0) throw new Error('message neither stored nor found')
+    return results as StoredMessage[]
+  }
+
+  /**
+   * One statement: the batch as a JSON parameter (one parameter however long the batch, on pg and PGlite
+   * alike); `existing` finds client ids stored before; `fresh` keeps the first of each client id still
+   * new and numbers them; one update of the room row takes the seq range; the insert fills it.
+   */
+  private async insertOnce(room: Room, batch: readonly NewMessage[]) {
+    const input = JSON.stringify(
+      batch.map((message, ord) => ({
+        ord,
+        user_id: message.author.id,
+        client_id: message.clientId,
+        body: message.text,
+      })),
+    )
+    const { rows } = await sql<MessageRow & { ord: number; created: boolean; room_name: string }>`
+      with input as (
+        select * from json_to_recordset(${input}::json) as t(ord int, user_id bigint, client_id text, body text)
+      ), existing as (
+        select i.ord, m.id, m.seq, m.client_id, m.body, m.created_on, r.name as room_name
+        from input i
+        join messages m on m.user_id = i.user_id and m.client_id = i.client_id
+        join rooms r on r.id = m.room_id
+      ), fresh as (
+        select f.*, row_number() over (order by f.ord) as n, count(*) over () as total
+        from (
+          select distinct on (i.user_id, i.client_id) i.*
+          from input i
+          where not exists (select 1 from existing e where e.ord = i.ord)
+          order by i.user_id, i.client_id, i.ord
+        ) f
+      ), next as (
+        update rooms set last_seq = last_seq + (select count(*) from fresh)
+        where id = ${room.id} and exists (select 1 from fresh)
+        returning last_seq
+      ), inserted as (
+        insert into messages (room_id, seq, user_id, client_id, body)
+        select ${room.id}, next.last_seq - fresh.total + fresh.n, fresh.user_id, fresh.client_id, fresh.body
+        from fresh cross join next
+        order by fresh.n
+        on conflict (user_id, client_id) do nothing
+        returning id, seq, user_id, client_id, body, created_on
+      )
+      select fresh.ord, inserted.id, inserted.seq, inserted.client_id, inserted.body, inserted.created_on,
+        ${room.name} as room_name, true as created
+      from inserted join fresh on fresh.user_id = inserted.user_id and fresh.client_id = inserted.client_id
+      union all
+      select ord, id, seq, client_id, body, created_on, room_name, false as created from existing
+    `.execute(this.db)
+    return rows
   }
 
   /** Messages with `after < seq <= upTo`, oldest first, at most `limit`. */

@@ -121,13 +121,17 @@ describe('RoomFeeds on a LocalBus and a real ChatRepository (PGlite)', () => {
   let clientIds = 0
   const chatAuthor = () => ({ id: author.id, name: author.displayName, verified: author.confirmed })
   const store = async (room: Room, text = `message ${clientIds + 1}`) =>
-    (await repository.insertMessage(room, chatAuthor(), `client-${++clientIds}`, text)).message
+    (
+      await repository.insertMessages(room, [
+        { author: chatAuthor(), clientId: `client-${++clientIds}`, text },
+      ])
+    )[0]!.message
 
   /** A seq taken and never stored, as when two connections race to store one client id. */
   const skipSeq = (room: Room) =>
     sql`update rooms set last_seq = last_seq + 1 where id = ${room.id}`.execute(db).then(() => {})
 
-  /** What `publishMessage` sends, published by hand so the test chooses the order. */
+  /** What `publishMessages` sends for one message, published by hand so the test chooses the order. */
   const announce = async (message: ChatMessage) => {
     await bus.publish(feeds.channel(message.room), `m ${message.seq}\n${messageFrame(message)}`)
     await flush()
@@ -137,11 +141,70 @@ describe('RoomFeeds on a LocalBus and a real ChatRepository (PGlite)', () => {
     newFeeds()
     const room = await newRoom()
     const message = await store(room, 'hello')
-    await feeds.publishMessage(message)
+    await feeds.publishMessages([message])
     expect(bus.published).toEqual([
       { channel: `${PREFIX}room:${room.name}`, message: `m ${message.seq}\n${messageFrame(message)}` },
     ])
     expect(JSON.parse(messageFrame(message))).toEqual({ type: 'message', ...message })
+  })
+
+  it('announces a stored batch in one bus message, seqs then frames, and members get each frame in order', async () => {
+    newFeeds()
+    const room = await newRoom()
+    const member = await join(room)
+    const batch = await repository.insertMessages(
+      room,
+      ['one', 'two\nlines', 'three'].map((text) => ({
+        author: chatAuthor(),
+        clientId: `client-${++clientIds}`,
+        text,
+      })),
+    )
+    const messages = batch.map((stored) => stored.message)
+    await feeds.publishMessages(messages)
+    await flush()
+    expect(bus.published).toEqual([
+      { channel: `${PREFIX}room:${room.name}`, message: `m 1 2 3\n${messages.map(messageFrame).join('\n')}` },
+    ])
+    expect(member.got).toEqual(
+      messages.map((message) => ({ room: room.name, seq: message.seq, frame: messageFrame(message) })),
+    )
+  })
+
+  it('stores a batch under consecutive seqs in batch order; a client id stored before or twice in the batch is stored once', async () => {
+    const room = await newRoom()
+    const stored = (await new UserRepository(db).insert({ email: 'other@example.com', passwordHash: 'x' }))!
+    const other = { id: stored.id, name: stored.displayName, verified: stored.confirmed }
+    const me = chatAuthor()
+    const [earlier] = await repository.insertMessages(room, [
+      { author: me, clientId: 'earlier', text: 'before' },
+    ])
+    const results = await repository.insertMessages(room, [
+      { author: me, clientId: 'a', text: 'first' },
+      { author: me, clientId: 'earlier', text: 'a re-send' },
+      { author: other, clientId: 'a', text: 'same client id, other user' },
+      { author: me, clientId: 'a', text: 'a re-send in the same batch' },
+      { author: me, clientId: 'b', text: 'last' },
+    ])
+    expect(
+      results.map(({ message, created }) => [message.seq, message.clientId, message.text, created]),
+    ).toEqual([
+      [2, 'a', 'first', true],
+      [1, 'earlier', 'before', false],
+      [3, 'a', 'same client id, other user', true],
+      [2, 'a', 'first', false],
+      [4, 'b', 'last', true],
+    ])
+    expect(results[1]!.message.id).toBe(earlier!.message.id)
+    expect(results[2]!.message.author).toEqual(other)
+    expect((await repository.findRoom(room.name))!.lastSeq).toBe(4)
+    const kept = await repository.messagesAfter(room, 0, 10)
+    expect(kept.map((message) => [message.seq, message.text])).toEqual([
+      [1, 'before'],
+      [2, 'first'],
+      [3, 'same client id, other user'],
+      [4, 'last'],
+    ])
   })
 
   it('delivers announcements that crossed on the bus in seq order, without waiting for the database', async () => {

@@ -13,7 +13,9 @@ export interface RoomMember {
 /** The one serialisation of a message, whoever sends it: the publisher, or a process filling a gap. */
 export const messageFrame = (message: ChatMessage) => JSON.stringify({ type: 'message', ...message })
 
-// Bus payloads on `<prefix>room:<name>`: "m <seq>\n<frame>" a message, "e\n<frame>" an event, "p" presence.
+// Bus payloads on `<prefix>room:<name>`: "m <seq>…\n<frame>…" messages (one or a stored batch: their seqs
+// space-separated, their frames newline-separated; JSON frames hold no raw newline), "e\n<frame>" an event,
+// "p" presence.
 
 class RoomFeed {
   /** the highest `seq` delivered here with nothing missing below it; -1 until the room's state is read */
@@ -83,9 +85,11 @@ export class RoomFeeds {
     await this.bus.unsubscribe(this.channel(roomName), feed.handler)
   }
 
-  /** Announces a stored message to every process. */
-  publishMessage(message: ChatMessage): Promise<void> {
-    return this.bus.publish(this.channel(message.room), `m ${message.seq}\n${messageFrame(message)}`)
+  /** Announces stored messages of one room, in `seq` order, to every process: one bus message for all. */
+  publishMessages(messages: readonly ChatMessage[]): Promise<void> {
+    const seqs = messages.map((message) => message.seq).join(' ')
+    const frames = messages.map(messageFrame).join('\n')
+    return this.bus.publish(this.channel(messages[0]!.room), `m ${seqs}\n${frames}`)
   }
 
   /** Announces a passing event (typing) to the room's members on every process. */
@@ -121,9 +125,12 @@ export class RoomFeeds {
       for (const member of feed.members) member.deliver(feed.room.name, undefined, frame)
       return
     }
-    const seq = Number(head.slice(2))
-    if (seq <= feed.lastSeq) return
-    feed.pending.set(seq, frame)
+    const seqs = head.slice(2).split(' ')
+    const frames = seqs.length === 1 ? [frame] : frame.split('\n')
+    seqs.forEach((text, index) => {
+      const seq = Number(text)
+      if (seq > feed.lastSeq) feed.pending.set(seq, frames[index]!)
+    })
     if (feed.lastSeq >= 0) this.drain(feed)
   }
 

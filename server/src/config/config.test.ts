@@ -92,7 +92,7 @@ describe('loadConfig', () => {
         sendBufferLimit: 1_048_576,
         sessionCheckIntervalMs: 5_000,
       },
-      chat: { historyLimit: 50, messagesPerSecond: 10, presenceIntervalMs: 30_000 },
+      chat: { historyLimit: 50, maxBatch: 256, messagesPerSecond: 10, presenceIntervalMs: 30_000 },
     })
   })
 

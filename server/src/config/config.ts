@@ -91,6 +91,10 @@ export const EnvSchema = Type.Object({
     'how often open sockets re-check (and refresh) their sessions, in one batch',
   ),
   CHAT_HISTORY_LIMIT: Count(50, 'messages sent on joining a room'),
+  CHAT_MAX_BATCH: Count(
+    256,
+    'most messages of one room stored in one statement while its previous insert is in flight (group commit)',
+  ),
   SHUTDOWN_DRAIN_SECONDS: Type.Number({
     minimum: 0,
     maximum: 60,
@@ -266,6 +270,7 @@ function fromEnv(env: Env) {
     },
     chat: {
       historyLimit: env.CHAT_HISTORY_LIMIT,
+      maxBatch: env.CHAT_MAX_BATCH,
       messagesPerSecond: env.WS_MESSAGES_PER_SECOND,
       presenceIntervalMs: Math.round(env.API_WEBSOCKET_TIMEOUT * 1000),
     },

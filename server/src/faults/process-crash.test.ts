@@ -1,13 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import {
-  Cluster,
-  newRoomName,
-  sleep,
-  waitFor,
-  type Client,
-  type Frame,
-  type TestUser,
-} from '../test/cluster.ts'
+import { Cluster, newRoomName, sleep, waitFor, type Client, type TestUser } from '../test/cluster.ts'
 import { refusedStatus } from '../test/ws-client.ts'
 
 /** Connects to process 0, retrying while the user's slots are all taken (429), for at most `timeoutMs`. */
@@ -58,12 +50,7 @@ describe('a ws process that crashes', () => {
 
     // bob sends 40 without waiting; the ws process is killed once the first is acknowledged
     const clientIds = Array.from({ length: 40 }, (_, i) => `crash-${i}`)
-    const acked = new Map<string, Frame>()
-    b.socket.socket.on('message', (data) => {
-      const frame = JSON.parse(data.toString()) as Frame
-      if (frame.type === 'ack') acked.set(frame.clientId!, frame)
-    })
-    clientIds.forEach((clientId) => b.write({ type: 'send', room, clientId, text: clientId }))
+    const acked = b.sendAll(room, clientIds)
     await b.ack(clientIds[0]!)
     cluster.servers[1]!.child.kill('SIGKILL')
     expect((await b.socket.closed).code).toBe(1006)

@@ -14,13 +14,14 @@ import {
 } from './session-store.ts'
 
 // Each script is one round trip and reads Redis's own clock, so processes whose clocks differ agree on expiry.
-// Keys: session:<hash> -> {"user":…,"client":…,"createdAt":ms,"lastUsedAt":ms,"expiresAt":ms},
-// TTL = min(idle, time left); user-sessions:<id> -> set of hashes. (Times have 13 digits: cjson keeps 14.)
+// Keys: session:<hash> -> {"user":…,"client":…,"createdAt":ms,"expiresAt":ms}, TTL = min(idle, time left);
+// user-sessions:<id> -> set of hashes. A use only moves the TTL (PEXPIRE writes no data, so it still works
+// when Redis is out of memory); the last use is read back from it. (Times have 13 digits: cjson keeps 14.)
 const NOW = `local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`
 
 const CREATE = `${NOW}
 local expiresAt = now + tonumber(ARGV[3])
-local session = {user = cjson.decode(ARGV[1]), client = cjson.decode(ARGV[5]), createdAt = now, lastUsedAt = now, expiresAt = expiresAt}
+local session = {user = cjson.decode(ARGV[1]), client = cjson.decode(ARGV[5]), createdAt = now, expiresAt = expiresAt}
 redis.call('SET', KEYS[1], cjson.encode(session), 'PX', ARGV[2])
 redis.call('SADD', KEYS[2], ARGV[4])
 if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[3]) then redis.call('PEXPIRE', KEYS[2], ARGV[3]) end`
@@ -28,12 +29,9 @@ if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[3]) then redis.call('PEXPIRE', KE
 const TOUCH = `${NOW}
 local value = redis.call('GET', KEYS[1])
 if not value then return nil end
-local session = cjson.decode(value)
-local left = session.expiresAt - now
+local left = cjson.decode(value).expiresAt - now
 if left <= 0 then redis.call('DEL', KEYS[1]) return nil end
-session.lastUsedAt = now
-value = cjson.encode(session)
-redis.call('SET', KEYS[1], value, 'PX', math.min(tonumber(ARGV[1]), left))
+redis.call('PEXPIRE', KEYS[1], math.min(tonumber(ARGV[1]), left))
 return value`
 
 const REVOKE = `local value = redis.call('GET', KEYS[1])
@@ -58,11 +56,13 @@ redis.call('DEL', KEYS[1])
 redis.call('PUBLISH', ARGV[2], 'user:' .. ARGV[3])
 return ended`
 
-// The user's live sessions as [hash, value, …]; hashes of ended ones are dropped from the set on the way.
-const LIST = `local found = {}
+// The user's live sessions as [now, hash, value, ttl, …]; hashes of ended ones leave the set on the way.
+const LIST = `${NOW}
+local found = {now}
 for _, hash in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   local value = redis.call('GET', ARGV[1] .. hash)
-  if value then table.insert(found, hash) table.insert(found, value)
+  if value then
+    table.insert(found, hash) table.insert(found, value) table.insert(found, redis.call('PTTL', ARGV[1] .. hash))
   else redis.call('SREM', KEYS[1], hash) end
 end
 return found`
@@ -70,7 +70,6 @@ return found`
 interface StoredSession extends Session {
   client: SessionClient
   createdAt: number
-  lastUsedAt: number
 }
 
 export class RedisSessionStore implements SessionStore {
@@ -135,11 +134,25 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async list(userId: string): Promise<SessionInfo[]> {
-    const found = (await this.redis.eval(LIST, 1, this.userKey(userId), `${this.prefix}session:`)) as string[]
+    const [now, ...found] = (await this.redis.eval(
+      LIST,
+      1,
+      this.userKey(userId),
+      `${this.prefix}session:`,
+    )) as [number, ...(string | number)[]]
     const sessions: SessionInfo[] = []
-    for (let i = 0; i < found.length; i += 2) {
-      const { client, createdAt, lastUsedAt, expiresAt } = JSON.parse(found[i + 1]!) as StoredSession
-      sessions.push({ id: found[i]!, client, createdAt, lastUsedAt, expiresAt })
+    for (let i = 0; i < found.length; i += 3) {
+      const { client, createdAt, expiresAt } = JSON.parse(String(found[i + 1])) as StoredSession
+      // each use set the TTL to the idle timeout (or to the absolute end, when nearer: then this is the
+      // earliest the last use can have been)
+      const lastUsedAt = now - (this.lifetimes.idleTimeoutMs - Number(found[i + 2]))
+      sessions.push({
+        id: String(found[i]),
+        client,
+        createdAt,
+        lastUsedAt: Math.max(createdAt, lastUsedAt),
+        expiresAt,
+      })
     }
     return sessions.sort(byLastUse)
   }

@@ -174,6 +174,17 @@ export class Client {
     return this.ack(clientId)
   }
 
+  /** Sends one message per client id without waiting; the map fills with their acks as they come. */
+  sendAll(room: string, clientIds: string[]): Map<string, Frame> {
+    const acked = new Map<string, Frame>()
+    this.socket.socket.on('message', (data) => {
+      const frame = JSON.parse(data.toString()) as Frame
+      if (frame.type === 'ack') acked.set(frame.clientId!, frame)
+    })
+    clientIds.forEach((clientId) => this.write({ type: 'send', room, clientId, text: clientId }))
+    return acked
+  }
+
   ack(clientId: string, timeoutMs = 10_000): Promise<Frame> {
     return this.socket.nextOfType<Frame>('ack', (frame) => frame.clientId === clientId, timeoutMs)
   }

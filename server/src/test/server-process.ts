@@ -12,14 +12,21 @@ export interface ServerProcess {
   stop(): Promise<number | null>
 }
 
-/** `src/main.ts` in a process of its own, with only the given variables on top of a clean environment. */
-export function spawnServer(env: Record<string, string>, args: string[] = []): ServerProcess {
+/**
+ * `src/main.ts` (or the given script, such as a compiled bundle) in a process of its own, with only the
+ * given variables on top of a clean environment.
+ */
+export function spawnServer(
+  env: Record<string, string>,
+  args: string[] = [],
+  script: string[] = ['--import', 'tsx', 'src/main.ts'],
+): ServerProcess {
   const clean = Object.fromEntries(
     Object.entries(process.env).filter(
       ([name]) => !/^(DATABASE_URL|REDIS_|POSTGRES_|API_|APP_ROLE|PG|WS_|SESSION_)/.test(name),
     ),
   )
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
+  const child = spawn(process.execPath, [...script, ...args], {
     cwd: serverDir,
     env: { ...clean, PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -48,3 +48,20 @@ export function postJson(app: App, url: string, body: unknown, headers: Record<s
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** A new account logged in twice (each session from the given headers): its email and both tokens. */
+export async function accountWithTwoSessions(
+  app: App,
+  headers: [Record<string, string>, Record<string, string>] = [{}, {}],
+): Promise<{ email: string; password: string; first: string; second: string }> {
+  const email = newEmail()
+  const password = 'a-good-password'
+  const registered = await postJson(app, '/api/v1.0/user/register', { email, password }, headers[0])
+  const loggedIn = await postJson(app, '/api/v1.0/user/auth', { email, password }, headers[1])
+  return {
+    email,
+    password,
+    first: registered.json().data.access_token as string,
+    second: loggedIn.json().data.access_token as string,
+  }
+}
