@@ -334,6 +334,23 @@ describe(`accounts in Chromium${via}: mailed links, settings, two-step login, th
     await targetPage.waitForURL(`${base}/app/login`, { timeout: 5_000 })
     await row.getByRole('button', { name: `Enable: ${target.email}` }).waitFor()
 
+    // each action asks first, then the row shows the new state
+    const act = async (user: Account, verb: string) => {
+      await page.getByRole('button', { name: `${verb}: ${user.email}` }).click()
+      await page
+        .getByRole('dialog', { name: `${verb}: ${user.email}?` })
+        .getByRole('button', { name: verb })
+        .click()
+    }
+    await act(target, 'Enable')
+    await act(target, 'Make admin')
+    await expect.poll(() => row.getByRole('cell').first().textContent()).toBe('admin')
+    await act(target, 'Remove admin')
+    await expect.poll(() => row.getByRole('cell').first().textContent()).toBe('active')
+    await act(many[1]!, 'Delete')
+    await page.getByRole('status').filter({ hasText: 'Users 1 to 25 of 25.' }).waitFor()
+    expect(await page.getByRole('rowheader', { name: many[1]!.email }).count()).toBe(0)
+
     await row.getByRole('button', { name: `Audit log of ${target.email}` }).click()
     const audit = page.getByRole('table', { name: 'Audit log' })
     await audit.getByRole('row').filter({ hasText: 'Admin disabled a user' }).waitFor()
