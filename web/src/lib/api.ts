@@ -42,10 +42,18 @@ async function call<T>(path: string, init: RequestInit = {}): Promise<ApiResult<
   }
   if (response.ok && body.valid) return { ok: true, data: body.data as T }
   const retryAfter = Number(response.headers.get('retry-after'))
+  const fieldWords =
+    body.data && typeof body.data === 'object'
+      ? Object.values(body.data as FieldErrors)
+          .flat()
+          .join(' ')
+      : ''
   return {
     ok: false,
     status: response.status,
-    message: typeof body.data === 'string' ? body.data : `The server answered ${response.status}`,
+    // a 400's field messages, for a caller that has no field to put them under
+    message:
+      typeof body.data === 'string' ? body.data : fieldWords || `The server answered ${response.status}`,
     ...(body.data && typeof body.data === 'object' ? { fields: body.data as FieldErrors } : {}),
     ...(retryAfter > 0 ? { retryAfterSeconds: retryAfter } : {}),
     ...(typeof body.second_factor_token === 'string' ? { secondFactorToken: body.second_factor_token } : {}),
