@@ -9,4 +9,5 @@ export {
 } from './test/backends.ts'
 export { freePort } from './test/ports.ts'
 export { spawnServer, type ServerProcess } from './test/server-process.ts'
+export { startMailCatcher, type CaughtMail, type MailCatcher } from './test/mail-catcher.ts'
 export { openSocket, refusedStatus, type TestSocket } from './test/ws-client.ts'

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { chromium, type Browser, type Page } from 'playwright-core'
 
 /**
@@ -31,3 +33,20 @@ export const descriptionOf = (page: Page, label: string) =>
       .map((id) => document.getElementById(id)?.textContent?.trim())
       .join(' '),
   )
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
+
+/** axe-core's serious and critical violations on the page as it is now, as "rule: element" lines */
+export async function seriousViolations(page: Page): Promise<string[]> {
+  // evaluated through the DevTools protocol, which the page's Content-Security-Policy does not stop
+  await page.evaluate(axeSource)
+  const violations = await page.evaluate(async () => {
+    const { axe } = window as unknown as {
+      axe: { run(): Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> }
+    }
+    return (await axe.run()).violations
+  })
+  return violations
+    .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
+    .flatMap((violation) => violation.nodes.map((node) => `${violation.id}: ${node.target.join(' ')}`))
+}

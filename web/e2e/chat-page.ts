@@ -1,5 +1,6 @@
 import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core'
 import { expect } from 'vitest'
+import type { MailCatcher } from '@chat/server/testing'
 
 export interface Account {
   email: string
@@ -10,18 +11,41 @@ export interface Account {
   token: string
 }
 
-export async function registerAccount(base: string): Promise<Account> {
+/**
+ * A new account through the API; `localPart` names its email (random by default). With `mail` (a server
+ * that mails links, so addresses must be confirmed) the account is confirmed by its mailed link's token.
+ */
+export async function registerAccount(
+  base: string,
+  { localPart, mail }: { localPart?: string; mail?: MailCatcher } = {},
+): Promise<Account> {
   const id = crypto.randomUUID().slice(0, 8)
-  const account = { email: `user-${id}@example.com`, name: `User ${id}`, password: 'a-good-password' }
-  const response = await fetch(`${base}/api/v1.0/user/register`, {
+  const account = {
+    email: `${localPart ?? `user-${id}`}@example.com`,
+    name: `User ${id}`,
+    password: 'a-good-password',
+  }
+  const registered = await postJson(base, '/register', {
+    email: account.email,
+    password: account.password,
+    display_name: account.name,
+  })
+  expect(registered.status).toBe(mail ? 202 : 201)
+  if (!mail) return { ...account, token: await accessTokenOf(registered) }
+  const { text } = await mail.next(account.email, /^Confirm your email address/)
+  const confirmed = await postJson(base, '/verify-email', { token: text.match(/#token=([\w-]+)/)?.[1] })
+  expect(confirmed.status).toBe(200)
+  return { ...account, token: await accessTokenOf(confirmed) }
+}
+
+const postJson = (base: string, path: string, body: unknown) =>
+  fetch(`${base}/api/v1.0/user${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ email: account.email, password: account.password, display_name: account.name }),
+    body: JSON.stringify(body),
   })
-  expect(response.status).toBe(201)
-  const token = ((await response.json()) as { data: { access_token: string } }).data.access_token
-  return { ...account, token }
-}
+const accessTokenOf = async (response: Response) =>
+  ((await response.json()) as { data: { access_token: string } }).data.access_token
 
 /**
  * Browser contexts of one test, closed after it (so no page of an earlier test is still reconnecting

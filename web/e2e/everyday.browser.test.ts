@@ -1,9 +1,7 @@
-import { readFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
 import type { ChatMessage } from '@chat/contract'
 import type { Browser, Page, Response } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { descriptionOf, launchChromium } from './browser'
+import { descriptionOf, launchChromium, seriousViolations } from './browser'
 import {
   composer,
   connected,
@@ -21,23 +19,6 @@ import { startServer, type TestServer } from './test-server'
 const via = process.env.E2E_STACK === '1' ? ', through nginx' : ''
 /** the server's rate for these tests: low, so that 40 quick messages run into it within seconds */
 const MESSAGES_PER_SECOND = 5
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
-
-/** axe-core's serious and critical violations on the page as it is now, as "rule: element" lines */
-async function seriousViolations(page: Page): Promise<string[]> {
-  // evaluated through the DevTools protocol, which the page's Content-Security-Policy does not stop
-  await page.evaluate(axeSource)
-  const violations = await page.evaluate(async () => {
-    const { axe } = window as unknown as {
-      axe: { run(): Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> }
-    }
-    return (await axe.run()).violations
-  })
-  return violations
-    .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
-    .flatMap((violation) => violation.nodes.map((node) => `${violation.id}: ${node.target.join(' ')}`))
-}
-
 const DAY_MS = 86_400_000
 /** noon UTC, `daysAgo` days before today (the pages of these tests run in UTC) */
 const noonUtc = (daysAgo: number, minute = 0) => {
@@ -384,8 +365,14 @@ describe(`the SPA as people use it, in Chromium${via}`, () => {
     await page.goto(`${base}/app/login`)
     await page.getByLabel('Email').waitFor()
     expect(await seriousViolations(page)).toEqual([])
-    await page.goto(`${base}/app/register`)
-    await page.getByLabel('Email').waitFor()
+    for (const path of ['register', 'forgot-password']) {
+      await page.goto(`${base}/app/${path}`)
+      await page.getByLabel('Email').waitFor()
+      expect(await seriousViolations(page)).toEqual([])
+    }
+    // opened without the mailed link's token: the page says what it needs
+    await page.goto(`${base}/app/reset-password`)
+    await page.getByText('This page needs the link from the mail.').waitFor()
     expect(await seriousViolations(page)).toEqual([])
 
     const [alice, bob] = [await register(), await register()]

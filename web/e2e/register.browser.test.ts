@@ -1,4 +1,4 @@
-import { PASSWORD_RULE, fieldMessages } from '@chat/contract'
+import { PASSWORD_RULE, displayNameMessages, fieldMessages } from '@chat/contract'
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { descriptionOf, launchChromium } from './browser'
@@ -18,13 +18,18 @@ describe(`registering in Chromium${via}`, () => {
     await server?.stop()
   })
 
-  it('says the password rule before anything is typed, refuses a common password, then creates the account', async () => {
+  it('asks for a name, says the password rule before anything is typed, refuses a common password, then creates the account', async () => {
     const context = await browser.newContext({ ignoreHTTPSErrors: true })
     try {
       const page = await context.newPage()
       await page.goto(`${server.url}/app/register`)
       expect(await descriptionOf(page, 'Password')).toBe(PASSWORD_RULE)
 
+      await page.getByRole('button', { name: 'Create account' }).click()
+      expect(await descriptionOf(page, 'Your name')).toBe(
+        `Others in the chat see this name, never your email address. ${displayNameMessages.empty}`,
+      )
+      await page.getByLabel('Your name').fill('  Ada Lovelace ')
       await page
         .getByLabel('Email', { exact: true })
         .fill(`new-${crypto.randomUUID().slice(0, 8)}@example.com`)
@@ -39,6 +44,8 @@ describe(`registering in Chromium${via}`, () => {
       await page.getByLabel('Password', { exact: true }).fill('a tune nobody hums')
       await page.getByRole('button', { name: 'Create account' }).click()
       await page.getByRole('status').filter({ hasText: 'Connected' }).waitFor({ timeout: 10_000 })
+      // the name, trimmed, is the one shown
+      await page.getByRole('banner').getByText('Ada Lovelace', { exact: true }).waitFor()
     } finally {
       await context.close()
     }

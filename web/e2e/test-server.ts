@@ -5,6 +5,8 @@ import { productionLikeEnv } from '@chat/server/testing'
 
 export interface TestServer {
   url: string
+  /** the admin account the server creates at start */
+  admin: { email: string; password: string }
   /** the SPKI fingerprint of the HTTPS certificate Chromium must accept (through nginx only) */
   trustedSpki?: string
   restart(downMs: number): Promise<void>
@@ -19,7 +21,7 @@ export interface TestServer {
  * stopped and started again on the same address under the pages' feet.
  */
 export async function startServer(extra: Record<string, string> = {}): Promise<TestServer> {
-  const { env, cleanup, forgetRedisState } = await productionLikeEnv(extra)
+  const { env, admin, cleanup, forgetRedisState } = await productionLikeEnv(extra)
 
   if (process.env.E2E_STACK === '1') {
     // the certificate this process already trusts (NODE_EXTRA_CA_CERTS, from e2e/stack-certificate.ts)
@@ -34,6 +36,7 @@ export async function startServer(extra: Record<string, string> = {}): Promise<T
     )
     return {
       url: stack.url,
+      admin,
       trustedSpki: spkiFingerprint(stack.ca),
       restart: stack.restart,
       forgetSessions: forgetRedisState,
@@ -57,6 +60,7 @@ export async function startServer(extra: Record<string, string> = {}): Promise<T
     get url() {
       return `http://127.0.0.1:${port}`
     },
+    admin,
     restart: async (downMs) => {
       await app?.close()
       await new Promise((resolve) => setTimeout(resolve, downMs))

@@ -22,15 +22,23 @@ export const useSessionStore = defineStore('session', () => {
   }
 
   async function afterLogin(result: ApiResult<unknown>): Promise<ApiResult<unknown>> {
-    if (!result.ok) return result
-    checked = false
+    // a string is a notice (registered, the email to verify first): nobody is logged in yet
+    if (!result.ok || typeof result.data === 'string') return result
     endedBecause.value = null
-    await check()
+    await refresh()
     return result
   }
 
   const login = async (email: string, password: string) => afterLogin(await api.login(email, password))
-  const register = async (email: string, password: string) => afterLogin(await api.register(email, password))
+  const register = async (email: string, password: string, displayName: string) =>
+    afterLogin(await api.register(email, password, displayName))
+  const verifyEmail = async (token: string) => afterLogin(await api.verifyEmail(token))
+  /** asks the server again, after something changed the user (their email, say) */
+  async function refresh(): Promise<void> {
+    checked = false
+    await check()
+  }
+  const secondFactor = async (token: string, code: string) => afterLogin(await api.secondFactor(token, code))
 
   function ended(reason: string): void {
     user.value = null
@@ -46,5 +54,5 @@ export const useSessionStore = defineStore('session', () => {
 
   tabs?.addEventListener('message', () => ended('You logged out in another tab.'))
 
-  return { user, endedBecause, check, login, register, logout, ended }
+  return { user, endedBecause, check, refresh, login, register, secondFactor, verifyEmail, logout, ended }
 })
