@@ -127,6 +127,27 @@ describe('migrations on PostgreSQL', () => {
     expect(rows.map((row) => row.name)).toContain('is_admin')
   })
 
+  it("gives existing users a display name and counts them confirmed, and takes the name away on 'down'", async () => {
+    const db = open()
+    await migrate(db, 'to', '0010-add-user-deleted')
+    await sql`insert into users (email, password) values ('zoe.u@x.io', 'hash'), ('gone@x.io', 'hash')`.execute(
+      db,
+    )
+    await sql`update users set deleted_on = now() where email = 'gone@x.io'`.execute(db)
+    await migrate(db, 'to', '0012-confirm-existing-users')
+    const { rows } = await sql<{ email: string; display_name: string; confirmed: boolean }>`
+      select email, display_name, confirmed from users order by email`.execute(db)
+    expect(rows).toEqual([
+      { email: 'gone@x.io', display_name: 'Deleted user', confirmed: false },
+      { email: 'zoe.u@x.io', display_name: 'zoe.u', confirmed: true },
+    ])
+    await migrate(db, 'to', '0010-add-user-deleted')
+    const columns = await sql<{ name: string }>`
+      select column_name as name from information_schema.columns
+      where table_schema = current_schema() and table_name = 'users'`.execute(db)
+    expect(columns.rows.map((row) => row.name)).not.toContain('display_name')
+  })
+
   it('makes email unique regardless of case', async () => {
     const db = open()
     await migrate(db, 'latest')
