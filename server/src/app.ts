@@ -94,10 +94,22 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
         async () => ({ hello: 'world' as const }),
       )
       await api.register(healthRoutes)
-      if (servesApi) await api.register(authRoutes, { prefix: '/v1.0/user', config })
-      if (servesApi) await api.register(accountRoutes, { prefix: '/v1.0/user', config })
-      if (servesApi) await api.register(twoFactorRoutes, { prefix: '/v1.0/user/2fa' })
-      if (servesApi) await api.register(adminRoutes, { prefix: '/v1.0/admin' })
+      if (servesApi) {
+        await api.register(
+          async (v1) => {
+            // answers here carry tokens, secrets and account data: no cache, shared or private, may keep
+            // them (ASVS 5.0 V14.3.2)
+            v1.addHook('onRequest', async (_request, reply) => {
+              reply.header('cache-control', 'no-store')
+            })
+            await v1.register(authRoutes, { prefix: '/user', config })
+            await v1.register(accountRoutes, { prefix: '/user', config })
+            await v1.register(twoFactorRoutes, { prefix: '/user/2fa' })
+            await v1.register(adminRoutes, { prefix: '/admin' })
+          },
+          { prefix: '/v1.0' },
+        )
+      }
     },
     { prefix: '/api' },
   )

@@ -1,8 +1,8 @@
-import { WRONG_CURRENT_PASSWORD, type AccountDeletion } from '@chat/contract'
+import type { AccountDeletion } from '@chat/contract'
 import type { AuditLog } from '../audit/audit-log.ts'
 import { invalidFields } from '../http/api-error.ts'
 import type { TwoFactor } from '../two-factor/two-factor-service.ts'
-import { verifyPassword } from '../users/password-hasher.ts'
+import { requireCurrentPassword } from '../users/password-policy.ts'
 import type { User } from '../users/user-repository.ts'
 import type { UserService } from '../users/user-service.ts'
 
@@ -19,8 +19,7 @@ export class AccountDeleter {
   ) {}
 
   async delete(user: User, { password, code }: AccountDeletion, address: string): Promise<void> {
-    if (!(await verifyPassword(user.passwordHash, password)).valid)
-      throw invalidFields({ password: [WRONG_CURRENT_PASSWORD] })
+    await requireCurrentPassword(user.passwordHash, password)
     if (await this.twoFactor.isEnabled(user.id)) {
       if (!code)
         throw invalidFields({ code: ['Enter a code from your authenticator app, or a recovery code.'] })

@@ -48,9 +48,6 @@ const accountRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app,
   )
   const passwordChanger = new PasswordChanger(users, app.sessions, store)
   const accountDeleter = new AccountDeleter(app.users, app.twoFactor, app.audit)
-  app.addHook('onRequest', async (_request, reply) => {
-    reply.header('cache-control', 'no-store')
-  })
 
   app.post(
     '/password-reset',

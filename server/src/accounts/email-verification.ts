@@ -1,14 +1,9 @@
-import {
-  CONFIRM_EMAIL_PATH,
-  FORGOT_PASSWORD_PATH,
-  VERIFY_EMAIL_PATH,
-  WRONG_CURRENT_PASSWORD,
-} from '@chat/contract'
+import { CONFIRM_EMAIL_PATH, FORGOT_PASSWORD_PATH, VERIFY_EMAIL_PATH } from '@chat/contract'
 import type { AuditLog } from '../audit/audit-log.ts'
 import { createLimiter, secondsToWait, type LimiterStore } from '../auth/limiter-store.ts'
-import { ApiError, invalidFields, tooManyRequests } from '../http/api-error.ts'
+import { ApiError, tooManyRequests } from '../http/api-error.ts'
 import type { Outbox } from '../mail/mail-plugin.ts'
-import { verifyPassword } from '../users/password-hasher.ts'
+import { requireCurrentPassword } from '../users/password-policy.ts'
 import type { User, UserRepository } from '../users/user-repository.ts'
 import {
   emailChangedMail,
@@ -91,8 +86,7 @@ export class EmailVerification {
 
   /** A logged-in user asks for a new address: a link goes to it; the answer never says it is taken. */
   async requestChange(user: User, newEmail: string, password: string): Promise<void> {
-    if (!(await verifyPassword(user.passwordHash, password)).valid)
-      throw invalidFields({ password: [WRONG_CURRENT_PASSWORD] })
+    await requireCurrentPassword(user.passwordHash, password)
     const owner = await this.users.findByEmail(newEmail)
     if (owner) {
       if (owner.id !== user.id) await this.tellOwnerOfAttempt(owner)

@@ -40,9 +40,6 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
     app.audit,
     (userId) => app.twoFactor.isEnabled(userId),
   )
-  app.addHook('onRequest', async (_request, reply) => {
-    reply.header('cache-control', 'no-store')
-  })
   app.addHook('preHandler', app.requireSession)
   app.addHook('preHandler', app.requireAdmin)
 

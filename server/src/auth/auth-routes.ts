@@ -48,10 +48,6 @@ const authRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
     reply.setCookie(cookieName, token, { ...cookieOptions, maxAge: Math.floor(absoluteTimeoutMs / 1000) })
     return { valid: true as const, data: { access_token: token } }
   }
-  // Answers here carry tokens and account data: no cache, shared or private, may keep them (ASVS 14.3.2).
-  app.addHook('onRequest', async (_request, reply) => {
-    reply.header('cache-control', 'no-store')
-  })
 
   const endSession = (reply: FastifyReply, ended: number) => {
     reply.clearCookie(cookieName, { path: '/' })

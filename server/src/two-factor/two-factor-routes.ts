@@ -20,9 +20,6 @@ const refusals = {
 
 /** `/api/v1.0/user/2fa/*`: the logged-in user's second factor. */
 const twoFactorRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  app.addHook('onRequest', async (_request, reply) => {
-    reply.header('cache-control', 'no-store') // secrets and recovery codes: never cached
-  })
   app.addHook('preHandler', app.requireSession)
 
   app.get(

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto'
 import { Secret, TOTP } from 'otpauth'
-import { WRONG_CODE, WRONG_CURRENT_PASSWORD } from '@chat/contract'
+import { WRONG_CODE } from '@chat/contract'
 import { createLimiter, secondsToWait, type LimiterStore } from '../auth/limiter-store.ts'
 import { ApiError, invalidFields, tooManyRequests } from '../http/api-error.ts'
-import { verifyPassword } from '../users/password-hasher.ts'
+import { requireCurrentPassword } from '../users/password-policy.ts'
 import type { User } from '../users/user-repository.ts'
 import type { TwoFactorRepository } from './two-factor-repository.ts'
 
@@ -50,7 +50,7 @@ export class TwoFactor {
 
   /** A new secret for the user's app, not in force until `enable` sees a code made with it. */
   async begin(user: User, password: string): Promise<{ secret: string; otpauth_uri: string }> {
-    await this.checkPassword(user, password, 'password')
+    await requireCurrentPassword(user.passwordHash, password)
     const secret = new Secret({ size: 20 }).base32
     if (!(await this.repository.savePending(user.id, secret)))
       throw new ApiError(409, 'Two-factor authentication is on already; turn it off first to start again')
@@ -69,7 +69,7 @@ export class TwoFactor {
   }
 
   async disable(user: User, password: string, code: string): Promise<void> {
-    await this.checkPassword(user, password, 'password')
+    await requireCurrentPassword(user.passwordHash, password)
     await this.verify(user.id, code)
     await this.repository.remove(user.id)
   }
@@ -113,10 +113,5 @@ export class TwoFactor {
     if (retryAfter > 0) throw tooManyRequests('Too many wrong codes', retryAfter)
     if (!(await accepted())) throw invalidFields({ code: [WRONG_CODE] })
     await this.wrongCodes.reward(userId, 1)
-  }
-
-  private async checkPassword(user: User, password: string, field: string): Promise<void> {
-    if (!(await verifyPassword(user.passwordHash, password)).valid)
-      throw invalidFields({ [field]: [WRONG_CURRENT_PASSWORD] })
   }
 }

@@ -1,5 +1,12 @@
-import { fieldMessages, PASSWORD_MAX_BYTES, passwordContainsEmailName, utf8Length } from '@chat/contract'
+import {
+  fieldMessages,
+  PASSWORD_MAX_BYTES,
+  passwordContainsEmailName,
+  utf8Length,
+  WRONG_CURRENT_PASSWORD,
+} from '@chat/contract'
 import { invalidFields } from '../http/api-error.ts'
+import { verifyPassword } from './password-hasher.ts'
 
 /**
  * zxcvbn-ts's list of common passwords (49,233 of them, from password leaks; MIT, maintained at
@@ -33,4 +40,10 @@ export function refuseOversizedPassword(password: string): void {
   if (utf8Length(password) > PASSWORD_MAX_BYTES) {
     throw invalidFields({ password: [fieldMessages.maxBytes(PASSWORD_MAX_BYTES)] })
   }
+}
+
+/** The password asked again before a sensitive change (ASVS 5.0 V6.2.3): a 400 on `password` unless it is right. */
+export async function requireCurrentPassword(passwordHash: string, password: string): Promise<void> {
+  if (!(await verifyPassword(passwordHash, password)).valid)
+    throw invalidFields({ password: [WRONG_CURRENT_PASSWORD] })
 }
