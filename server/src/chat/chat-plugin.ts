@@ -24,8 +24,10 @@ export default fp(
   async (app, { config }: { config: Config }) => {
     const prefix = config.redisKeyPrefix
     const presenceTtlMs = config.chat.presenceIntervalMs * 3
+    const repository = new ChatRepository(app.db)
     const hub = new ChatHub(
-      new ChatRepository(app.db),
+      repository,
+      repository,
       app.bus,
       app.redis ? new RedisPresenceStore(app.redis, prefix, presenceTtlMs) : new MemoryPresenceStore(),
       prefix,

@@ -51,6 +51,41 @@ export interface MessagesTable {
   client_id: string
   body: string
   created_on: Generated<Date>
+  edited_on: Date | null
+  deleted_on: Date | null
+  reply_to_seq: string | number | bigint | null
+  mentions_room: Generated<boolean>
+}
+
+/** An edit, deletion or reaction change: an event of the room's ordered log, with its own `seq`. */
+export interface RoomEventsTable {
+  room_id: string
+  seq: ColumnType<string | number | bigint, string, never>
+  kind: 'edit' | 'delete' | 'reaction'
+  target_seq: ColumnType<string | number | bigint, string, never>
+  user_id: string
+  created_on: Generated<Date>
+}
+
+/** A message's earlier texts, for the room's moderators; gone with the message's deletion. */
+export interface MessageEditsTable {
+  id: BigSerial
+  message_id: string
+  previous_body: string
+  edited_on: Generated<Date>
+}
+
+export interface MessageReactionsTable {
+  message_id: string
+  user_id: string
+  emoji: string
+  created_on: Generated<Date>
+}
+
+export interface MessageMentionsTable {
+  room_id: ColumnType<string | number | bigint, string, never>
+  seq: ColumnType<string | number | bigint, string, never>
+  user_id: ColumnType<string | number | bigint, string, never>
 }
 
 /** epoch milliseconds in a bigint: pg hands it back as a string, PGlite as a number or bigint */
@@ -112,6 +147,10 @@ export interface Database {
   rooms: RoomsTable
   messages: MessagesTable
   room_members: RoomMembersTable
+  room_events: RoomEventsTable
+  message_edits: MessageEditsTable
+  message_reactions: MessageReactionsTable
+  message_mentions: MessageMentionsTable
   sessions: SessionsTable
   account_tokens: AccountTokensTable
   user_totp: UserTotpTable
