@@ -87,7 +87,7 @@ export const ClientMessageSchemas = {
     type: Type.Literal('react'),
     room: RoomName,
     seq: Seq,
-    emoji: Type.Union(REACTIONS.map((emoji) => Type.Literal(emoji))),
+    emoji: Type.Enum(REACTIONS),
     on: Type.Boolean(),
   }),
   /** a message's earlier texts: for the room's owners and moderators and the instance admin */
