@@ -18,8 +18,8 @@ export interface ChatEvents {
   status(status: ConnectionStatus, detail?: string): void
   welcome(user: ChatUser, rooms: string[]): void
   roomCreated(room: string): void
-  /** stored messages, in `seq` order, each once */
-  messages(room: string, messages: ChatMessage[]): void
+  /** stored messages, in `seq` order, each once; `live`: announced as they were stored, not a page of history */
+  messages(room: string, messages: ChatMessage[], live: boolean): void
   /** an edit, deletion or reaction change, in `seq` order with the messages, each once */
   updated(room: string, update: MessageUpdate): void
   /** a page of messages older than any given so far, oldest first; `hasOlder`: more lie before them */
@@ -378,7 +378,7 @@ export class ChatClient {
         const { type: _type, ...entry } = message
         const state = this.rooms.get(message.room)
         if (state?.catchingUp) return void state.held.push(entry)
-        return this.deliver(message.room, [entry])
+        return this.deliver(message.room, [entry], true)
       }
       case 'ack':
         this.pending.delete(message.clientId)
@@ -421,7 +421,7 @@ export class ChatClient {
     }
     state.catchingUp = false
     const held = state.held.splice(0)
-    this.deliver(page.room, held)
+    this.deliver(page.room, held, true)
   }
 
   private olderPage(page: Extract<ServerMessage, { type: 'history' }>): void {
@@ -436,7 +436,7 @@ export class ChatClient {
    * Drops what was seen already, so a resume that overlaps never shows a message or applies an event
    * twice; messages go in runs, each event in its place between them.
    */
-  private deliver(room: string, entries: LogEntry[]): void {
+  private deliver(room: string, entries: LogEntry[], live = false): void {
     const state = this.rooms.get(room)
     if (!state) return
     const fresh = entries.filter((entry) => entry.seq > state.last)
@@ -446,7 +446,7 @@ export class ChatClient {
     const flush = () => {
       if (run.length === 0) return
       state.oldest ??= run[0]!.seq
-      this.events.messages(room, run)
+      this.events.messages(room, run, live)
       run = []
     }
     for (const entry of fresh) {

@@ -223,10 +223,10 @@ export const useChatStore = defineStore('chat', () => {
           if (!rooms.value.includes(room)) rooms.value = [...rooms.value, room].sort()
           if (creating?.room === room) creating.done(true)
         },
-        messages(room, stored) {
+        messages(room, stored, announced) {
           const list = listOf(room)
-          // the first page of a room is history; whatever comes after it arrived live
-          const live = list.some((item) => item.state === 'sent')
+          // live: announced as stored, or anything after the room's first page (a resume's pages included)
+          const live = announced || list.some((item) => item.state === 'sent')
           for (const message of stored) {
             insertStored(list, message, live)
             unsent.delete(message.clientId)
