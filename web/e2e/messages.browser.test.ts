@@ -2,7 +2,14 @@ import type { Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { openSocket } from '../../server/src/test/ws-client.ts'
 import { launchChromium } from './browser'
-import { composer, contextsOf, logIn as logInAs, registerAccount, sendMessage, type Account } from './chat-page'
+import {
+  composer,
+  contextsOf,
+  logIn as logInAs,
+  registerAccount,
+  sendMessage,
+  type Account,
+} from './chat-page'
 import { startServer, type TestServer } from './test-server'
 
 /**
@@ -51,9 +58,14 @@ describe('messages in the SPA: replies, reactions, edits, deletions, mentions, j
     await socket.nextOfType('room_created')
     say({ type: 'join', room })
     await socket.nextOfType('joined')
-    for (let i = 1; i <= count; i++) say({ type: 'send', room, clientId: `${room}-${i}`, text: `numbered ${i}` })
+    for (let i = 1; i <= count; i++)
+      say({ type: 'send', room, clientId: `${room}-${i}`, text: `numbered ${i}` })
     if (count > 0)
-      await socket.nextOfType('ack', (ack: { clientId: string }) => ack.clientId === `${room}-${count}`, 30_000)
+      await socket.nextOfType(
+        'ack',
+        (ack: { clientId: string }) => ack.clientId === `${room}-${count}`,
+        30_000,
+      )
     socket.socket.close()
     return room
   }
@@ -123,7 +135,9 @@ describe('messages in the SPA: replies, reactions, edits, deletions, mentions, j
 
     // alice edits her message: bob sees the new text, marked edited
     // her only message: the one with an Edit button (its text gives way to the edit field)
-    const own = alicePage.getByRole('article').filter({ has: alicePage.getByRole('button', { name: 'Edit' }) })
+    const own = alicePage
+      .getByRole('article')
+      .filter({ has: alicePage.getByRole('button', { name: 'Edit' }) })
     await own.getByRole('button', { name: 'Edit' }).click()
     await own.getByLabel('Edit message').fill('look over here')
     await own.getByRole('button', { name: 'Save' }).click()
@@ -136,7 +150,9 @@ describe('messages in the SPA: replies, reactions, edits, deletions, mentions, j
     expect(await bobPage.getByText('look over here').count()).toBe(0)
     // the answer's quote says so too, once the page is read again
     await bobPage.reload()
-    await article(bobPage, 'an answer').getByRole('link', { name: /message deleted/ }).waitFor()
+    await article(bobPage, 'an answer')
+      .getByRole('link', { name: /message deleted/ })
+      .waitFor()
   })
 
   it('jumps to a message by its address, far back in a long room, and comes back to the present', async () => {

@@ -139,10 +139,18 @@ describe('chat across separate server processes on one database and one Redis pr
     const change = async (message: Record<string, unknown>) => {
       const before = logOf(a.frames(), room).length
       a.write({ room, ...message })
-      await waitFor('the change', () => logOf(a.frames(), room).length, (length) => length > before)
+      await waitFor(
+        'the change',
+        () => logOf(a.frames(), room).length,
+        (length) => length > before,
+      )
     }
     await change({ type: 'edit', seq: first.seq, text: 'first, take two' })
-    await waitFor('the live edit at bob', () => logOf(b1.frames(), room), (log) => log.length === 3)
+    await waitFor(
+      'the live edit at bob',
+      () => logOf(b1.frames(), room),
+      (log) => log.length === 3,
+    )
     expect(logOf(b1.frames(), room).map(({ seq }) => seq)).toEqual([1, 2, 3])
     expect(applied(logOf(b1.frames(), room)).get(first.seq!)).toMatchObject({ text: 'first, take two' })
 
@@ -158,7 +166,11 @@ describe('chat across separate server processes on one database and one Redis pr
     a.write({ type: 'edit', room, seq: first.seq, text: 'first, take four' })
     a.write({ type: 'react', room, seq: first.seq, emoji: '🎉', on: true })
     await joining
-    await waitFor('the resumed log', () => logOf(b2.frames(), room), (log) => log.at(-1)?.seq === 9)
+    await waitFor(
+      'the resumed log',
+      () => logOf(b2.frames(), room),
+      (log) => log.at(-1)?.seq === 9,
+    )
     const resumed = logOf(b2.frames(), room)
     expect(resumed.map(({ seq }) => seq)).toEqual([4, 5, 6, 7, 8, 9])
     const shown = applied(resumed)
@@ -192,8 +204,17 @@ describe('chat across separate server processes on one database and one Redis pr
     ] as const) {
       const before = b.frames().filter((frame) => frame.type === 'error').length
       b.write(message)
-      await waitFor('the refusal', () => b.frames().filter((frame) => frame.type === 'error'), (errors) => errors.length > before)
-      expect(b.frames().filter((frame) => frame.type === 'error').at(-1)).toMatchObject({ code })
+      await waitFor(
+        'the refusal',
+        () => b.frames().filter((frame) => frame.type === 'error'),
+        (errors) => errors.length > before,
+      )
+      expect(
+        b
+          .frames()
+          .filter((frame) => frame.type === 'error')
+          .at(-1),
+      ).toMatchObject({ code })
     }
     // as the room's owner, alice may delete bob's message and read edit histories
     const db = createDatabase({ kind: 'postgres', url: cluster.env.DATABASE_URL! })
@@ -206,8 +227,10 @@ describe('chat across separate server processes on one database and one Redis pr
     }
     const his = await b.send(room, 'bob’s')
     a.write({ type: 'delete', room, seq: his.seq })
-    await waitFor('the deletion at bob', () => logOf(b.frames(), room), (log) =>
-      log.some(({ entry }) => 'change' in entry && entry.change === 'deleted'),
+    await waitFor(
+      'the deletion at bob',
+      () => logOf(b.frames(), room),
+      (log) => log.some(({ entry }) => 'change' in entry && entry.change === 'deleted'),
     )
     a.write({ type: 'edit_history', room, seq: mine.seq })
     expect(await a.socket.nextOfType<Frame>('edit_history')).toMatchObject({ room, seq: mine.seq, edits: [] })

@@ -244,7 +244,9 @@ export class ChatConnection implements RoomMember, RoomListener, ChatSession {
       case 'history':
         return this.history(message)
       case 'edit':
-        return this.changed(await this.hub.edit(this.joined(message.room), message.seq, this.user, message.text))
+        return this.changed(
+          await this.hub.edit(this.joined(message.room), message.seq, this.user, message.text),
+        )
       case 'delete':
         return this.changed(await this.hub.delete(this.joined(message.room), message.seq, this.user))
       case 'react': {

@@ -52,7 +52,8 @@ export const entrySeq = (entry: LogEntry) => ('message' in entry ? entry.message
 /** Why a change to a message was refused; undefined when it was made. */
 export type ChangeRefusal = 'unknown_message' | 'forbidden' | 'archived'
 /** A change made (its log event) or refused; `update: undefined` when it changed nothing (a repeat). */
-export type ChangeOutcome = { refused: ChangeRefusal } | { refused?: undefined; update: MessageUpdate | undefined }
+export type ChangeOutcome =
+  { refused: ChangeRefusal } | { refused?: undefined; update: MessageUpdate | undefined }
 
 interface MessageRow {
   id: string | number | bigint
@@ -146,7 +147,10 @@ export type ChatStore = Pick<
   'roomNames' | 'findRoom' | 'createRoom' | 'insertMessages' | 'logAfter' | 'historyPage'
 >
 /** Changes to stored messages: the repository only (the unit tests' fake keeps to sending and reading). */
-export type MessageChangeStore = Pick<ChatRepository, 'editMessage' | 'deleteMessage' | 'react' | 'editHistory'>
+export type MessageChangeStore = Pick<
+  ChatRepository,
+  'editMessage' | 'deleteMessage' | 'react' | 'editHistory'
+>
 
 /** The only module that reads or writes `rooms` and `messages`. */
 export class ChatRepository {
@@ -231,7 +235,9 @@ export class ChatRepository {
         hints: message.mentions ?? [],
       })),
     )
-    const { rows } = await sql<Omit<MessageRow, 'name' | 'verified'> & { ord: number; created: boolean; room_name: string }>`
+    const { rows } = await sql<
+      Omit<MessageRow, 'name' | 'verified'> & { ord: number; created: boolean; room_name: string }
+    >`
       with input as (
         select * from json_to_recordset(${input}::json)
           as t(ord int, user_id bigint, client_id text, body text, reply_to bigint, hints json)
@@ -494,7 +500,12 @@ export class ChatRepository {
   }
 
   /** The events with `after < seq <= upTo`, oldest first, each with its message as it stands. */
-  private async updatesAfter(room: Room, after: number, limit: number, upTo?: number): Promise<MessageUpdate[]> {
+  private async updatesAfter(
+    room: Room,
+    after: number,
+    limit: number,
+    upTo?: number,
+  ): Promise<MessageUpdate[]> {
     let query = this.db
       .selectFrom('room_events as e')
       .innerJoin('users as u', 'u.id', 'e.user_id')

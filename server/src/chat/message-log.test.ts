@@ -133,7 +133,9 @@ describe.each(databases)('the message log on $name', ({ open }) => {
     const short = await repository.historyPage(room, { after: 2 }, 1)
     expect([short.updates.map((update) => update.seq), short.done]).toEqual([[3], false])
     // the text is gone from the database, not only from what is shown
-    const { rows } = await sql<{ body: string }>`select body from messages where id = ${second.id}`.execute(db)
+    const { rows } = await sql<{ body: string }>`select body from messages where id = ${second.id}`.execute(
+      db,
+    )
     expect(rows).toEqual([{ body: '' }])
     // the newest page shows messages as they stand
     const newest = await repository.historyPage(room, {}, 10)
@@ -147,8 +149,12 @@ describe.each(databases)('the message log on $name', ({ open }) => {
   it('lets only the author edit; author, owners, moderators and the instance admin delete', async () => {
     const room = await newRoom()
     const message = await send(room, bob(), 'by bob')
-    expect(await repository.editMessage(room, message.seq, ada(), 'not mine')).toEqual({ refused: 'forbidden' })
-    expect(await repository.editMessage(room, message.seq, mod(), 'not mine')).toEqual({ refused: 'forbidden' })
+    expect(await repository.editMessage(room, message.seq, ada(), 'not mine')).toEqual({
+      refused: 'forbidden',
+    })
+    expect(await repository.editMessage(room, message.seq, mod(), 'not mine')).toEqual({
+      refused: 'forbidden',
+    })
     const byAuthor = await repository.editMessage(room, message.seq, bob(), 'by bob, edited')
     expect(byAuthor.refused).toBeUndefined()
 
@@ -168,7 +174,9 @@ describe.each(databases)('the message log on $name', ({ open }) => {
     })
     // deleted: gone for everyone, its earlier texts too
     expect(await repository.deleteMessage(room, message.seq, bob())).toEqual({ refused: 'unknown_message' })
-    expect(await repository.editMessage(room, message.seq, bob(), 'back')).toEqual({ refused: 'unknown_message' })
+    expect(await repository.editMessage(room, message.seq, bob(), 'back')).toEqual({
+      refused: 'unknown_message',
+    })
     expect(await repository.editMessage(room, 999, bob(), 'none')).toEqual({ refused: 'unknown_message' })
     expect(await repository.editHistory(room, message.seq, mod())).toEqual([])
   })

@@ -132,7 +132,13 @@ describe('ChatClient and the events of the log (edits, deletions, reactions)', (
     client.join('general')
     client.connect()
     last().accept()
-    last().receive({ type: 'history', room: 'general', messages: [message(1), message(2)], done: true, hasOlder: false })
+    last().receive({
+      type: 'history',
+      room: 'general',
+      messages: [message(1), message(2)],
+      done: true,
+      hasOlder: false,
+    })
     last().receive({ type: 'message_updated', ...update(3, 1) })
     // the same event again (a repeated delivery) is dropped by its seq
     last().receive({ type: 'message_updated', ...update(3, 1) })
@@ -144,7 +150,13 @@ describe('ChatClient and the events of the log (edits, deletions, reactions)', (
     h.client.join('general')
     h.client.connect()
     h.last().accept()
-    h.last().receive({ type: 'history', room: 'general', messages: [message(1)], done: true, hasOlder: false })
+    h.last().receive({
+      type: 'history',
+      room: 'general',
+      messages: [message(1)],
+      done: true,
+      hasOlder: false,
+    })
     h.last().receive({ type: 'message_updated', ...update(2, 1) })
     h.last().drop()
     h.runTimer()
@@ -168,14 +180,34 @@ describe('ChatClient and the events of the log (edits, deletions, reactions)', (
     h.client.join('general')
     h.client.connect()
     h.last().accept()
-    h.last().receive({ type: 'history', room: 'general', messages: [message(300)], done: true, hasOlder: true })
+    h.last().receive({
+      type: 'history',
+      room: 'general',
+      messages: [message(300)],
+      done: true,
+      hasOlder: true,
+    })
     h.client.around('general', 20)
     expect(h.last().sent.filter((frame) => frame.type === 'history')).toEqual([
       { type: 'history', room: 'general', before: 21, limit: 25 },
       { type: 'history', room: 'general', after: 20, limit: 25 },
     ])
-    h.last().receive({ type: 'history', room: 'general', messages: [message(19), message(20)], done: false, hasOlder: true, before: 21 })
-    h.last().receive({ type: 'history', room: 'general', messages: [message(21)], done: false, hasOlder: true, after: 20 })
+    h.last().receive({
+      type: 'history',
+      room: 'general',
+      messages: [message(19), message(20)],
+      done: false,
+      hasOlder: true,
+      before: 21,
+    })
+    h.last().receive({
+      type: 'history',
+      room: 'general',
+      messages: [message(21)],
+      done: false,
+      hasOlder: true,
+      after: 20,
+    })
     expect(h.windows).toEqual([
       { seqs: [19, 20], direction: 'before', more: true },
       { seqs: [21], direction: 'after', more: true },

@@ -247,7 +247,9 @@ export const useChatStore = defineStore('chat', () => {
           const shown = windowByRoom.get(room)
           if (!shown) return
           const known = new Set(shown.messages.map((message) => message.seq))
-          const fresh = stored.filter((message) => !known.has(message.seq)).map((message) => shownOf(message, me.value))
+          const fresh = stored
+            .filter((message) => !known.has(message.seq))
+            .map((message) => shownOf(message, me.value))
           if (direction === 'before') {
             shown.messages.unshift(...fresh)
             shown.hasOlder = more
