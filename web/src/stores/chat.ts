@@ -14,6 +14,7 @@ import { computed, reactive, ref, shallowReactive, shallowRef } from 'vue'
 import { api } from '../lib/api'
 import { ChatClient, type ConnectionStatus } from '../lib/chat-client'
 import { notifyMention } from '../lib/mention-alerts'
+import { mentionsUser } from '../lib/message-markup'
 import { loadUnsent, saveUnsent, type UnsentMessage } from '../lib/unsent-messages'
 import { useNotices } from './notices'
 
@@ -385,7 +386,7 @@ export const useChatStore = defineStore('chat', () => {
     }
     const room = current.value
     // the people the text names as @name: the server stores those mentions (and checks the names)
-    const named = people.value.filter((user) => text.toLowerCase().includes(`@${user.name.toLowerCase()}`))
+    const named = people.value.filter((user) => mentionsUser(text, user.name))
     const replyTo = replyingTo.value?.seq
     const clientId = client.value.send(room, text, undefined, {
       ...(replyTo !== undefined ? { replyTo } : {}),
