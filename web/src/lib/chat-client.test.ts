@@ -127,18 +127,18 @@ const update = (seq: number, target: number): MessageUpdate => ({
 })
 
 describe('ChatClient and the events of the log (edits, deletions, reactions)', () => {
+  /** a client in general, connected, with the room's first page given */
+  function joined(first: ChatMessage[]) {
+    const h = harness()
+    h.client.join('general')
+    h.client.connect()
+    h.last().accept()
+    h.last().receive({ type: 'history', room: 'general', messages: first, done: true, hasOlder: true })
+    return h
+  }
+
   it('applies a live update after the messages before it, and once', () => {
-    const { client, last, log } = harness()
-    client.join('general')
-    client.connect()
-    last().accept()
-    last().receive({
-      type: 'history',
-      room: 'general',
-      messages: [message(1), message(2)],
-      done: true,
-      hasOlder: false,
-    })
+    const { last, log } = joined([message(1), message(2)])
     last().receive({ type: 'message_updated', ...update(3, 1) })
     // the same event again (a repeated delivery) is dropped by its seq
     last().receive({ type: 'message_updated', ...update(3, 1) })
@@ -146,17 +146,7 @@ describe('ChatClient and the events of the log (edits, deletions, reactions)', (
   })
 
   it('resumes after the last event too, and drops an event it has already applied', () => {
-    const h = harness()
-    h.client.join('general')
-    h.client.connect()
-    h.last().accept()
-    h.last().receive({
-      type: 'history',
-      room: 'general',
-      messages: [message(1)],
-      done: true,
-      hasOlder: false,
-    })
+    const h = joined([message(1)])
     h.last().receive({ type: 'message_updated', ...update(2, 1) })
     h.last().drop()
     h.runTimer()
@@ -176,17 +166,7 @@ describe('ChatClient and the events of the log (edits, deletions, reactions)', (
   })
 
   it('keeps the pages around a message jumped to apart from the live list', () => {
-    const h = harness()
-    h.client.join('general')
-    h.client.connect()
-    h.last().accept()
-    h.last().receive({
-      type: 'history',
-      room: 'general',
-      messages: [message(300)],
-      done: true,
-      hasOlder: true,
-    })
+    const h = joined([message(300)])
     h.client.around('general', 20)
     expect(h.last().sent.filter((frame) => frame.type === 'history')).toEqual([
       { type: 'history', room: 'general', before: 21, limit: 25 },
