@@ -6,10 +6,14 @@ export const SEARCH_QUERY_MAX_CHARS = 200
 export const SEARCH_PAGE_MAX = 50
 export const SEARCH_PAGE_DEFAULT = 20
 /**
- * How far one may page into the results: a search is ranked in full each time, so deeper pages cost more
- * and tell a person less; past this, narrow the search (ASVS 5.0 V2.4.1 anti-automation).
+ * A search ranks the newest this many matching messages, and pages through them: ranking every match of a
+ * word in most messages would cost a read of most of the table (bench: npm run bench -- search). Older
+ * matches are reached by narrowing the search (another word, a room, an author, dates); it also bounds
+ * what one request can make the database do (ASVS 5.0 V2.4.1 anti-automation).
  */
-export const SEARCH_OFFSET_MAX = 1000
+export const SEARCH_MATCHES_MAX = 500
+/** how far one may page: to the end of the ranked matches */
+export const SEARCH_OFFSET_MAX = SEARCH_MATCHES_MAX
 
 /**
  * `GET /api/v1.0/search`: messages of the rooms the user is a member of, best match first, newest first
@@ -66,7 +70,7 @@ export type SearchResult = Static<typeof SearchResultSchema>
 
 export const SearchPageSchema = Type.Object({
   results: Type.Array(SearchResultSchema),
-  /** more results after these: ask again with `offset` moved on by the page's size */
+  /** more results after these (among the newest SEARCH_MATCHES_MAX matches): ask again with `offset` moved on */
   hasMore: Type.Boolean(),
 })
 export type SearchPage = Static<typeof SearchPageSchema>

@@ -1,3 +1,4 @@
+import { SEARCH_MATCHES_MAX } from '@chat/contract'
 import { sql } from 'kysely'
 import type { Db } from '../db/database.ts'
 
@@ -37,15 +38,35 @@ export class SearchRepository {
   constructor(private readonly db: Db) {}
 
   /**
-   * One page of hits (and one more, if there is one, for the caller to tell whether more follow), best
-   * first: ts_rank (normalised by the message's length, so a long message is not ahead for its length
-   * alone), then newest. The words become a query of the 'simple' configuration, the configuration of
-   * `messages.search`: every word must be there, and a word of 3 or more characters matches words it
-   * begins (in place of stemming, which 'simple' has not); each lexeme is quoted, so nothing typed is
-   * read as a tsquery operator.
+   * One page of hits (and one more, if there is one, for the caller to tell whether more follow). Two
+   * statements. The first reads the searcher's rooms and turns the words into a tsquery of the 'simple'
+   * configuration (that of `messages.search`): every word must be there, a word of 3 or more characters
+   * matches words it begins (in place of stemming, which 'simple' has not), and each lexeme is quoted, so
+   * nothing typed is read as a tsquery operator. The second gets both as constants, so the planner sees
+   * how common each word is and which rooms: a rare word goes through the GIN index, a word in most
+   * messages through the newest messages backwards. It takes the newest SEARCH_MATCHES_MAX matches and
+   * ranks them: ts_rank, normalised by the message's length (a long message is not ahead for its length
+   * alone), then newest first.
    */
   async search(criteria: SearchCriteria): Promise<SearchHit[]> {
     const { userId, text, room, author, from, to, offset, limit } = criteria
+    // ASVS 5.0 V8.2.2 (data-specific access): only rooms the searcher is a member of, read from
+    // room_members for this search, so no filter and no page can reach another room's messages
+    const scope = await sql<{ query: string; rooms: (string | number | bigint)[] | null }>`
+      select
+        coalesce((
+          select string_agg(quote_literal(lexeme) || case when length(lexeme) >= 3 then ':*' else '' end, ' & ')
+          from unnest(to_tsvector('simple', ${text}))
+        ), '') as query,
+        array(
+          select rm.room_id from room_members rm
+          ${room === undefined ? sql`` : sql`join rooms r on r.id = rm.room_id and r.name = ${room}`}
+          where rm.user_id = ${userId}
+        ) as rooms
+    `.execute(this.db)
+    const { query, rooms } = scope.rows[0]!
+    if (query === '' || !rooms || rooms.length === 0) return []
+    const roomIds = rooms.map(String)
     const rows = await sql<{
       id: string | number | bigint
       seq: string | number | bigint
@@ -57,19 +78,11 @@ export class SearchRepository {
       created_on: Date
       headline: string
     }>`
-      with query as (
-        select to_tsquery('simple', coalesce(
-          (select string_agg(quote_literal(lexeme) || case when length(lexeme) >= 3 then ':*' else '' end, ' & ')
-           from unnest(to_tsvector('simple', ${text}))),
-          '')) as q
-      ), hits as (
-        select m.id, ts_rank(m.search, query.q, 1) as rank
-        from messages m cross join query
-        where m.search @@ query.q
-          -- ASVS 5.0 V8.2.2 (data-specific access): only rooms the searcher is a member of, decided here in
-          -- the query, so no filter and no page can reach another room's messages
-          and m.room_id in (select rm.room_id from room_members rm where rm.user_id = ${userId})
-          ${room === undefined ? sql`` : sql`and m.room_id = (select r.id from rooms r where r.name = ${room})`}
+      with matches as (
+        select m.id, m.search, m.created_on
+        from messages m
+        where m.search @@ to_tsquery('simple', ${query})
+          and m.room_id = any(${roomIds}::bigint[])
           ${
             author === undefined
               ? sql``
@@ -77,20 +90,24 @@ export class SearchRepository {
           }
           ${from === undefined ? sql`` : sql`and m.created_on >= ${from}`}
           ${to === undefined ? sql`` : sql`and m.created_on < ${to}`}
-        order by rank desc, m.created_on desc, m.id desc
+        order by m.created_on desc, m.id desc
+        limit ${SEARCH_MATCHES_MAX}
+      ), hits as (
+        select id, created_on, ts_rank(search, to_tsquery('simple', ${query}), 1) as rank
+        from matches
+        order by rank desc, created_on desc, id desc
         offset ${offset}
         limit ${limit + 1}
       )
       select m.id, m.seq, r.name as room_name, r.title as room_title, m.user_id, u.display_name as name,
         u.confirmed as verified, m.created_on,
-        ts_headline('simple', m.body, query.q,
+        ts_headline('simple', m.body, to_tsquery('simple', ${query}),
           'HighlightAll=true, StartSel=' || chr(2) || ', StopSel=' || chr(3)) as headline
       from hits
       join messages m on m.id = hits.id
       join rooms r on r.id = m.room_id
       join users u on u.id = m.user_id
-      cross join query
-      order by hits.rank desc, m.created_on desc, m.id desc
+      order by hits.rank desc, hits.created_on desc, hits.id desc
     `.execute(this.db)
     return rows.rows.map((row) => ({
       id: String(row.id),

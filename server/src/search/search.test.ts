@@ -205,7 +205,7 @@ describe.each(backends)('message search on $name', (backend) => {
     })
     expect(await bad({ q: 'plan', room: 'No Such Room', limit: '51', offset: '-1' })).toEqual({
       room: ['There is no room with such a name.'],
-      offset: ['A whole number from 0 to 1000.'],
+      offset: ['A whole number from 0 to 500.'],
       limit: ['A whole number from 1 to 50.'],
     })
     const anonymous = await t.app.inject({ method: 'GET', url: '/api/v1.0/search?q=plan' })
