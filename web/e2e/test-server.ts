@@ -39,7 +39,7 @@ export async function startServer(extra: Record<string, string> = {}): Promise<T
     return {
       url: stack.url,
       admin,
-      databaseUrl: env.DATABASE_URL,
+      databaseUrl: env.DATABASE_URL!,
       trustedSpki: spkiFingerprint(stack.ca),
       restart: stack.restart,
       forgetSessions: forgetRedisState,
@@ -64,7 +64,7 @@ export async function startServer(extra: Record<string, string> = {}): Promise<T
       return `http://127.0.0.1:${port}`
     },
     admin,
-    databaseUrl: env.DATABASE_URL,
+    databaseUrl: env.DATABASE_URL!,
     restart: async (downMs) => {
       await app?.close()
       await new Promise((resolve) => setTimeout(resolve, downMs))
