@@ -1,4 +1,4 @@
-import type { SearchPage, SearchResult } from '@chat/contract'
+import { SEARCH_MATCHES_MAX, type SearchPage, type SearchResult } from '@chat/contract'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ChatRepository } from '../chat/chat-repository.ts'
@@ -176,6 +176,26 @@ describe.each(backends)('message search on $name', (backend) => {
     ])
     const all = [...pageOne.results, ...pageTwo.results].map((r) => r.id)
     expect(new Set(all).size).toBe(6)
+  })
+
+  it(`pages through the newest ${SEARCH_MATCHES_MAX} matches, and no further`, async () => {
+    const word = `${tag}many`
+    const shared = await room('many', 'public', [alice])
+    const found0 = (await chat.findRoom(shared.name))!
+    const author = { id: alice.id, name: alice.name, verified: false }
+    const batch = Array.from({ length: SEARCH_MATCHES_MAX + 1 }, (_, n) => ({
+      author,
+      clientId: crypto.randomUUID(),
+      text: `${word} ${n}`,
+    }))
+    const stored = await chat.insertMessages(found0, batch)
+    const last = await found(alice, { q: word, offset: String(SEARCH_MATCHES_MAX - 10), limit: '50' })
+    expect([last.results.length, last.hasMore]).toEqual([10, false])
+    const oldest = stored[0]!.message.id
+    for (let offset = 0; offset < SEARCH_MATCHES_MAX; offset += 50) {
+      const page = await found(alice, { q: word, offset: String(offset), limit: '50' })
+      expect(page.results.map((result) => result.id)).not.toContain(oldest)
+    }
   })
 
   it('never finds a message whose text was blanked (deleted)', async () => {
