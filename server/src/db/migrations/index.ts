@@ -11,6 +11,7 @@ import * as addDisplayName from './0011-add-display-name.ts'
 import * as confirmExistingUsers from './0012-confirm-existing-users.ts'
 import * as createRoomMembers from './0013-create-room-members.ts'
 import * as messageLogEvents from './0014-message-log-events.ts'
+import * as createMessageSearch from './0015-create-message-search.ts'
 
 /** Every migration, in order. Names sort as they apply; never rename one that has shipped. */
 export const migrations: Record<string, Migration> = {
@@ -26,4 +27,5 @@ export const migrations: Record<string, Migration> = {
   '0012-confirm-existing-users': confirmExistingUsers,
   '0013-create-room-members': createRoomMembers,
   '0014-message-log-events': messageLogEvents,
+  '0015-create-message-search': createMessageSearch,
 }
