@@ -167,7 +167,9 @@ function redisClusterNodes(env: Env): { host: string; port: number }[] | undefin
     throw new ConfigError('set REDIS_URL (one Redis) or REDIS_CLUSTER_NODES (a cluster), not both')
   return splitList(env.REDIS_CLUSTER_NODES).map((node) => {
     const colon = node.lastIndexOf(':')
-    return { host: node.slice(0, colon), port: Number(node.slice(colon + 1)) }
+    const port = Number(node.slice(colon + 1))
+    if (port < 1 || port > 65535) throw new ConfigError(`REDIS_CLUSTER_NODES: ${node} has no valid port`)
+    return { host: node.slice(0, colon), port }
   })
 }
 

@@ -24,6 +24,8 @@ declare module 'fastify' {
 // A Redis that stops answering without closing fails each command after 2 s instead of hanging it.
 const FAIL_FAST = { maxRetriesPerRequest: 1, commandTimeout: 2_000 }
 
+const CONNECTION_WARNING_INTERVAL_MS = 10_000
+
 export function createRedis(url: string): Redis {
   return new Redis(url, { ...FAIL_FAST, enableOfflineQueue: false, lazyConnect: true })
 }
@@ -69,8 +71,15 @@ export default fp(
       throw redisStartupError(firstError ?? error, where, !redisUrl)
     }
     redis.off('error', onStartError)
+    // A cluster client reports every failed attempt to reach a master that is down, many a second: one
+    // warning per interval says so, the rest go to debug (the metric counts them all).
+    let warnedAt = -Infinity
     redis.on('error', (error) => {
       app.metrics.redisErrors.inc({ connection: 'command' })
+      const now = performance.now()
+      if (now - warnedAt < CONNECTION_WARNING_INTERVAL_MS)
+        return app.log.debug({ err: error }, 'redis connection error')
+      warnedAt = now
       app.log.warn({ err: error }, 'redis connection error')
     })
     app.decorate<RedisClient>('redis', redis)

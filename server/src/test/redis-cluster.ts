@@ -20,6 +20,8 @@ export interface OwnRedisCluster {
   /** `host:port,…`, as REDIS_CLUSTER_NODES takes it */
   nodesVariable: string
   nodes: { host: string; port: number }[]
+  /** a plain client of each master, for the test's own commands (PUBSUB, CLUSTER) */
+  clients(): Redis[]
   /** Kills master `index` (SIGKILL: a crash) and starts it again on its port with its nodes.conf and AOF. */
   restart(index: number, downMs?: number): Promise<void>
   stop(): Promise<void>
@@ -84,6 +86,7 @@ export async function startRedisCluster(masters = 3): Promise<OwnRedisCluster> {
   return {
     nodesVariable: nodes.map((node) => `127.0.0.1:${node.port}`).join(','),
     nodes: nodes.map((node) => ({ host: '127.0.0.1', port: node.port })),
+    clients: () => nodes.map((node) => node.client),
     async restart(index, downMs = 2_000) {
       const node = nodes[index]!
       node.client.disconnect()
