@@ -22,6 +22,8 @@ export interface OwnRedisCluster {
   nodes: { host: string; port: number }[]
   /** a plain client of each master, for the test's own commands (PUBSUB, CLUSTER) */
   clients(): Redis[]
+  /** the redis-server processes, now */
+  pids(): number[]
   /** Kills master `index` (SIGKILL: a crash) and starts it again on its port with its nodes.conf and AOF. */
   restart(index: number, downMs?: number): Promise<void>
   stop(): Promise<void>
@@ -87,6 +89,7 @@ export async function startRedisCluster(masters = 3): Promise<OwnRedisCluster> {
     nodesVariable: nodes.map((node) => `127.0.0.1:${node.port}`).join(','),
     nodes: nodes.map((node) => ({ host: '127.0.0.1', port: node.port })),
     clients: () => nodes.map((node) => node.client),
+    pids: () => nodes.map((node) => node.child.pid!),
     async restart(index, downMs = 2_000) {
       const node = nodes[index]!
       node.client.disconnect()

@@ -7,6 +7,7 @@ import { freePort } from './ports.ts'
 
 export interface OwnRedis {
   url: string
+  pid: number
   /** a plain client of this server, for the test's own commands */
   client: Redis
   stop(): Promise<void>
@@ -76,6 +77,7 @@ export async function startOwnRedis(options: string[] = []): Promise<OwnRedis> {
   const client = await connectWhenUp(url)
   return {
     url,
+    pid: child.pid!,
     client,
     stop: async () => {
       client.disconnect()
