@@ -99,15 +99,8 @@ describe('chat across processes on a Redis Cluster', () => {
   })
 
   it('keeps sessions, login limits, connection slots and presence on the cluster, shared by every process', async () => {
-    const alice = await cluster.register()
-    const bob = await cluster.register()
-    const room = newRoomName('shared')
     // presence written by one process is read by another
-    const a = await cluster.connect(1, alice)
-    await a.createRoom(room)
-    await a.join(room)
-    const b = await cluster.connect(2, bob)
-    await b.join(room)
+    const { alice, bob, room, a, b } = await cluster.twoInRoom('shared', [1, 2])
     expect(b.online(room)?.sort()).toEqual([alice.name, bob.name].sort())
 
     // connection slots: three sockets per user across processes, the fourth refused
@@ -129,13 +122,7 @@ describe('chat across processes on a Redis Cluster', () => {
   })
 
   it('delivers again after a master restarts, and loses no acknowledged message', async () => {
-    const [alice, bob] = [await cluster.register(), await cluster.register()]
-    const a = await cluster.connect(0, alice)
-    const b = await cluster.connect(2, bob)
-    const room = newRoomName('restart')
-    await a.createRoom(room)
-    await a.join(room)
-    await b.join(room)
+    const { room, a, b } = await cluster.twoInRoom('restart', [0, 2])
     const [master] = await mastersOfChannel(redis, `*room:${room}`)
     const before = await sendUntilAcked(
       a,
