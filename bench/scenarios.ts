@@ -143,13 +143,18 @@ const summary = (meter: Meter, seconds: number): Throughput => ({
   count: meter.latencies.length,
 })
 
-/** Echo protocol: each connection sends, waits for the answer, sends again, for `seconds`. */
+/**
+ * Echo protocol: each connection sends, waits for the answer, sends again, for `seconds`. `connected` is
+ * called once every socket is open, before the first message.
+ */
 export async function echo(
   target: Target,
   { connections, seconds }: { connections: number; seconds: number },
   progress?: Progress,
+  connected?: () => void,
 ): Promise<Throughput> {
   const sockets = await connectMany(connections, () => echoSocket(target))
+  connected?.()
   const meter = new Meter(`echo, ${connections} connections`, progress)
   meter.start()
   const deadline = performance.now() + seconds * 1000
