@@ -82,7 +82,7 @@ export class ChatRepository {
   async createRoom(name: string, createdBy: string): Promise<boolean> {
     const row = await this.db
       .insertInto('rooms')
-      .values({ name, created_by: createdBy })
+      .values({ name, title: name, created_by: createdBy })
       .onConflict((conflict) => conflict.column('name').doNothing())
       .returning('id')
       .executeTakeFirst()

@@ -148,6 +148,52 @@ describe('migrations on PostgreSQL', () => {
     expect(columns.rows.map((row) => row.name)).not.toContain('display_name')
   })
 
+  it('keeps existing rooms public, makes creators owners and writers members with all read, and goes back down', async () => {
+    const db = open()
+    await migrate(db, 'to', '0012-confirm-existing-users')
+    await sql`insert into users (email, password, display_name) values
+      ('ann@x.io', 'h', 'ann'), ('bob@x.io', 'h', 'bob'), ('cy@x.io', 'h', 'cy')`.execute(db)
+    await sql`insert into rooms (name, created_by, last_seq)
+      select 'design', id, 2 from users where email = 'ann@x.io'`.execute(db)
+    await sql`insert into messages (room_id, seq, user_id, client_id, body)
+      select r.id, s.seq, u.id, 'c' || s.seq, 'hi'
+      from rooms r, users u, (values (1), (2)) as s(seq)
+      where r.name = 'design' and u.email = case s.seq when 1 then 'ann@x.io' else 'bob@x.io' end`.execute(db)
+    await migrate(db, 'to', '0013-create-room-members')
+    const rooms = await sql<{ name: string; kind: string; title: string; topic: string }>`
+      select name, kind, title, topic from rooms order by name`.execute(db)
+    expect(rooms.rows).toEqual([
+      { name: 'design', kind: 'public', title: 'design', topic: '' },
+      { name: 'general', kind: 'public', title: 'general', topic: '' },
+    ])
+    const members = await sql<{ email: string; role: string; last_read_seq: string }>`
+      select u.email, m.role, m.last_read_seq::text as last_read_seq
+      from room_members m join users u on u.id = m.user_id order by u.email`.execute(db)
+    expect(members.rows).toEqual([
+      { email: 'ann@x.io', role: 'owner', last_read_seq: '2' },
+      { email: 'bob@x.io', role: 'member', last_read_seq: '2' },
+    ])
+    await expect(
+      sql`insert into room_members (room_id, user_id, role) select r.id, u.id, 'admin'
+        from rooms r, users u where r.name = 'general' and u.email = 'cy@x.io'`.execute(db),
+    ).rejects.toThrow(/check/)
+    await migrate(db, 'to', '0012-confirm-existing-users')
+    const tables = await sql<{ name: string }>`
+      select table_name as name from information_schema.tables
+      where table_schema = current_schema() and table_name = 'room_members'`.execute(db)
+    expect(tables.rows).toEqual([])
+    const columns = await sql<{ name: string }>`
+      select column_name as name from information_schema.columns
+      where table_schema = current_schema() and table_name = 'rooms'`.execute(db)
+    expect(columns.rows.map((row) => row.name).sort()).toEqual([
+      'created_by',
+      'created_on',
+      'id',
+      'last_seq',
+      'name',
+    ])
+  })
+
   it('makes email unique regardless of case', async () => {
     const db = open()
     await migrate(db, 'latest')

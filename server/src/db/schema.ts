@@ -23,6 +23,24 @@ export interface RoomsTable {
   created_by: string | null
   created_on: Generated<Date>
   last_seq: ColumnType<string | number | bigint, never, string>
+  kind: Generated<RoomKind>
+  /** what people see; `name` is the stable, URL-safe key */
+  title: string
+  topic: Generated<string>
+  archived_on: Date | null
+  /** "<lower user id>:<higher user id>" of a direct room, else null */
+  direct_key: string | null
+}
+
+export type RoomKind = 'public' | 'private' | 'direct'
+export type RoomRole = 'owner' | 'moderator' | 'member'
+
+export interface RoomMembersTable {
+  room_id: ColumnType<string | number | bigint, string, never>
+  user_id: ColumnType<string | number | bigint, string, never>
+  role: Generated<RoomRole>
+  last_read_seq: ColumnType<string | number | bigint, string | number | undefined, string | number>
+  joined_on: Generated<Date>
 }
 
 export interface MessagesTable {
@@ -93,6 +111,7 @@ export interface Database {
   users: UsersTable
   rooms: RoomsTable
   messages: MessagesTable
+  room_members: RoomMembersTable
   sessions: SessionsTable
   account_tokens: AccountTokensTable
   user_totp: UserTotpTable

@@ -9,6 +9,7 @@ import * as createAuditLogAndSettings from './0009-create-audit-log-and-settings
 import * as addUserDeleted from './0010-add-user-deleted.ts'
 import * as addDisplayName from './0011-add-display-name.ts'
 import * as confirmExistingUsers from './0012-confirm-existing-users.ts'
+import * as createRoomMembers from './0013-create-room-members.ts'
 
 /** Every migration, in order. Names sort as they apply; never rename one that has shipped. */
 export const migrations: Record<string, Migration> = {
@@ -22,4 +23,5 @@ export const migrations: Record<string, Migration> = {
   '0010-add-user-deleted': addUserDeleted,
   '0011-add-display-name': addDisplayName,
   '0012-confirm-existing-users': confirmExistingUsers,
+  '0013-create-room-members': createRoomMembers,
 }
