@@ -3,13 +3,22 @@
 // message (from /proc/<pid>/stat; for chat runs also the PostgreSQL backends'). Servers run pinned to
 // core 0, this load generator to core 1 (when taskset and two cores are there). Writes
 // bench/results/<stamp>.json and .md; the console shows the same.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os'
 import path from 'node:path'
 import pg from 'pg'
-import { productionLikeEnv } from '@chat/server/testing'
-import { chatStore, closeAll, echo, fanOut, idleSockets, sleep, type Target } from './scenarios.ts'
+import { productionLikeEnv, startOwnRedis, startRedisCluster } from '@chat/server/testing'
+import {
+  chatStore,
+  closeAll,
+  crossProcess,
+  echo,
+  fanOut,
+  idleSockets,
+  sleep,
+  type Target,
+} from './scenarios.ts'
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
@@ -45,24 +54,34 @@ function rssMiB(pid: number): number {
   return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024
 }
 
-type AppSpec = { kind: 'app'; env: Record<string, string>; postgres?: boolean; label: string }
+type AppSpec = {
+  kind: 'app'
+  env: Record<string, string>
+  postgres?: boolean
+  label: string
+  /** server processes of one deployment (default 1), all pinned to the servers' core */
+  processes?: number
+  /** a Redis of the run's own (AOF, fsync always) or a 3-master Redis Cluster of its own, not the shared one */
+  redis?: 'own' | 'cluster'
+}
 type ServerSpec = { kind: 'baseline' } | AppSpec
 
 interface Server {
-  child: ChildProcess
-  pid: number
-  target: Target
+  pids: number[]
+  /** one per process */
+  targets: Target[]
   /** the CPU time of this server's PostgreSQL backends so far (0 on embedded backends) */
   postgresCpuMs(): Promise<number>
+  /** the CPU time of the run's own Redis processes so far (0 on the shared one) */
+  redisCpuMs(): number
   memory(): Promise<{ heapUsed: number; external: number; rss: number }>
   stop(): Promise<void>
 }
 
 const describeSpec = (spec: ServerSpec) => (spec.kind === 'baseline' ? 'plain ws' : spec.label)
 
-async function startServer(spec: ServerSpec): Promise<Server> {
-  const backends = spec.kind === 'app' && spec.postgres ? await productionLikeEnv() : undefined
-  const env = spec.kind === 'app' ? { ...backends?.env, ...spec.env } : {}
+/** One server process running bench-server.ts; resolves once it has said `ready`. */
+async function spawnBenchServer(spec: ServerSpec, env: Record<string, string>) {
   const node = [
     process.execPath,
     '--expose-gc',
@@ -89,11 +108,36 @@ async function startServer(spec: ServerSpec): Promise<Server> {
       })
     })
   const ready = await reply<{ url: string; token: string }>('ready')
+  return { child, reply, target: { wsUrl: ready.url, token: ready.token } }
+}
+
+async function startServer(spec: ServerSpec): Promise<Server> {
+  const app = spec.kind === 'app' ? spec : undefined
+  const redis =
+    app?.redis === 'own'
+      ? await startOwnRedis(['--appendonly', 'yes', '--appendfsync', 'always'])
+      : app?.redis === 'cluster'
+        ? await startRedisCluster()
+        : undefined
+  const redisEnv: Record<string, string> =
+    redis && 'url' in redis
+      ? { REDIS_URL: redis.url }
+      : redis
+        ? { REDIS_CLUSTER_NODES: redis.nodesVariable }
+        : {}
+  const backends = app?.postgres ? await productionLikeEnv(redisEnv) : undefined
+  const env = app ? { ...backends?.env, ...app.env } : {}
+  // the first process migrates the database; the others start beside it
+  const first = await spawnBenchServer(spec, env)
+  const others = await Promise.all(
+    Array.from({ length: (app?.processes ?? 1) - 1 }, () => spawnBenchServer(spec, env)),
+  )
+  const processes = [first, ...others]
+  const redisPids = () => (redis ? ('pids' in redis ? redis.pids() : [redis.pid]) : [])
   const database = env.DATABASE_URL ? new URL(env.DATABASE_URL).pathname.slice(1) : undefined
   return {
-    child,
-    pid: child.pid!,
-    target: { wsUrl: ready.url, token: ready.token },
+    pids: processes.map((started) => started.child.pid!),
+    targets: processes.map((started) => started.target),
     postgresCpuMs: async () => {
       if (!database) return 0
       const client = new pg.Client({ connectionString: env.DATABASE_URL })
@@ -108,14 +152,20 @@ async function startServer(spec: ServerSpec): Promise<Server> {
         await client.end()
       }
     },
+    redisCpuMs: () => redisPids().reduce((sum, pid) => sum + cpuMs(pid), 0),
     memory: () => {
-      child.send({ type: 'memory' })
-      return reply('memory')
+      first.child.send({ type: 'memory' })
+      return first.reply('memory')
     },
     stop: async () => {
-      child.kill('SIGTERM')
-      await new Promise((resolve) => child.once('exit', resolve))
+      await Promise.all(
+        processes.map(({ child }) => {
+          child.kill('SIGTERM')
+          return new Promise((resolve) => child.once('exit', resolve))
+        }),
+      )
       await backends?.cleanup()
+      await redis?.stop()
     },
   }
 }
@@ -135,7 +185,11 @@ interface Scenario {
   title: string
   ours: ServerSpec
   baseline: ServerSpec
-  run(target: Target, kind: 'ours' | 'baseline'): Promise<Figures>
+  /**
+   * `targets`: one per server process. A scenario that calls `connected` has its CPU counted from then
+   * (its sockets' upgrades left out), else from its start.
+   */
+  run(targets: Target[], kind: 'ours' | 'baseline', connected: () => void): Promise<Figures>
   goal: string
 }
 
@@ -154,6 +208,11 @@ const chatServer = (batch: number, label: string): AppSpec => ({
 const GROUP_COMMIT = chatServer(256, 'ours, PostgreSQL + Redis, group commit')
 const ONE_BY_ONE = chatServer(1, 'ours, PostgreSQL + Redis, CHAT_MAX_BATCH=1 (one statement per message)')
 const PLAIN_WS: ServerSpec = { kind: 'baseline' }
+const threeWsProcesses = (redis: 'own' | 'cluster', label: string): AppSpec => ({
+  ...chatServer(256, label),
+  processes: 3,
+  redis,
+})
 
 const scenarios: Scenario[] = [
   ...[50, 500].map((connections): Scenario => ({
@@ -161,7 +220,10 @@ const scenarios: Scenario[] = [
     title: `echo, ${connections} connections, closed loop`,
     ours: EMBEDDED,
     baseline: PLAIN_WS,
-    run: (target) => echo(target, { connections, seconds: SECONDS }),
+    // per message: counted once the sockets are open (ours reads the session and the user per upgrade,
+    // the baseline a map; the upgrade rate is measured in `memory`)
+    run: ([target], _kind, connected) =>
+      echo(target!, { connections, seconds: SECONDS }, undefined, connected),
     goal: '>= 0.9x msg/s per CPU, p99 <= 1.5x',
   })),
   {
@@ -169,7 +231,7 @@ const scenarios: Scenario[] = [
     title: 'chat stored msg/s, 1 room, 10 senders, 16 unacked each',
     ours: GROUP_COMMIT,
     baseline: ONE_BY_ONE,
-    run: (target) => chatStore(target, { rooms: 1, sendersPerRoom: 10, window: 16, seconds: SECONDS }),
+    run: ([target]) => chatStore(target!, { rooms: 1, sendersPerRoom: 10, window: 16, seconds: SECONDS }),
     goal: '>= 5,000 msg/s, ack p99 <= 50 ms',
   },
   {
@@ -177,7 +239,7 @@ const scenarios: Scenario[] = [
     title: 'chat stored msg/s, 10 rooms, 4 senders each, 8 unacked each',
     ours: GROUP_COMMIT,
     baseline: ONE_BY_ONE,
-    run: (target) => chatStore(target, { rooms: 10, sendersPerRoom: 4, window: 8, seconds: SECONDS }),
+    run: ([target]) => chatStore(target!, { rooms: 10, sendersPerRoom: 4, window: 8, seconds: SECONDS }),
     goal: '>= 10,000 msg/s, ack p99 <= 50 ms',
   },
   {
@@ -185,8 +247,8 @@ const scenarios: Scenario[] = [
     title: 'chat fan-out, 1 sender, 1,000 receivers, 50 messages 20 ms apart',
     ours: GROUP_COMMIT,
     baseline: PLAIN_WS,
-    run: async (target, kind) => {
-      const result = await fanOut(target, {
+    run: async ([target], kind) => {
+      const result = await fanOut(target!, {
         receivers: 1000,
         messages: 50,
         intervalMs: 20,
@@ -195,6 +257,19 @@ const scenarios: Scenario[] = [
       return { ...result, count: result.delivered }
     },
     goal: 'p99 < 50 ms, all delivered',
+  },
+  {
+    name: 'cross-process',
+    title:
+      'chat delivered msg/s across 3 processes, 10 rooms, 1 sender each (8 unacked), 2 receivers per room on each process',
+    ours: threeWsProcesses(
+      'cluster',
+      'ours, 3 processes, PostgreSQL + a 3-master Redis Cluster (sharded pub/sub)',
+    ),
+    baseline: threeWsProcesses('own', 'ours, 3 processes, PostgreSQL + one Redis (classic pub/sub)'),
+    run: (targets) =>
+      crossProcess(targets, { rooms: 10, receiversPerProcess: 2, window: 8, seconds: SECONDS }),
+    goal: 'the cluster carries what one Redis does (it scales out; here all share two cores)',
   },
 ]
 
@@ -209,14 +284,23 @@ interface Sample extends Figures {
   perCpuSecond: number
   /** the PostgreSQL backends' CPU time per message, ms (chat on PostgreSQL only) */
   postgresCpuMsPerMessage?: number
+  /** the run's own Redis processes' CPU time per message, ms */
+  redisCpuMsPerMessage?: number
 }
 
 async function measureRun(scenario: Scenario, server: Server, kind: 'ours' | 'baseline', round: number) {
-  const [cpuBefore, postgresBefore] = [cpuMs(server.pid), await server.postgresCpuMs()]
+  const serverCpu = () => server.pids.reduce((sum, pid) => sum + cpuMs(pid), 0)
+  const postgresBefore = await server.postgresCpuMs()
+  let [cpuBefore, redisBefore] = [serverCpu(), server.redisCpuMs()]
   const started = performance.now()
-  const figures = await scenario.run(server.target, kind)
+  const connected = () => {
+    // PostgreSQL's share is not read again here (it takes a query): echo runs on the embedded default
+    ;[cpuBefore, redisBefore] = [serverCpu(), server.redisCpuMs()]
+  }
+  const figures = await scenario.run(server.targets, kind, connected)
   const seconds = (performance.now() - started) / 1000
-  const cpu = cpuMs(server.pid) - cpuBefore
+  const cpu = serverCpu() - cpuBefore
+  const redis = server.redisCpuMs() - redisBefore
   const postgres = (await server.postgresCpuMs()) - postgresBefore
   const sample: Sample = {
     scenario: scenario.name,
@@ -227,6 +311,7 @@ async function measureRun(scenario: Scenario, server: Server, kind: 'ours' | 'ba
     cpuMsPerMessage: cpu / figures.count,
     perCpuSecond: figures.count / (cpu / 1000),
     ...(postgres > 0 ? { postgresCpuMsPerMessage: postgres / figures.count } : {}),
+    ...(redis > 0 ? { redisCpuMsPerMessage: redis / figures.count } : {}),
   }
   return sample
 }
@@ -236,7 +321,8 @@ async function runScenario(scenario: Scenario): Promise<Sample[]> {
   const servers = { ours: await startServer(scenario.ours), baseline: await startServer(scenario.baseline) }
   const samples: Sample[] = []
   try {
-    for (const kind of ['ours', 'baseline'] as const) await scenario.run(servers[kind].target, kind)
+    for (const kind of ['ours', 'baseline'] as const)
+      await scenario.run(servers[kind].targets, kind, () => {})
     for (let round = 1; round <= ROUNDS; round++) {
       for (const kind of ['ours', 'baseline'] as const) {
         const sample = await measureRun(scenario, servers[kind], kind, round)
@@ -278,12 +364,20 @@ interface Stat {
   min: number
   max: number
 }
-type Metric = 'perSecond' | 'p50' | 'p99' | 'cpuMsPerMessage' | 'perCpuSecond' | 'postgresCpuMsPerMessage'
+type Metric =
+  | 'perSecond'
+  | 'p50'
+  | 'p99'
+  | 'cpuMsPerMessage'
+  | 'perCpuSecond'
+  | 'postgresCpuMsPerMessage'
+  | 'redisCpuMsPerMessage'
 const METRICS: { key: Metric; label: string; digits: number }[] = [
   { key: 'perSecond', label: 'msg/s', digits: 0 },
   { key: 'perCpuSecond', label: 'msg per server CPU-second', digits: 0 },
   { key: 'cpuMsPerMessage', label: 'server CPU ms/msg', digits: 3 },
   { key: 'postgresCpuMsPerMessage', label: 'PostgreSQL CPU ms/msg', digits: 3 },
+  { key: 'redisCpuMsPerMessage', label: 'Redis CPU ms/msg (all its processes)', digits: 3 },
   { key: 'p50', label: 'p50 ms', digits: 2 },
   { key: 'p99', label: 'p99 ms', digits: 2 },
 ]
@@ -397,10 +491,10 @@ async function memory(): Promise<{ lines: string[]; json: Record<string, unknown
     try {
       const count = 2000
       // warm up first, so start-up garbage and lazily built code are not counted against the sockets
-      closeAll((await idleSockets(server.target, 100)).sockets)
+      closeAll((await idleSockets(server.targets[0]!, 100)).sockets)
       await sleep(1_000)
       const before = await server.memory()
-      const open = await idleSockets(server.target, count)
+      const open = await idleSockets(server.targets[0]!, count)
       await sleep(1_000)
       const after = await server.memory()
       closeAll(open.sockets)
@@ -428,13 +522,13 @@ async function manySockets(count: number): Promise<{ lines: string[]; json: Reco
   const IDLE_SECONDS = 60
   const server = await startServer(EMBEDDED)
   try {
-    const open = await idleSockets(server.target, count)
+    const open = await idleSockets(server.targets[0]!, count)
     await sleep(2_000)
-    const cpuBefore = cpuMs(server.pid)
+    const cpuBefore = cpuMs(server.pids[0]!)
     await sleep(IDLE_SECONDS * 1000)
-    const share = (cpuMs(server.pid) - cpuBefore) / (IDLE_SECONDS * 1000)
+    const share = (cpuMs(server.pids[0]!) - cpuBefore) / (IDLE_SECONDS * 1000)
     const stillOpen = open.sockets.filter((socket) => socket.readyState === socket.OPEN).length
-    const rss = rssMiB(server.pid)
+    const rss = rssMiB(server.pids[0]!)
     closeAll(open.sockets)
     const json = { count, connectPerSecond: open.perSecond, restingCpuShare: share, stillOpen, rssMiB: rss }
     const lines = [

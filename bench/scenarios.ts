@@ -143,13 +143,18 @@ const summary = (meter: Meter, seconds: number): Throughput => ({
   count: meter.latencies.length,
 })
 
-/** Echo protocol: each connection sends, waits for the answer, sends again, for `seconds`. */
+/**
+ * Echo protocol: each connection sends, waits for the answer, sends again, for `seconds`. `connected` is
+ * called once every socket is open, before the first message.
+ */
 export async function echo(
   target: Target,
   { connections, seconds }: { connections: number; seconds: number },
   progress?: Progress,
+  connected?: () => void,
 ): Promise<Throughput> {
   const sockets = await connectMany(connections, () => echoSocket(target))
+  connected?.()
   const meter = new Meter(`echo, ${connections} connections`, progress)
   meter.start()
   const deadline = performance.now() + seconds * 1000
@@ -235,6 +240,80 @@ export async function chatStore(
   meter.stop()
   closeAll(senders.map((sender) => sender.socket))
   return { ...summary(meter, seconds), count: counted }
+}
+
+export interface CrossProcess extends Throughput {
+  /** messages stored (acked) */
+  stored: number
+}
+
+/**
+ * Delivered messages per second across processes: `rooms` rooms, each with one closed-loop sender
+ * (`window` sends awaiting their ack) on one process and `receiversPerProcess` members on every process
+ * (`targets`: one per process of one deployment), so most deliveries cross the bus. Counts the messages
+ * the receivers get until the senders' last ack, with the time from send to receipt.
+ */
+export async function crossProcess(
+  targets: Target[],
+  options: { rooms: number; receiversPerProcess: number; window: number; seconds: number },
+  progress?: Progress,
+): Promise<CrossProcess> {
+  const { rooms, receiversPerProcess, window, seconds } = options
+  const run = runTag()
+  const roomNames = Array.from({ length: rooms }, (_, i) => `bench-${run}-${i}`)
+  const senders = await Promise.all(
+    roomNames.map((room, i) => chatMember(targets[i % targets.length]!, room, true)),
+  )
+  const receivers = (
+    await Promise.all(
+      roomNames.flatMap((room) =>
+        targets.flatMap((target) =>
+          Array.from({ length: receiversPerProcess }, () => chatMember(target, room)),
+        ),
+      ),
+    )
+  ).flat()
+  const meter = new Meter(`cross-process, ${rooms} rooms, ${targets.length} processes`, progress)
+  for (const socket of receivers) {
+    socket.on('message', (data) => {
+      if (frameType(data) !== 'message') return
+      const sentAt = Number((JSON.parse(String(data)) as { text: string }).text.split(' ')[1])
+      meter.record(performance.timeOrigin + performance.now() - sentAt)
+    })
+  }
+  meter.start()
+  const deadline = performance.now() + seconds * 1000
+  let stored = 0
+  await Promise.all(
+    senders.map(
+      (socket, who) =>
+        new Promise<void>((resolve, reject) => {
+          const room = roomNames[who]!
+          let [n, unacked] = [0, 0]
+          const send = () => {
+            unacked++
+            const text = `bench ${performance.timeOrigin + performance.now()}`
+            socket.send(JSON.stringify({ type: 'send', room, clientId: `${run}-${who}-${++n}`, text }))
+          }
+          socket.on('message', (data) => {
+            const type = frameType(data)
+            if (type === 'error') return reject(new Error(`server error: ${String(data)}`))
+            if (type !== 'ack') return
+            unacked--
+            stored++
+            if (performance.now() <= deadline) send()
+            else if (unacked === 0) resolve()
+          })
+          for (let i = 0; i < window; i++) send()
+        }),
+    ),
+  )
+  const sending = meter.elapsedSeconds()
+  // the last acked messages are on their way to the receivers
+  await sleep(500)
+  meter.stop()
+  closeAll([...senders, ...receivers])
+  return { ...summary(meter, sending), stored }
 }
 
 export interface FanOut {

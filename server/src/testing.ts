@@ -8,6 +8,8 @@ export {
   TEST_REDIS_URL,
 } from './test/backends.ts'
 export { freePort } from './test/ports.ts'
+export { startOwnRedis, type OwnRedis } from './test/redis-server.ts'
+export { startRedisCluster, type OwnRedisCluster } from './test/redis-cluster.ts'
 export { spawnServer, type ServerProcess } from './test/server-process.ts'
 export { startMailCatcher, type CaughtMail, type MailCatcher } from './test/mail-catcher.ts'
 export { openSocket, refusedStatus, type TestSocket } from './test/ws-client.ts'

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../redis/redis-plugin.ts'
 import {
   RateLimiterMemory,
   RateLimiterRedis,
@@ -7,7 +7,7 @@ import {
 } from 'rate-limiter-flexible'
 
 /** Where counters live: Redis when there is one (shared by every process, atomic), else this process. */
-export type LimiterStore = { redis: Redis; keyPrefix: string } | undefined
+export type LimiterStore = { redis: RedisClient; keyPrefix: string } | undefined
 
 /** A rate-limiter-flexible counter of `points` per `seconds`, named under the store's key prefix. */
 export function createLimiter(

@@ -89,13 +89,7 @@ describe('chat across separate server processes on one database and one Redis pr
   })
 
   it('(b) resumes on the other process with exactly the missed messages, then live with no gap', async () => {
-    const [alice, bob] = [await cluster.register(), await cluster.register()]
-    const room = newRoomName('resume')
-    const a = await cluster.connect(0, alice)
-    await a.createRoom(room)
-    await a.join(room)
-    const b1 = await cluster.connect(1, bob)
-    await b1.join(room)
+    const { bob, room, a, b: b1 } = await cluster.twoInRoom('resume', [0, 1])
     const seen = await a.send(room, 'seen by bob')
     await b1.awaitMessages(room, 1)
     const lastSeen = seqsOf(b1.messages(room)).at(-1)!
@@ -237,13 +231,7 @@ describe('chat across separate server processes on one database and one Redis pr
   })
 
   it('(b) resumes past 230 missed messages in one page, complete and in order', async () => {
-    const [alice, bob] = [await cluster.register(), await cluster.register()]
-    const room = newRoomName('pages')
-    const a = await cluster.connect(1, alice)
-    await a.createRoom(room)
-    await a.join(room)
-    const b1 = await cluster.connect(2, bob)
-    await b1.join(room)
+    const { bob, room, a, b: b1 } = await cluster.twoInRoom('pages', [1, 2])
     const seen = await a.send(room, 'before the outage')
     await b1.awaitMessages(room, 1)
     b1.socket.socket.terminate()
@@ -327,13 +315,7 @@ describe('chat across separate server processes on one database and one Redis pr
   })
 
   it('(d) shares presence across processes, and typing, which is never stored', async () => {
-    const [alice, bob] = [await cluster.register(), await cluster.register()]
-    const room = newRoomName('presence')
-    const a = await cluster.connect(0, alice)
-    await a.createRoom(room)
-    await a.join(room)
-    const b = await cluster.connect(2, bob)
-    await b.join(room)
+    const { alice, bob, room, a, b } = await cluster.twoInRoom('presence', [0, 2])
     const both = [alice.name, bob.name].sort()
     const presence = await a.socket.nextOfType<Frame>(
       'presence',

@@ -1,5 +1,5 @@
 import type { ChatUser } from '@chat/contract'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../redis/redis-plugin.ts'
 
 /** Who is online per room, per process; a process that dies stops counting once its heartbeat key lapses. */
 export interface PresenceStore {
@@ -9,36 +9,39 @@ export interface PresenceStore {
   keepAlive(processId: string): Promise<void>
 }
 
-// Reads the room's hash, drops fields of processes whose heartbeat key is gone, returns the rest.
-const READ = `local fields = redis.call('HGETALL', KEYS[1])
-local alive = {}
-for i = 1, #fields, 2 do
-  if redis.call('EXISTS', ARGV[1] .. fields[i]) == 1 then table.insert(alive, fields[i + 1])
-  else redis.call('HDEL', KEYS[1], fields[i]) end
-end
-return alive`
-
+/**
+ * A hash per room (process id -> its users there) and a heartbeat key per process. The heartbeat keys
+ * share one hash tag, so a read checks all of a room's processes with one MGET on a Redis Cluster too.
+ */
 export class RedisPresenceStore implements PresenceStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly processTtlMs: number,
   ) {}
 
   private roomKey = (room: string) => `${this.prefix}presence:${room}`
+  private processKey = (processId: string) => `${this.prefix}{processes}:${processId}`
 
   async write(room: string, processId: string, users: ChatUser[]): Promise<void> {
     if (users.length === 0) await this.redis.hdel(this.roomKey(room), processId)
     else await this.redis.hset(this.roomKey(room), processId, JSON.stringify(users))
   }
 
+  /** the room's live processes' users; fields of processes whose heartbeat lapsed leave on the way */
   async read(room: string): Promise<ChatUser[][]> {
-    const values = (await this.redis.eval(READ, 1, this.roomKey(room), `${this.prefix}process:`)) as string[]
-    return values.map((value) => JSON.parse(value) as ChatUser[])
+    const byProcess = Object.entries(await this.redis.hgetall(this.roomKey(room)))
+    if (byProcess.length === 0) return []
+    const alive = await this.redis.mget(byProcess.map(([processId]) => this.processKey(processId)))
+    const dead = byProcess.filter((_, index) => alive[index] === null).map(([processId]) => processId)
+    if (dead.length > 0) await this.redis.hdel(this.roomKey(room), ...dead)
+    return byProcess
+      .filter((_, index) => alive[index] !== null)
+      .map(([, users]) => JSON.parse(users) as ChatUser[])
   }
 
   async keepAlive(processId: string): Promise<void> {
-    await this.redis.set(`${this.prefix}process:${processId}`, '1', 'PX', this.processTtlMs)
+    await this.redis.set(this.processKey(processId), '1', 'PX', this.processTtlMs)
   }
 }
 

@@ -63,6 +63,7 @@ describe('loadConfig', () => {
       migrateOnStart: true,
       shutdownDrainMs: 0,
       redisUrl: undefined,
+      redisClusterNodes: undefined,
       redisKeyPrefix: 'chat:',
       session: {
         idleTimeoutMs: 30 * 60 * 1000,
@@ -308,6 +309,19 @@ describe('loadConfig', () => {
       const config = loadConfig({ REDIS_URL: 'rediss://cache:6380', REDIS_KEY_PREFIX: 'other:' })
       expect(config.redisUrl).toBe('rediss://cache:6380')
       expect(config.redisKeyPrefix).toBe('other:')
+    })
+
+    it('takes REDIS_CLUSTER_NODES as a list of host:port, and refuses it beside REDIS_URL', () => {
+      const config = loadConfig({ REDIS_CLUSTER_NODES: 'cache-1:7000, 10.0.0.2:7001' })
+      expect(config.redisClusterNodes).toEqual([
+        { host: 'cache-1', port: 7000 },
+        { host: '10.0.0.2', port: 7001 },
+      ])
+      expect(config.redisUrl).toBeUndefined()
+      expect(() => loadConfig({ REDIS_CLUSTER_NODES: 'cache-1' })).toThrow(/REDIS_CLUSTER_NODES/)
+      expect(() =>
+        loadConfig({ REDIS_CLUSTER_NODES: 'cache-1:7000', REDIS_URL: 'redis://cache:6379' }),
+      ).toThrow('set REDIS_URL (one Redis) or REDIS_CLUSTER_NODES (a cluster), not both')
     })
   })
 

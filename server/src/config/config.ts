@@ -37,6 +37,12 @@ export const EnvSchema = Type.Object({
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
   PGLITE_DATA_DIR: Type.String({ minLength: 1, default: path.join(repositoryRoot, '.data', 'pglite') }),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+  REDIS_CLUSTER_NODES: Type.Optional(
+    Type.String({
+      pattern: '^\\s*[^\\s,:]+:\\d{1,5}\\s*(,\\s*[^\\s,:]+:\\d{1,5}\\s*)*$',
+      description: 'comma-separated host:port of some Redis Cluster nodes (instead of REDIS_URL)',
+    }),
+  ),
   REDIS_KEY_PREFIX: Type.String({ default: 'chat:' }),
   HOST: Type.Optional(Type.String({ minLength: 1 })),
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8000 }),
@@ -154,6 +160,19 @@ function databaseUrl(env: Env): string | undefined {
   return `postgres://${user}${password}@${host}:${env.POSTGRES_PORT}/${encodeURIComponent(env.POSTGRES_DB)}`
 }
 
+/** The startup nodes of a Redis Cluster: any few of its nodes, the client finds the rest. */
+function redisClusterNodes(env: Env): { host: string; port: number }[] | undefined {
+  if (!env.REDIS_CLUSTER_NODES) return undefined
+  if (env.REDIS_URL)
+    throw new ConfigError('set REDIS_URL (one Redis) or REDIS_CLUSTER_NODES (a cluster), not both')
+  return splitList(env.REDIS_CLUSTER_NODES).map((node) => {
+    const colon = node.lastIndexOf(':')
+    const port = Number(node.slice(colon + 1))
+    if (port < 1 || port > 65535) throw new ConfigError(`REDIS_CLUSTER_NODES: ${node} has no valid port`)
+    return { host: node.slice(0, colon), port }
+  })
+}
+
 function admin(env: Env) {
   const production = env.API_MODE === 'production'
   const email = env.API_ADMIN_EMAIL ?? (production ? undefined : PLACEHOLDER_ADMIN.email)
@@ -232,8 +251,10 @@ function fromEnv(env: Env) {
       : path.resolve(repositoryRoot, env.PGLITE_DATA_DIR),
     migrateOnStart: env.MIGRATE_ON_START === 'true',
     shutdownDrainMs: Math.round(env.SHUTDOWN_DRAIN_SECONDS * 1000),
-    /** undefined: sessions and limits kept in this process */
+    /** undefined (and no cluster): sessions and limits kept in this process */
     redisUrl: env.REDIS_URL,
+    /** a Redis Cluster instead of one Redis: room channels on sharded pub/sub */
+    redisClusterNodes: redisClusterNodes(env),
     redisKeyPrefix: env.REDIS_KEY_PREFIX,
     session: {
       idleTimeoutMs: Math.round(idleSeconds * 1000),

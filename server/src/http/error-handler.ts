@@ -62,12 +62,15 @@ export function toFieldErrors(
 
 const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P03'])
 
-/** The error itself says the backend is unreachable, silent or full. */
+/**
+ * The error itself says the backend is unreachable, silent or full (on a Redis Cluster also: a master is
+ * down and not yet replaced, or the client lost every node).
+ */
 function unavailableItself(error: Error & { code?: string }): boolean {
   return (
     (error.code !== undefined && UNAVAILABLE_CODES.has(error.code)) ||
     error.name === 'MaxRetriesPerRequestError' ||
-    /Stream isn't writeable|Connection is closed|Connection terminated|timeout exceeded when trying to connect|Query read timeout|Command timed out|\bOOM command not allowed/.test(
+    /Stream isn't writeable|Connection is closed|Connection terminated|timeout exceeded when trying to connect|Query read timeout|Command timed out|\bOOM command not allowed|^CLUSTERDOWN|Too many Cluster redirections|None of startup nodes is available|Failed to refresh slots cache/.test(
       error.message,
     )
   )

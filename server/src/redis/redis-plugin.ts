@@ -1,39 +1,62 @@
 import fp from 'fastify-plugin'
-import { Redis } from 'ioredis'
+import { Cluster, Redis } from 'ioredis'
 import type { Config } from '../config/config.ts'
 import { LocalBus, type Bus } from '../bus/bus.ts'
 import { RedisBus } from '../bus/redis-bus.ts'
 import { redisStartupError } from '../startup/startup-error.ts'
 
+/**
+ * One Redis or a Redis Cluster: the stores send single-key commands, or scripts whose keys share a slot,
+ * so each works on either.
+ */
+export type RedisClient = Redis | Cluster
+
 declare module 'fastify' {
   interface FastifyInstance {
     /** undefined in the embedded default: sessions and limits then live in this process */
-    redis: Redis | undefined
+    redis: RedisClient | undefined
     /** pub/sub between processes (within this one in the embedded default) */
     bus: Bus
   }
 }
 
+// Fail commands fast while disconnected instead of queueing them: a login should answer 503, not hang.
+// A Redis that stops answering without closing fails each command after 2 s instead of hanging it.
+const FAIL_FAST = { maxRetriesPerRequest: 1, commandTimeout: 2_000 }
+
+const CONNECTION_WARNING_INTERVAL_MS = 10_000
+
 export function createRedis(url: string): Redis {
-  // Fail commands fast while disconnected instead of queueing them: a login should answer 503, not hang.
-  // A Redis that stops answering without closing fails each command after 2 s instead of hanging it.
-  return new Redis(url, {
+  return new Redis(url, { ...FAIL_FAST, enableOfflineQueue: false, lazyConnect: true })
+}
+
+export function createRedisCluster(nodes: { host: string; port: number }[]): Cluster {
+  return new Cluster(nodes, {
     enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
     lazyConnect: true,
-    commandTimeout: 2_000,
+    // one subscriber connection per master, for SSUBSCRIBE (see RedisBus.onCluster)
+    shardedSubscribers: true,
+    redisOptions: FAIL_FAST,
   })
 }
 
 export default fp(
   async (app, { config }: { config: Config }) => {
-    if (!config.redisUrl) {
+    const { redisUrl, redisClusterNodes } = config
+    if (!redisUrl && !redisClusterNodes) {
       app.decorate('redis', undefined)
       app.decorate('bus', new LocalBus(app.metrics.busLag))
       app.log.info('sessions: in the database; pub/sub: in this process (no REDIS_URL)')
       return
     }
-    const redis = createRedis(config.redisUrl)
+    const where = redisUrl
+      ? `${new URL(redisUrl).hostname}:${new URL(redisUrl).port || 6379}`
+      : redisClusterNodes!.map((node) => `${node.host}:${node.port}`).join(',')
+    const redis = redisUrl ? createRedis(redisUrl) : createRedisCluster(redisClusterNodes!)
+    const bus =
+      redis instanceof Redis
+        ? RedisBus.onOneRedis(redis, redisUrl!, app.log, app.metrics)
+        : RedisBus.onCluster(redis, app.log, app.metrics)
     // Until the first connection, an error is the reason start-up fails (one line, from main.ts);
     // after it, a lost connection is logged and ioredis reconnects.
     let firstError: unknown
@@ -41,18 +64,25 @@ export default fp(
     redis.on('error', onStartError)
     try {
       await redis.connect()
+      await bus.connect()
     } catch (error) {
       redis.disconnect()
-      throw redisStartupError(firstError ?? error, config.redisUrl)
+      await bus.close()
+      throw redisStartupError(firstError ?? error, where, !redisUrl)
     }
     redis.off('error', onStartError)
+    // A cluster client reports every failed attempt to reach a master that is down, many a second: one
+    // warning per interval says so, the rest go to debug (the metric counts them all).
+    let warnedAt = -Infinity
     redis.on('error', (error) => {
       app.metrics.redisErrors.inc({ connection: 'command' })
+      const now = performance.now()
+      if (now - warnedAt < CONNECTION_WARNING_INTERVAL_MS)
+        return app.log.debug({ err: error }, 'redis connection error')
+      warnedAt = now
       app.log.warn({ err: error }, 'redis connection error')
     })
-    const bus = new RedisBus(redis, config.redisUrl, app.log, app.metrics)
-    await bus.connect()
-    app.decorate('redis', redis)
+    app.decorate<RedisClient>('redis', redis)
     app.decorate('bus', bus)
     app.addHook('onClose', async () => {
       await bus.close()
@@ -62,9 +92,9 @@ export default fp(
         redis.disconnect()
       })
     })
-    const url = new URL(config.redisUrl)
     app.log.info(
-      `sessions: Redis at ${url.hostname}:${url.port || 6379}, key prefix "${config.redisKeyPrefix}"`,
+      `sessions: ${redisUrl ? 'Redis' : 'Redis Cluster'} at ${where}, key prefix "${config.redisKeyPrefix}"` +
+        (redisUrl ? '' : '; room channels on sharded pub/sub'),
     )
   },
   { name: 'redis', dependencies: ['metrics'] },

@@ -1,8 +1,7 @@
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../redis/redis-plugin.ts'
 import {
   byLastUse,
   newToken,
-  SESSION_EVENTS_CHANNEL,
   tokenHash,
   UNKNOWN_CLIENT,
   type Session,
@@ -17,14 +16,17 @@ import {
 // Keys: session:<hash> -> {"user":…,"client":…,"createdAt":ms,"expiresAt":ms}, TTL = min(idle, time left);
 // user-sessions:<id> -> set of hashes. A use only moves the TTL (PEXPIRE writes no data, so it still works
 // when Redis is out of memory); the last use is read back from it. (Times have 13 digits: cjson keeps 14.)
+// Every command and script touches one key, so the store works on a Redis Cluster as on one Redis (a
+// session's key is found from its token alone, so it cannot share a slot with its user's set).
 const NOW = `local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`
 
 const CREATE = `${NOW}
-local expiresAt = now + tonumber(ARGV[3])
-local session = {user = cjson.decode(ARGV[1]), client = cjson.decode(ARGV[5]), createdAt = now, expiresAt = expiresAt}
-redis.call('SET', KEYS[1], cjson.encode(session), 'PX', ARGV[2])
-redis.call('SADD', KEYS[2], ARGV[4])
-if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[3]) then redis.call('PEXPIRE', KEYS[2], ARGV[3]) end`
+local session = {user = cjson.decode(ARGV[1]), client = cjson.decode(ARGV[4]), createdAt = now, expiresAt = now + tonumber(ARGV[3])}
+redis.call('SET', KEYS[1], cjson.encode(session), 'PX', ARGV[2])`
+
+// the user's set lives as long as their newest session can
+const INDEX = `redis.call('SADD', KEYS[1], ARGV[1])
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end`
 
 const TOUCH = `${NOW}
 local value = redis.call('GET', KEYS[1])
@@ -34,54 +36,34 @@ if left <= 0 then redis.call('DEL', KEYS[1]) return nil end
 redis.call('PEXPIRE', KEYS[1], math.min(tonumber(ARGV[1]), left))
 return value`
 
-const REVOKE = `local value = redis.call('GET', KEYS[1])
-if not value then return nil end
+// Ends the session if it is the given user's (any user's when ARGV[1] is empty): someone else's id ends nothing.
+const END = `local value = redis.call('GET', KEYS[1])
+if not value or (ARGV[1] ~= '' and cjson.decode(value).user.id ~= ARGV[1]) then return nil end
 redis.call('DEL', KEYS[1])
-redis.call('SREM', KEYS[2] .. cjson.decode(value).user.id, ARGV[1])
-redis.call('PUBLISH', ARGV[2], 'token:' .. ARGV[1])
 return value`
 
-// Only the user's own session: someone else's id ends nothing.
-const REVOKE_BY_ID = `local value = redis.call('GET', KEYS[1])
-if not value or cjson.decode(value).user.id ~= ARGV[1] then return 0 end
-redis.call('DEL', KEYS[1])
-redis.call('SREM', KEYS[2], ARGV[2])
-redis.call('PUBLISH', ARGV[3], 'token:' .. ARGV[2])
-return 1`
-
-const REVOKE_ALL = `local hashes = redis.call('SMEMBERS', KEYS[1])
-local ended = 0
-for _, hash in ipairs(hashes) do ended = ended + redis.call('DEL', ARGV[1] .. hash) end
-redis.call('DEL', KEYS[1])
-redis.call('PUBLISH', ARGV[2], 'user:' .. ARGV[3])
-return ended`
-
-// The user's live sessions as [now, hash, value, ttl, …]; hashes of ended ones leave the set on the way.
-const LIST = `${NOW}
-local found = {now}
-for _, hash in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  local value = redis.call('GET', ARGV[1] .. hash)
-  if value then
-    table.insert(found, hash) table.insert(found, value) table.insert(found, redis.call('PTTL', ARGV[1] .. hash))
-  else redis.call('SREM', KEYS[1], hash) end
-end
-return found`
+// [now, value, ttl] of a live session, nil for an ended one
+const READ = `${NOW}
+local value = redis.call('GET', KEYS[1])
+if not value then return nil end
+return {now, value, redis.call('PTTL', KEYS[1])}`
 
 interface StoredSession extends Session {
   client: SessionClient
   createdAt: number
 }
 
+/**
+ * Sessions in Redis. A session that ends early is announced through `publish` (to the bus's session
+ * events channel), as the database store does.
+ */
 export class RedisSessionStore implements SessionStore {
-  private readonly eventsChannel: string
-
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly lifetimes: SessionLifetimes,
-  ) {
-    this.eventsChannel = `${prefix}${SESSION_EVENTS_CHANNEL}`
-  }
+    private readonly publish: (event: string) => void,
+  ) {}
 
   private sessionKey = (hash: string) => `${this.prefix}session:${hash}`
   private userKey = (userId: string) => `${this.prefix}user-sessions:${userId}`
@@ -90,15 +72,15 @@ export class RedisSessionStore implements SessionStore {
     const token = newToken()
     const hash = tokenHash(token)
     const { idleTimeoutMs, absoluteTimeoutMs } = this.lifetimes
-    const keys = [this.sessionKey(hash), this.userKey(user.id)]
+    // indexed first: a session that exists is always in its user's set, so "log out everywhere" finds it
+    await this.redis.eval(INDEX, 1, this.userKey(user.id), hash, absoluteTimeoutMs)
     await this.redis.eval(
       CREATE,
-      2,
-      ...keys,
+      1,
+      this.sessionKey(hash),
       JSON.stringify({ id: user.id, email: user.email }),
       Math.min(idleTimeoutMs, absoluteTimeoutMs),
       absoluteTimeoutMs,
-      hash,
       JSON.stringify({ userAgent: client.userAgent, address: client.address }),
     )
     return token
@@ -110,56 +92,63 @@ export class RedisSessionStore implements SessionStore {
     )
   }
 
+  /** one command per session, all sent at once (their keys may lie on different cluster nodes) */
   async touchMany(tokens: string[]): Promise<(Session | undefined)[]> {
-    if (tokens.length === 0) return []
-    const pipeline = this.redis.pipeline()
-    for (const token of tokens)
-      pipeline.eval(TOUCH, 1, this.sessionKey(tokenHash(token)), this.lifetimes.idleTimeoutMs)
-    const results = (await pipeline.exec()) ?? []
-    return results.map(([error, value]) => {
-      if (error) throw error
-      return sessionOf(value)
-    })
+    return Promise.all(tokens.map((token) => this.touch(token)))
   }
 
   async revoke(token: string): Promise<SessionUser | undefined> {
     const hash = tokenHash(token)
-    const keys = [this.sessionKey(hash), `${this.prefix}user-sessions:`]
-    return sessionOf(await this.redis.eval(REVOKE, 2, ...keys, hash, this.eventsChannel))?.user
+    const user = sessionOf(await this.redis.eval(END, 1, this.sessionKey(hash), ''))?.user
+    if (user) await this.ended(user.id, hash)
+    return user
   }
 
   async revokeAllForUser(userId: string): Promise<number> {
-    const args = [`${this.prefix}session:`, this.eventsChannel, userId]
-    return Number(await this.redis.eval(REVOKE_ALL, 1, this.userKey(userId), ...args))
+    const hashes = await this.redis.smembers(this.userKey(userId))
+    const ended = await Promise.all(hashes.map((hash) => this.redis.del(this.sessionKey(hash))))
+    if (hashes.length > 0) await this.redis.srem(this.userKey(userId), ...hashes)
+    this.publish(`user:${userId}`)
+    return ended.reduce((sum, count) => sum + count, 0)
   }
 
   async list(userId: string): Promise<SessionInfo[]> {
-    const [now, ...found] = (await this.redis.eval(
-      LIST,
-      1,
-      this.userKey(userId),
-      `${this.prefix}session:`,
-    )) as [number, ...(string | number)[]]
+    const hashes = await this.redis.smembers(this.userKey(userId))
+    const found = (await Promise.all(
+      hashes.map((hash) => this.redis.eval(READ, 1, this.sessionKey(hash))),
+    )) as ([number, string, number] | null)[]
+    const gone = hashes.filter((_, index) => !found[index])
+    // hashes of ended sessions leave the set on the way
+    if (gone.length > 0) await this.redis.srem(this.userKey(userId), ...gone)
     const sessions: SessionInfo[] = []
-    for (let i = 0; i < found.length; i += 3) {
-      const { client, createdAt, expiresAt } = JSON.parse(String(found[i + 1])) as StoredSession
+    found.forEach((read, index) => {
+      if (!read) return
+      const [now, value, ttl] = read
+      const { client, createdAt, expiresAt } = JSON.parse(value) as StoredSession
       // each use set the TTL to the idle timeout (or to the absolute end, when nearer: then this is the
       // earliest the last use can have been)
-      const lastUsedAt = now - (this.lifetimes.idleTimeoutMs - Number(found[i + 2]))
+      const lastUsedAt = now - (this.lifetimes.idleTimeoutMs - ttl)
       sessions.push({
-        id: String(found[i]),
+        id: hashes[index]!,
         client,
         createdAt,
         lastUsedAt: Math.max(createdAt, lastUsedAt),
         expiresAt,
       })
-    }
+    })
     return sessions.sort(byLastUse)
   }
 
   async revokeById(userId: string, id: string): Promise<boolean> {
-    const keys = [this.sessionKey(id), this.userKey(userId)]
-    return (await this.redis.eval(REVOKE_BY_ID, 2, ...keys, userId, id, this.eventsChannel)) === 1
+    if (!(await this.redis.eval(END, 1, this.sessionKey(id), userId))) return false
+    await this.ended(userId, id)
+    return true
+  }
+
+  /** Out of its user's set, and every process told, so sockets on it close at once. */
+  private async ended(userId: string, hash: string): Promise<void> {
+    this.publish(`token:${hash}`)
+    await this.redis.srem(this.userKey(userId), hash)
   }
 }
 

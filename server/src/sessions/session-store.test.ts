@@ -1,6 +1,8 @@
-import { Redis } from 'ioredis'
+import { Redis, type Cluster } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createRedisCluster } from '../redis/redis-plugin.ts'
 import { createTestRedisPrefix, TEST_REDIS_URL } from '../test/backends.ts'
+import { startRedisCluster, type OwnRedisCluster } from '../test/redis-cluster.ts'
 import { sleep } from '../test/test-app.ts'
 import { createDatabase, type Db } from '../db/database.ts'
 import { migrate } from '../db/migrator.ts'
@@ -11,6 +13,8 @@ import { RedisSessionStore } from './redis-session-store.ts'
 import { tokenHash, type SessionLifetimes, type SessionStore } from './session-store.ts'
 
 let redis: Redis
+/** started by the first store that needs it */
+let cluster: { servers: OwnRedisCluster; client: Cluster } | undefined
 const prefixes: ReturnType<typeof createTestRedisPrefix>[] = []
 const memoryStores: MemorySessionStore[] = []
 const databases: { db: Db; drop?: () => Promise<void> }[] = []
@@ -25,7 +29,19 @@ afterAll(async () => {
     await drop?.()
   }
   redis.disconnect()
+  cluster?.client.disconnect()
+  await cluster?.servers.stop()
 })
+
+async function redisCluster(): Promise<Cluster> {
+  if (!cluster) {
+    const servers = await startRedisCluster()
+    const client = createRedisCluster(servers.nodes)
+    cluster = { servers, client }
+    await client.connect()
+  }
+  return cluster.client
+}
 
 /** A migrated database holding users 1 and 2 (alice and bob), which sessions refer to. */
 async function databaseWithUsers(kind: 'pglite' | 'postgres'): Promise<Db> {
@@ -52,8 +68,14 @@ const stores: {
     make: (lifetimes) => {
       const prefix = createTestRedisPrefix()
       prefixes.push(prefix)
-      return new RedisSessionStore(redis, prefix.prefix, lifetimes)
+      return new RedisSessionStore(redis, prefix.prefix, lifetimes, () => {})
     },
+  },
+  {
+    // every command and script of the store keeps to one slot
+    name: 'Redis Cluster',
+    make: async (lifetimes) =>
+      new RedisSessionStore(await redisCluster(), createTestRedisPrefix().prefix, lifetimes, () => {}),
   },
   {
     name: 'in-process',
@@ -190,11 +212,24 @@ describe('database session store', () => {
   })
 })
 
-describe('Redis session store at rest', () => {
+describe('Redis session store', () => {
+  it('announces each session that ends early, so every process closes its sockets', async () => {
+    const prefix = createTestRedisPrefix()
+    prefixes.push(prefix)
+    const heard: string[] = []
+    const store = new RedisSessionStore(redis, prefix.prefix, long, (event) => heard.push(event))
+    const [first, second] = [await store.create(alice), await store.create(alice)]
+    await store.revoke(first)
+    expect(await store.revokeById(bob.id, tokenHash(second))).toBe(false)
+    expect(await store.revokeById(alice.id, tokenHash(second))).toBe(true)
+    await store.revokeAllForUser(alice.id)
+    expect(heard).toEqual([`token:${tokenHash(first)}`, `token:${tokenHash(second)}`, `user:${alice.id}`])
+  })
+
   it('holds no live token, only its hash, and expires every key it writes', async () => {
     const prefix = createTestRedisPrefix()
     prefixes.push(prefix)
-    const store = new RedisSessionStore(redis, prefix.prefix, long)
+    const store = new RedisSessionStore(redis, prefix.prefix, long, () => {})
     const token = await store.create(alice)
     const keys = await redis.keys(`${prefix.prefix}*`)
     expect(keys.sort()).toEqual(

@@ -15,16 +15,23 @@ const SWEEP_INTERVAL_MS = 60_000
 /** Sessions in Redis when it is configured, else in the database, so they outlive a restart either way. */
 export default fp(
   async (app, { config }: { config: Config }) => {
+    const channel = `${config.redisKeyPrefix}${SESSION_EVENTS_CHANNEL}`
+    const publish = (event: string) => {
+      app.bus.publish(channel, event).catch((error: unknown) => {
+        app.log.warn(
+          { err: error, event },
+          'announcing an ended session failed; its sockets close at the next check',
+        )
+      })
+    }
     if (app.redis) {
-      app.decorate('sessions', new RedisSessionStore(app.redis, config.redisKeyPrefix, config.session))
+      app.decorate(
+        'sessions',
+        new RedisSessionStore(app.redis, config.redisKeyPrefix, config.session, publish),
+      )
       return
     }
-    const channel = `${config.redisKeyPrefix}${SESSION_EVENTS_CHANNEL}`
-    const store = new DatabaseSessionStore(
-      app.db,
-      config.session,
-      (event) => void app.bus.publish(channel, event),
-    )
+    const store = new DatabaseSessionStore(app.db, config.session, publish)
     // Redis expires its keys itself; here ended sessions are deleted now and then
     const sweeper = setInterval(
       () => {

@@ -36,13 +36,18 @@ export function databaseStartupError(error: unknown, url: string): StartupError 
   return new StartupError(message, { cause: error })
 }
 
-/** Redis could not be reached at start. */
-export function redisStartupError(error: unknown, url: string): StartupError {
-  const where = `Redis at ${hostOf(url, 6379)}`
+/**
+ * Redis could not be reached at start. `where`: the server as `host:port` (from REDIS_URL) or the
+ * cluster's startup nodes (from REDIS_CLUSTER_NODES, then `cluster` is true).
+ */
+export function redisStartupError(error: unknown, where: string, cluster = false): StartupError {
+  const [what, variable] = cluster
+    ? [`the Redis Cluster at ${where}`, 'REDIS_CLUSTER_NODES']
+    : [`Redis at ${where}`, 'REDIS_URL']
   const detail = error instanceof Error ? error.message : String(error)
   const message = /NOAUTH|WRONGPASS/.test(detail)
-    ? `${where} refused the credentials in REDIS_URL (${detail})`
-    : `cannot reach ${where} (${codeOf(error) ?? detail}): is it running? Check REDIS_URL, or unset it to keep sessions in this process`
+    ? `${what} refused the credentials in ${variable} (${detail})`
+    : `cannot reach ${what} (${codeOf(error) ?? detail}): is it running? Check ${variable}, or unset it to keep sessions in this process`
   return new StartupError(message, { cause: error })
 }
 

@@ -120,6 +120,8 @@ export async function productionLikeEnv(extra: Record<string, string> = {}): Pro
     REGISTER_MAX_PER_ADDRESS: '100000',
     ...extra,
   }
+  // a cluster instead of the test Redis: the two are exclusive
+  if (extra.REDIS_CLUSTER_NODES) delete (env as Partial<typeof env>).REDIS_URL
   return {
     env,
     admin,

@@ -130,6 +130,18 @@ export class Cluster {
     return this.urls[server]!.replace(/^http/, 'ws').replace(/\/api$/, '/ws')
   }
 
+  /** Two new users on the given processes, both in a new room (`<what>-…`) that the first one created. */
+  async twoInRoom(what: string, [first, second]: [number, number]) {
+    const [alice, bob] = [await this.register(), await this.register()]
+    const room = newRoomName(what)
+    const a = await this.connect(first, alice)
+    await a.createRoom(room)
+    await a.join(room)
+    const b = await this.connect(second, bob)
+    await b.join(room)
+    return { alice, bob, room, a, b }
+  }
+
   async connect(server: number, user: TestUser): Promise<Client> {
     const socket = await openSocket(this.wsUrl(server), ['chat.v1', `bearer.${user.token}`])
     this.sockets.push(socket)

@@ -7,16 +7,15 @@ import { freePort } from './ports.ts'
 
 export interface OwnRedis {
   url: string
+  pid: number
   /** a plain client of this server, for the test's own commands */
   client: Redis
   stop(): Promise<void>
 }
 
-/** A redis-server of the test's own, on a free loopback port, with the given options; gone after `stop`. */
-export async function startOwnRedis(options: string[] = []): Promise<OwnRedis> {
-  const port = await freePort()
-  const dir = mkdtempSync(path.join(tmpdir(), 'redis-'))
-  const child: ChildProcess = spawn(
+/** redis-server on a loopback port, keeping its files in `dir`, with the given options on top. */
+export function spawnRedisServer(port: number, dir: string, options: string[] = []): ChildProcess {
+  return spawn(
     'redis-server',
     [
       '--port',
@@ -33,7 +32,10 @@ export async function startOwnRedis(options: string[] = []): Promise<OwnRedis> {
     ],
     { stdio: 'ignore' },
   )
-  const url = `redis://127.0.0.1:${port}`
+}
+
+/** A client of the server at `url` once it answers PING (it may still be starting). */
+export async function connectWhenUp(url: string): Promise<Redis> {
   const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 })
   // until the server is up, connection errors are expected; the last one is the reason if it never is
   let lastError: unknown
@@ -42,25 +44,44 @@ export async function startOwnRedis(options: string[] = []): Promise<OwnRedis> {
     try {
       await client.connect()
       await client.ping()
-      break
+      return client
     } catch (error) {
       client.disconnect()
       if (attempt >= 50) {
-        throw new Error(`redis-server on ${port} did not start: ${String(lastError ?? error)}`, {
+        throw new Error(`redis-server at ${url} did not start: ${String(lastError ?? error)}`, {
           cause: error,
         })
       }
       await new Promise((resolve) => setTimeout(resolve, 100))
     }
   }
+}
+
+/** Ends the server and waits until it has exited. */
+export async function stopRedisServer(
+  child: ChildProcess,
+  signal: NodeJS.Signals = 'SIGTERM',
+): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const exited = new Promise((resolve) => child.once('exit', resolve))
+  child.kill(signal)
+  await exited
+}
+
+/** A redis-server of the test's own, on a free loopback port, with the given options; gone after `stop`. */
+export async function startOwnRedis(options: string[] = []): Promise<OwnRedis> {
+  const port = await freePort()
+  const dir = mkdtempSync(path.join(tmpdir(), 'redis-'))
+  const child = spawnRedisServer(port, dir, options)
+  const url = `redis://127.0.0.1:${port}`
+  const client = await connectWhenUp(url)
   return {
     url,
+    pid: child.pid!,
     client,
     stop: async () => {
       client.disconnect()
-      const exited = new Promise((resolve) => child.once('exit', resolve))
-      child.kill('SIGTERM')
-      await exited
+      await stopRedisServer(child)
       rmSync(dir, { recursive: true, force: true })
     },
   }

@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../redis/redis-plugin.ts'
 
 /**
  * How many WebSockets one user holds, across every ws process: an upgrade takes a slot before it opens
@@ -54,7 +54,7 @@ export class RedisConnectionSlots implements ConnectionSlots {
   private readonly lapseMs: number
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly cap: number,
     renewIntervalMs: number,

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import websocket from '@fastify/websocket'
 import {
   BEARER_SUBPROTOCOL_PREFIX,
@@ -8,6 +8,7 @@ import {
   type ChatUser,
 } from '@chat/contract'
 import { Type, type Static } from 'typebox'
+import type { ServerResponse } from 'node:http'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { RawData, WebSocket } from 'ws'
@@ -24,7 +25,14 @@ import { SessionWatch } from './session-watch.ts'
 
 declare module 'fastify' {
   interface FastifyRequest {
-    upgrade?: { token: string; session: Session; user: ChatUser; chat: boolean }
+    upgrade?: {
+      token: string
+      session: Session
+      user: ChatUser
+      chat: boolean
+      /** the placeholder HTTP response @fastify/websocket attaches to the socket for the upgrade */
+      response: ServerResponse
+    }
   }
 }
 
@@ -180,7 +188,8 @@ export default fp(
       if (!user || user.disabled) throw notLoggedIn()
       // the slot is taken in one atomic step and held for as long as the connection lasts, however the
       // upgrade ends, so upgrades in parallel (on one process or many) cannot overshoot the cap
-      const connectionId = randomUUID()
+      // from bytes: a flat string, where randomUUID()'s is built of 14 joined pieces kept as they are
+      const connectionId = randomBytes(12).toString('base64url')
       if (!(await slots.take(user.id, connectionId))) {
         throw new ApiError(
           429,
@@ -188,11 +197,18 @@ export default fp(
         )
       }
       const connection = request.raw.socket
-      if (connection.destroyed) slots.release(user.id, connectionId)
-      else connection.once('close', () => slots.release(user.id, connectionId))
+      // the id alone: a closure over `user` would keep the whole row (hash included) as long as the socket
+      const userId = user.id
+      if (connection.destroyed) slots.release(userId, connectionId)
+      else connection.once('close', () => slots.release(userId, connectionId))
       const shown = { id: user.id, name: user.displayName, verified: user.confirmed }
-      request.upgrade = { token, session, user: shown, chat: wanted.includes(CHAT_SUBPROTOCOL) }
-      void reply
+      request.upgrade = {
+        token,
+        session,
+        user: shown,
+        chat: wanted.includes(CHAT_SUBPROTOCOL),
+        response: reply.raw,
+      }
     }
 
     app.get<{ Querystring: WsQuery }>(
@@ -204,8 +220,19 @@ export default fp(
         preHandler: countedUpgrade,
       },
       (socket: WebSocket, request) => {
-        const { token, session, user, chat } = request.upgrade!
-        const peer = new Peer(socket, user, token, settings.sendBufferLimit, request.log)
+        const { token, session, user, chat, response } = request.upgrade!
+        // Nothing of the upgrade request is kept for the socket's life (an idle socket's memory, issue
+        // 13): the placeholder response, never sent once the socket is upgraded, stays attached to the
+        // connection and its listeners hold Fastify's request and reply, so it is detached;
+        // @fastify/websocket's error listener holds them too, so ours replaces it (the same: log, then
+        // terminate); and the peer logs through the app's logger, not the request's child.
+        response.detachSocket(request.raw.socket)
+        socket.removeAllListeners('error')
+        socket.on('error', (error) => {
+          app.log.error({ err: error, userId: user.id }, 'WebSocket error')
+          socket.terminate()
+        })
+        const peer = new Peer(socket, user, token, settings.sendBufferLimit, app.log)
         watch.add(peer, session.expiresAt)
         const protocol = { protocol: chat ? CHAT_SUBPROTOCOL : 'echo' }
         app.metrics.socketsOpen.inc(protocol)
