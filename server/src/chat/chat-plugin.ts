@@ -5,6 +5,7 @@ import { ChatHub } from './chat-hub.ts'
 import type { ChatPeer, ChatSession } from './chat-peer.ts'
 import { ChatConnection } from './chat-protocol-handler.ts'
 import { ChatRepository } from './chat-repository.ts'
+import { RoomRepository } from './room-repository.ts'
 import { MemoryPresenceStore, RedisPresenceStore } from './presence.ts'
 
 /** The chat domain as the transport sees it: hand it a peer, feed it what the peer says. */
@@ -26,6 +27,7 @@ export default fp(
     const presenceTtlMs = config.chat.presenceIntervalMs * 3
     const hub = new ChatHub(
       new ChatRepository(app.db),
+      new RoomRepository(app.db),
       app.bus,
       app.redis ? new RedisPresenceStore(app.redis, prefix, presenceTtlMs) : new MemoryPresenceStore(),
       prefix,

@@ -55,19 +55,11 @@ const toMessage = (room: string, row: MessageRow): ChatMessage => ({
 })
 
 /** What the chat domain asks of storage: the repository, or an in-memory fake in unit tests. */
-export type ChatStore = Pick<
-  ChatRepository,
-  'roomNames' | 'findRoom' | 'createRoom' | 'insertMessages' | 'messagesAfter' | 'historyPage'
->
+export type ChatStore = Pick<ChatRepository, 'findRoom' | 'insertMessages' | 'messagesAfter' | 'historyPage'>
 
 /** The only module that reads or writes `rooms` and `messages`. */
 export class ChatRepository {
   constructor(private readonly db: Db) {}
-
-  async roomNames(): Promise<string[]> {
-    const rows = await this.db.selectFrom('rooms').select('name').orderBy('name').execute()
-    return rows.map((row) => row.name)
-  }
 
   async findRoom(name: string): Promise<Room | undefined> {
     const row = await this.db
@@ -76,17 +68,6 @@ export class ChatRepository {
       .where('name', '=', name)
       .executeTakeFirst()
     return row && { id: String(row.id), name: row.name, lastSeq: Number(row.last_seq) }
-  }
-
-  /** false when a room of that name exists already */
-  async createRoom(name: string, createdBy: string): Promise<boolean> {
-    const row = await this.db
-      .insertInto('rooms')
-      .values({ name, title: name, created_by: createdBy })
-      .onConflict((conflict) => conflict.column('name').doNothing())
-      .returning('id')
-      .executeTakeFirst()
-    return row !== undefined
   }
 
   /**

@@ -24,7 +24,7 @@ import { SessionWatch } from './session-watch.ts'
 
 declare module 'fastify' {
   interface FastifyRequest {
-    upgrade?: { token: string; session: Session; user: ChatUser; chat: boolean }
+    upgrade?: { token: string; session: Session; user: ChatUser; admin: boolean; chat: boolean }
   }
 }
 
@@ -191,7 +191,7 @@ export default fp(
       if (connection.destroyed) slots.release(user.id, connectionId)
       else connection.once('close', () => slots.release(user.id, connectionId))
       const shown = { id: user.id, name: user.displayName, verified: user.confirmed }
-      request.upgrade = { token, session, user: shown, chat: wanted.includes(CHAT_SUBPROTOCOL) }
+      request.upgrade = { token, session, user: shown, admin: user.admin, chat: wanted.includes(CHAT_SUBPROTOCOL) }
       void reply
     }
 
@@ -204,8 +204,8 @@ export default fp(
         preHandler: countedUpgrade,
       },
       (socket: WebSocket, request) => {
-        const { token, session, user, chat } = request.upgrade!
-        const peer = new Peer(socket, user, token, settings.sendBufferLimit, request.log)
+        const { token, session, user, admin, chat } = request.upgrade!
+        const peer = new Peer(socket, user, admin, token, settings.sendBufferLimit, request.log)
         watch.add(peer, session.expiresAt)
         const protocol = { protocol: chat ? CHAT_SUBPROTOCOL : 'echo' }
         app.metrics.socketsOpen.inc(protocol)
