@@ -170,8 +170,8 @@ export interface RoomSummary {
   peer?: ChatUser
 }
 
-/** Unread counts stop at this (shown "999+"), so a long-unread room costs a bounded count. */
-export const UNREAD_COUNT_MAX = 1000
+/** Unread counts stop at this (shown "99+"), so a long-unread room costs a bounded count. */
+export const UNREAD_COUNT_MAX = 100
 
 export interface RoomMemberEntry {
   user: ChatUser

@@ -139,6 +139,7 @@ class FakeRoomStore implements RoomStore {
     this.memberships.add(key)
     return true
   }
+  roomById = refused
   createRoom = refused
   openDirect = refused
   removeMember = refused

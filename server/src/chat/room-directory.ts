@@ -16,6 +16,7 @@ export type RoomStore = Pick<
   RoomRepository,
   | 'roomList'
   | 'roomFor'
+  | 'roomById'
   | 'createRoom'
   | 'openDirect'
   | 'addMember'
@@ -158,8 +159,10 @@ export class RoomDirectory {
     if (!mayManage(actor, record.kind, 'invite')) throw forbidden('invite')
     const user = await this.store.findUser(userId)
     if (!user) throw new ChatProblem('unknown_user', 'There is no such user')
-    if (await this.store.addMember(record.id, userId))
-      await this.publish({ t: 'member', userId, record, role: 'member', created: true })
+    if (!(await this.store.addMember(record.id, userId))) return
+    // read again: the newcomer's marker is the room's last seq now, not what the inviter's cache holds
+    const fresh = (await this.store.roomById(record.id)) ?? record
+    await this.publish({ t: 'member', userId, record: fresh, role: 'member', created: true })
   }
 
   async remove(actor: Actor, actorId: string, record: RoomRecord, userId: string): Promise<void> {
