@@ -2,8 +2,12 @@ import {
   DEFAULT_ROOM,
   MESSAGE_TEXT_PATTERN,
   TYPING_EXPIRES_MS,
+  UNREAD_COUNT_MAX,
   type ChatMessage,
   type ChatUser,
+  type RoomMemberEntry,
+  type RoomRole,
+  type RoomSummary,
 } from '@chat/contract'
 import { defineStore } from 'pinia'
 import { computed, reactive, ref, shallowReactive, shallowRef } from 'vue'
@@ -24,6 +28,9 @@ export interface ShownMessage {
   /** arrived live, after the room was opened (announced to screen readers; history is not) */
   live?: boolean
 }
+
+/** a send refused so is not sent again: it would be refused again */
+const SEND_REFUSED_FOR_GOOD = new Set(['invalid_message', 'archived', 'not_member'])
 
 /** the server's rule for message text, checked before sending (docs/protocol.md, "Message text") */
 const MESSAGE_TEXT = new RegExp(MESSAGE_TEXT_PATTERN)
@@ -54,7 +61,28 @@ export const useChatStore = defineStore('chat', () => {
   const status = ref<ConnectionStatus>('connecting')
   const statusDetail = ref<string | undefined>()
   const me = ref<ChatUser | null>(null)
-  const rooms = ref<string[]>([])
+  /** the instance admin sees and manages every room */
+  const admin = ref(false)
+  /** the user's room list as the server keeps it: kind, title, role, unread count */
+  const roomsByName = reactive(new Map<string, RoomSummary>())
+  /** every room name, once the server has said (welcome); empty until then */
+  const rooms = computed(() => [...roomsByName.keys()])
+  const byTitle = (a: RoomSummary, b: RoomSummary) =>
+    a.title.localeCompare(b.title) || a.room.localeCompare(b.room)
+  /** the list in its two groups: rooms, and direct messages */
+  const channels = computed(() =>
+    [...roomsByName.values()].filter((room) => room.kind !== 'direct').sort(byTitle),
+  )
+  const directs = computed(() =>
+    [...roomsByName.values()].filter((room) => room.kind === 'direct').sort(byTitle),
+  )
+  /** the page title's count: every unread message in the user's rooms */
+  const unreadTotal = computed(() =>
+    [...roomsByName.values()].reduce((total, room) => total + (room.unread ?? 0), 0),
+  )
+  const membersByRoom = reactive(new Map<string, RoomMemberEntry[]>())
+  /** the last `find_users` answer: who matches what was typed */
+  const foundUsers = shallowRef<ChatUser[]>([])
   const current = ref(DEFAULT_ROOM)
   /** each room's list is shallow: items are replaced, never mutated, so thousands cost no deep proxies */
   const messagesByRoom = reactive(new Map<string, ShownMessage[]>())
@@ -72,8 +100,12 @@ export const useChatStore = defineStore('chat', () => {
   let typingIn: string | undefined
   /** a room this page asked to create: opened once the server says it exists */
   let creating: { room: string; done: (created: boolean) => void } | undefined
+  /** direct rooms asked for, by the other user's id: opened once the server names the room */
+  const openingDirect = new Map<string, { user: ChatUser; done: (room: string) => void }>()
 
   const messages = computed(() => messagesByRoom.get(current.value) ?? [])
+  const currentRoom = computed(() => roomsByName.get(current.value))
+  const members = computed(() => membersByRoom.get(current.value) ?? [])
   const online = computed(() => onlineByRoom.get(current.value) ?? [])
   const hasOlder = computed(() => hasOlderByRoom.get(current.value) ?? false)
   const typing = computed(() =>
@@ -88,6 +120,33 @@ export const useChatStore = defineStore('chat', () => {
   const listOf = (room: string): ShownMessage[] => {
     if (!messagesByRoom.has(room)) messagesByRoom.set(room, shallowReactive([]))
     return messagesByRoom.get(room)!
+  }
+
+  function setRooms(list: RoomSummary[]): void {
+    roomsByName.clear()
+    for (const summary of list) roomsByName.set(summary.room, summary)
+  }
+
+  /** The newest message of the room shown is on screen: the server moves the read marker (all tabs follow). */
+  function markSeen(room: string): void {
+    const summary = roomsByName.get(room)
+    const seq = client.value?.lastSeq(room)
+    if (room !== current.value || !summary?.role || seq === undefined) return
+    summary.lastSeq = Math.max(summary.lastSeq, seq)
+    summary.unread = 0
+    if (seq <= (summary.lastReadSeq ?? 0)) return
+    summary.lastReadSeq = seq
+    client.value?.request({ type: 'read', room, seq })
+  }
+
+  /** New messages of a room not shown: counted unread unless they are the user's own. */
+  function countUnread(room: string, seq: number, authorId: string | undefined): void {
+    const summary = roomsByName.get(room)
+    if (!summary || seq <= summary.lastSeq) return
+    summary.lastSeq = seq
+    if (!summary.role || room === current.value || authorId === me.value?.id) return
+    if (seq > (summary.lastReadSeq ?? 0))
+      summary.unread = Math.min(UNREAD_COUNT_MAX, (summary.unread ?? 0) + 1)
   }
 
   const persistUnsent = () => me.value && saveUnsent(me.value.id, unsent.values())
@@ -156,15 +215,65 @@ export const useChatStore = defineStore('chat', () => {
           statusDetail.value = detail
           if (next === 'ended') onEnded(detail ?? 'Your session has ended')
         },
-        welcome(user, names) {
+        welcome(user, list, isAdmin) {
           me.value = user
-          rooms.value = names
+          admin.value = isAdmin
+          setRooms(list)
           if (!restored) resendSaved(chat, user)
           restored = true
         },
-        roomCreated(room) {
-          if (!rooms.value.includes(room)) rooms.value = [...rooms.value, room].sort()
-          if (creating?.room === room) creating.done(true)
+        roomList(list) {
+          setRooms(list)
+        },
+        roomChanged(summary, created) {
+          const before = roomsByName.get(summary.room)
+          // the count this page keeps stays: the summary's is as of the server's last look
+          roomsByName.set(
+            summary.room,
+            before?.role && summary.role ? { ...summary, unread: before.unread } : summary,
+          )
+          if (created && creating?.room === summary.room) creating.done(true)
+        },
+        roomRemoved(room) {
+          roomsByName.delete(room)
+          membersByRoom.delete(room)
+          messagesByRoom.delete(room)
+        },
+        activity(room, seq) {
+          countUnread(room, seq, undefined)
+        },
+        read(room, seq) {
+          const summary = roomsByName.get(room)
+          if (!summary) return
+          summary.lastReadSeq = Math.max(summary.lastReadSeq ?? 0, seq)
+          if (summary.lastReadSeq >= summary.lastSeq) summary.unread = 0
+        },
+        members(room, list) {
+          membersByRoom.set(room, list)
+        },
+        users(_query, users) {
+          foundUsers.value = users
+        },
+        directRoom(room, userId) {
+          const opening = openingDirect.get(userId)
+          openingDirect.delete(userId)
+          // the room's own announcement may come a moment later: listed now, so it can be opened at once
+          if (opening && !roomsByName.has(room)) {
+            const peer = opening.user
+            roomsByName.set(room, {
+              room,
+              kind: 'direct',
+              title: peer.name,
+              topic: '',
+              archived: false,
+              lastSeq: 0,
+              role: 'member',
+              lastReadSeq: 0,
+              unread: 0,
+              peer,
+            })
+          }
+          opening?.done(room)
         },
         messages(room, stored) {
           const list = listOf(room)
@@ -173,8 +282,10 @@ export const useChatStore = defineStore('chat', () => {
           for (const message of stored) {
             insertStored(list, message, live)
             unsent.delete(message.clientId)
+            if (live) countUnread(room, message.seq, message.author.id)
           }
           persistUnsent()
+          markSeen(room)
         },
         older(room, stored, more) {
           hasOlderByRoom.set(room, more)
@@ -201,7 +312,7 @@ export const useChatStore = defineStore('chat', () => {
           // a refused send that was not stored goes again by itself: nothing for the reader to do
           if ((code === 'rate_limited' || code === 'unavailable') && ref !== undefined) return
           notices.show(message)
-          if (code !== 'invalid_message' || ref === undefined) return
+          if (!SEND_REFUSED_FOR_GOOD.has(code) || ref === undefined) return
           unsent.delete(ref)
           persistUnsent()
           updateOwn(ref, (item) => ({ ...item, state: 'failed' }))
@@ -224,6 +335,7 @@ export const useChatStore = defineStore('chat', () => {
     if (typingIn !== undefined && typingIn !== room) setTyping(false)
     current.value = room
     client.value?.join(room)
+    markSeen(room)
   }
 
   /** A room that does not exist (a mistyped address): not joined again, nothing kept of it. */
@@ -237,7 +349,7 @@ export const useChatStore = defineStore('chat', () => {
   }
 
   /** true once the server has created the room; false when the name is taken. */
-  function createRoom(room: string): Promise<boolean> {
+  function createRoom(room: string, kind: 'public' | 'private' = 'public', title?: string): Promise<boolean> {
     creating?.done(false)
     return new Promise((resolve) => {
       const request = {
@@ -248,8 +360,42 @@ export const useChatStore = defineStore('chat', () => {
         },
       }
       creating = request
-      client.value?.createRoom(room)
+      client.value?.createRoom(room, kind, title)
     })
+  }
+
+  /** The direct room with that user (made on first use): its name, to open it. */
+  function startDirect(user: ChatUser): Promise<string> {
+    return new Promise((resolve) => {
+      openingDirect.set(user.id, { user, done: resolve })
+      client.value?.request({ type: 'direct', user: user.id })
+    })
+  }
+
+  function loadMembers(room = current.value): void {
+    client.value?.request({ type: 'members', room })
+  }
+  function findUsers(query: string): void {
+    if (query.trim() === '') foundUsers.value = []
+    else client.value?.request({ type: 'find_users', query: query.trim() })
+  }
+  function invite(userId: string, room = current.value): void {
+    client.value?.request({ type: 'invite', room, user: userId })
+  }
+  function removeMember(userId: string, room = current.value): void {
+    client.value?.request({ type: 'remove_member', room, user: userId })
+  }
+  function setRole(userId: string, role: RoomRole, room = current.value): void {
+    client.value?.request({ type: 'set_role', room, user: userId, role })
+  }
+  function updateRoom(
+    changes: { title?: string; topic?: string; archived?: boolean },
+    room = current.value,
+  ): void {
+    client.value?.request({ type: 'update_room', room, ...changes })
+  }
+  function leaveRoom(room = current.value): void {
+    client.value?.request({ type: 'leave_room', room })
   }
 
   function send(text: string): boolean {
@@ -277,7 +423,14 @@ export const useChatStore = defineStore('chat', () => {
     status,
     statusDetail,
     me,
+    admin,
     rooms,
+    channels,
+    directs,
+    unreadTotal,
+    currentRoom,
+    members,
+    foundUsers,
     current,
     messages,
     online,
@@ -290,6 +443,14 @@ export const useChatStore = defineStore('chat', () => {
     forget,
     loadOlder,
     createRoom,
+    startDirect,
+    loadMembers,
+    findUsers,
+    invite,
+    removeMember,
+    setRole,
+    updateRoom,
+    leaveRoom,
     send,
     setTyping,
   }
