@@ -282,7 +282,8 @@ export const useChatStore = defineStore('chat', () => {
           for (const message of stored) {
             insertStored(list, message, live)
             unsent.delete(message.clientId)
-            if (live) countUnread(room, message.seq, message.author.id)
+            // history is at or below the count's last seq already: only what is new counts
+            countUnread(room, message.seq, message.author.id)
           }
           persistUnsent()
           markSeen(room)
