@@ -191,10 +191,13 @@ export type ServerMessage =
       user: ChatUser
       /** names of the rooms this user may open (chat.v1's list) */
       rooms: string[]
-      /** the same rooms with kind, title, role and unread count: one query */
-      roomList: RoomSummary[]
+      /**
+       * the same rooms with kind, title, role and unread count: one query. Absent from servers older than
+       * rooms with members, as `admin`: a client then takes every room as public
+       */
+      roomList?: RoomSummary[]
       /** the instance admin sees and manages every room */
-      admin: boolean
+      admin?: boolean
       heartbeatMs: number
       server: string
       /** absent from servers older than it: a client then assumes `WS_MESSAGES_PER_SECOND`'s default, 10 */

@@ -90,7 +90,7 @@ describe(`rooms with members, two users in two browsers${via}`, () => {
       .poll(() =>
         guest.page
           .getByRole('alert')
-          .filter({ hasText: `You cannot open ${room}` })
+          .filter({ hasText: `There is no room named ${room}` })
           .count(),
       )
       .toBe(1)
@@ -132,15 +132,15 @@ describe(`rooms with members, two users in two browsers${via}`, () => {
       await sendMessage(writer.page, text)
       await messageItem(writer.page, text).waitFor()
     }
-    await expect.poll(() => link.getAttribute('aria-label')).toBe(`${room}, 3 unread`)
+    await expect.poll(() => link.getAttribute('aria-label')).toBe(`# ${room}, 3 unread`)
     await expect.poll(() => reader.page.title()).toBe('(3) Chat')
     // counts come from the server after a reload too
     await reader.page.reload()
     await connected(reader.page).waitFor()
-    await expect.poll(() => link.getAttribute('aria-label')).toBe(`${room}, 3 unread`)
+    await expect.poll(() => link.getAttribute('aria-label')).toBe(`# ${room}, 3 unread`)
     await link.click()
     await messageItem(reader.page, 'third').waitFor()
-    await expect.poll(() => link.getAttribute('aria-label')).toBe(room)
+    await expect.poll(() => link.getAttribute('aria-label')).toBe(`# ${room}`)
     await expect.poll(() => reader.page.title()).toBe('Chat')
   })
 })

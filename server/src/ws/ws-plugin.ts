@@ -191,7 +191,13 @@ export default fp(
       if (connection.destroyed) slots.release(user.id, connectionId)
       else connection.once('close', () => slots.release(user.id, connectionId))
       const shown = { id: user.id, name: user.displayName, verified: user.confirmed }
-      request.upgrade = { token, session, user: shown, admin: user.admin, chat: wanted.includes(CHAT_SUBPROTOCOL) }
+      request.upgrade = {
+        token,
+        session,
+        user: shown,
+        admin: user.admin,
+        chat: wanted.includes(CHAT_SUBPROTOCOL),
+      }
       void reply
     }
 
