@@ -284,17 +284,27 @@ describe('chat across separate server processes on one database and one Redis pr
     })
   })
 
-  it('(h) a member removed through one process stops hearing the private room on the others within 1 s', async () => {
+  /**
+   * A private room made through process 0 by a new owner, and a new member invited, connected to
+   * processes 1 and 2: both connections told of the room.
+   */
+  async function privateRoomAcrossProcesses() {
     const [owner, member] = [await cluster.register(), await cluster.register()]
     const o = await cluster.connect(0, owner)
     const room = newRoomName('private')
     o.write({ type: 'create_room', room, kind: 'private' })
     await o.socket.nextOfType<Frame>('room_created', (frame) => frame.room === room)
-    const [inRoom, listing] = [await cluster.connect(1, member), await cluster.connect(2, member)]
-    const memberId = inRoom.welcome!.user!.id
-    o.write({ type: 'invite', room, user: memberId })
-    for (const client of [inRoom, listing])
+    const memberClients = [await cluster.connect(1, member), await cluster.connect(2, member)] as const
+    o.write({ type: 'invite', room, user: memberClients[0].welcome!.user!.id })
+    for (const client of memberClients)
       await client.socket.nextOfType<Frame>('room_created', (frame) => frame.room === room)
+    return { o, room, member, memberClients }
+  }
+
+  it('(h) a member removed through one process stops hearing the private room on the others within 1 s', async () => {
+    const { o, room, memberClients } = await privateRoomAcrossProcesses()
+    const [inRoom, listing] = memberClients
+    const memberId = inRoom.welcome!.user!.id
     await o.join(room)
     await inRoom.join(room)
     await o.send(room, 'before the removal')
@@ -321,14 +331,8 @@ describe('chat across separate server processes on one database and one Redis pr
   })
 
   it('(h) a read marker moved through one process reaches the user’s connections on the others, and the counts', async () => {
-    const [writer, reader] = [await cluster.register(), await cluster.register()]
-    const w = await cluster.connect(0, writer)
-    const room = newRoomName('unread')
-    w.write({ type: 'create_room', room, kind: 'private' })
-    await w.socket.nextOfType<Frame>('room_created', (frame) => frame.room === room)
-    const [phone, laptop] = [await cluster.connect(1, reader), await cluster.connect(2, reader)]
-    w.write({ type: 'invite', room, user: phone.welcome!.user!.id })
-    await laptop.socket.nextOfType<Frame>('room_created', (frame) => frame.room === room)
+    const { o: w, room, member: reader, memberClients } = await privateRoomAcrossProcesses()
+    const [phone, laptop] = memberClients
     await w.join(room)
     for (const text of ['one', 'two']) await w.send(room, text)
     // both of the reader's connections hear of the new messages without having the room open

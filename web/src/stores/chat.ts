@@ -29,6 +29,9 @@ export interface ShownMessage {
   live?: boolean
 }
 
+/** how often, at most, the read marker goes to the server while messages keep coming */
+const READ_MARKER_EVERY_MS = 500
+
 /** a send refused so is not sent again: it would be refused again */
 const SEND_REFUSED_FOR_GOOD = new Set(['invalid_message', 'archived', 'not_member'])
 
@@ -128,23 +131,35 @@ export const useChatStore = defineStore('chat', () => {
   }
 
   /** The newest message of the room shown is on screen: the server moves the read marker (all tabs follow). */
+  /**
+   * Sent at most once per `READ_MARKER_EVERY_MS` however fast messages come: each `read` counts against
+   * the connection's frame budget, and a busy room must not crowd out the user's own sends.
+   */
+  let readTimer: ReturnType<typeof setTimeout> | undefined
   function markSeen(room: string): void {
-    const summary = roomsByName.get(room)
-    const seq = client.value?.lastSeq(room)
-    if (room !== current.value || !summary?.role || seq === undefined) return
-    summary.lastSeq = Math.max(summary.lastSeq, seq)
-    summary.unread = 0
-    if (seq <= (summary.lastReadSeq ?? 0)) return
-    summary.lastReadSeq = seq
-    client.value?.request({ type: 'read', room, seq })
+    if (room !== current.value || readTimer !== undefined) return
+    readTimer = setTimeout(() => {
+      readTimer = undefined
+      const shown = current.value
+      const summary = roomsByName.get(shown)
+      const seq = client.value?.lastSeq(shown)
+      if (!summary?.role || seq === undefined) return
+      if (summary.lastSeq < seq) summary.lastSeq = seq
+      if (summary.unread) summary.unread = 0
+      if (seq <= (summary.lastReadSeq ?? 0)) return
+      summary.lastReadSeq = seq
+      client.value?.request({ type: 'read', room: shown, seq })
+    }, READ_MARKER_EVERY_MS)
   }
 
   /** New messages of a room not shown: counted unread unless they are the user's own. */
   function countUnread(room: string, seq: number, authorId: string | undefined): void {
+    // the room shown is read as it comes (markSeen): nothing to count, nothing to redraw per message
+    if (room === current.value) return
     const summary = roomsByName.get(room)
     if (!summary || seq <= summary.lastSeq) return
     summary.lastSeq = seq
-    if (!summary.role || room === current.value || authorId === me.value?.id) return
+    if (!summary.role || authorId === me.value?.id) return
     if (seq > (summary.lastReadSeq ?? 0))
       summary.unread = Math.min(UNREAD_COUNT_MAX, (summary.unread ?? 0) + 1)
   }
@@ -326,6 +341,8 @@ export const useChatStore = defineStore('chat', () => {
   }
 
   function stop(): void {
+    clearTimeout(readTimer)
+    readTimer = undefined
     client.value?.stop()
     client.value = null
   }
