@@ -27,7 +27,8 @@ export async function watchLiveMessages(page: Page): Promise<void> {
       for (const mutation of mutations) {
         mutation.addedNodes.forEach((node) => {
           if (!(node instanceof HTMLElement)) return
-          node.querySelectorAll('p').forEach((paragraph) => {
+          // a message's text is one element of the paragraph role (MessageText.vue)
+          node.querySelectorAll('[role="paragraph"]').forEach((paragraph) => {
             const text = paragraph.textContent ?? ''
             if (text.startsWith('live ') && state.shown[text] === undefined) state.shown[text] = Date.now()
           })
