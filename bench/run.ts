@@ -480,6 +480,13 @@ if (chosen.length === 0 || chosen.includes('memory')) {
   report.push(...result.lines)
   memoryJson = result.json
 }
+let searchJson: Record<string, unknown> | undefined
+if (chosen.length === 0 || chosen.includes('search')) {
+  const result = await (await import('./search-latency.ts')).benchSearch()
+  console.log(result.lines.join('\n'))
+  report.push(...result.lines)
+  searchJson = result.json
+}
 let socketsJson: Record<string, unknown> | undefined
 // not part of the default run: it takes a minute and 15,000 file descriptors on each side
 if (chosen.includes('sockets')) {
@@ -503,6 +510,7 @@ writeFileSync(
       pinned,
       samples: allSamples,
       memory: memoryJson,
+      search: searchJson,
       sockets: socketsJson,
     },
     null,

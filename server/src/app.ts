@@ -24,6 +24,7 @@ import metricsPlugin from './metrics/metrics-plugin.ts'
 import spaPlugin from './http/spa-plugin.ts'
 import twoFactorRoutes from './two-factor/two-factor-routes.ts'
 import redisPlugin from './redis/redis-plugin.ts'
+import searchRoutes from './search/search-routes.ts'
 import sessionsPlugin from './sessions/sessions-plugin.ts'
 import adminSeedPlugin from './users/admin-seed-plugin.ts'
 import websocketServer from './ws/ws-plugin.ts'
@@ -106,6 +107,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
             await v1.register(accountRoutes, { prefix: '/user', config })
             await v1.register(twoFactorRoutes, { prefix: '/user/2fa' })
             await v1.register(adminRoutes, { prefix: '/admin' })
+            await v1.register(searchRoutes, { prefix: '/search', config })
           },
           { prefix: '/v1.0' },
         )

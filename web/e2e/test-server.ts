@@ -7,6 +7,8 @@ export interface TestServer {
   url: string
   /** the admin account the server creates at start */
   admin: { email: string; password: string }
+  /** its PostgreSQL database, for setting up what no API offers yet */
+  databaseUrl: string
   /** the SPKI fingerprint of the HTTPS certificate Chromium must accept (through nginx only) */
   trustedSpki?: string
   restart(downMs: number): Promise<void>
@@ -37,6 +39,7 @@ export async function startServer(extra: Record<string, string> = {}): Promise<T
     return {
       url: stack.url,
       admin,
+      databaseUrl: env.DATABASE_URL!,
       trustedSpki: spkiFingerprint(stack.ca),
       restart: stack.restart,
       forgetSessions: forgetRedisState,
@@ -61,6 +64,7 @@ export async function startServer(extra: Record<string, string> = {}): Promise<T
       return `http://127.0.0.1:${port}`
     },
     admin,
+    databaseUrl: env.DATABASE_URL!,
     restart: async (downMs) => {
       await app?.close()
       await new Promise((resolve) => setTimeout(resolve, downMs))

@@ -6,6 +6,8 @@ import type {
   AuditEventName,
   FieldErrors,
   InstanceSettings,
+  SearchPage,
+  SearchQuery,
   SessionInfo,
   SessionsEnded,
   User,
@@ -112,6 +114,8 @@ export const api = {
     postJson<unknown>('/user/2fa/disable', { password, code }),
   deleteAccount: (password: string, code?: string) =>
     postJson<string>('/user/delete-account', code ? { password, code } : { password }),
+  /** messages of the user's rooms with all the words, best match first */
+  search: (filter: SearchQuery) => call<SearchPage>(`/search${query({ ...filter })}`),
   admin: {
     users: (q: string, offset: number, limit: number) =>
       call<AdminUsersPage>(`/admin/users${query({ q, offset, limit })}`),
