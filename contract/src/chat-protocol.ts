@@ -36,6 +36,16 @@ export const HISTORY_PAGE_MAX = 500
  */
 export const MESSAGE_TEXT_PATTERN = '^[^\\u0000-\\u0008\\u000B-\\u001F\\u007F-\\u009F]*$'
 
+/** The reactions a message can get: a small fixed set, so a reaction is one of a few known strings. */
+export const REACTIONS = ['👍', '❤️', '😂', '🎉', '😮', '😢'] as const
+export type Reaction = (typeof REACTIONS)[number]
+/** A send names at most this many users it means to mention (the composer's autocomplete picks). */
+export const MENTION_HINTS_MAX = 20
+/** `@room` mentions everyone in the room; only its owners and moderators may (others' is plain text). */
+export const ROOM_MENTION = '@room'
+/** The most characters of the replied-to message quoted in a reply. */
+export const REPLY_EXCERPT_CHARS = 200
+
 /** A typer says `typing: true` again at least this often while still typing… */
 export const TYPING_RENEW_MS = 3_000
 /** …and others stop showing "typing…" when this long has passed without a renewal (a tab closed, say). */
@@ -67,6 +77,8 @@ const Topic = Type.String({
   maxLength: ROOM_TOPIC_MAX_CHARS,
   pattern: '^[^\\u0000-\\u001F\\u007F-\\u009F]*$',
 })
+const MessageText = Type.String({ minLength: 1, maxLength: MESSAGE_MAX_CHARS, pattern: MESSAGE_TEXT_PATTERN })
+const Seq = Type.Integer({ minimum: 1 })
 
 /** What a client sends. */
 export const ClientMessageSchemas = {
@@ -113,8 +125,28 @@ export const ClientMessageSchemas = {
     type: Type.Literal('send'),
     room: RoomName,
     clientId: Type.String({ minLength: 1, maxLength: CLIENT_ID_MAX_CHARS }),
-    text: Type.String({ minLength: 1, maxLength: MESSAGE_MAX_CHARS, pattern: MESSAGE_TEXT_PATTERN }),
+    text: MessageText,
+    /** the `seq` of the message of this room it answers */
+    replyTo: Type.Optional(Seq),
+    /** ids of users the text names as `@name` (the composer's picks); the server keeps those it finds */
+    mentions: Type.Optional(
+      Type.Array(Type.String({ pattern: '^[0-9]{1,19}$' }), { maxItems: MENTION_HINTS_MAX }),
+    ),
   }),
+  /** the author's new text for their message `seq` */
+  edit: Type.Object({ type: Type.Literal('edit'), room: RoomName, seq: Seq, text: MessageText }),
+  /** the author, the room's owners and moderators, and the instance admin delete a message */
+  delete: Type.Object({ type: Type.Literal('delete'), room: RoomName, seq: Seq }),
+  /** `on`: add this user's reaction, or take it back */
+  react: Type.Object({
+    type: Type.Literal('react'),
+    room: RoomName,
+    seq: Seq,
+    emoji: Type.Enum(REACTIONS),
+    on: Type.Boolean(),
+  }),
+  /** a message's earlier texts: for the room's owners and moderators and the instance admin */
+  edit_history: Type.Object({ type: Type.Literal('edit_history'), room: RoomName, seq: Seq }),
   /** one page of a joined room's messages: before `before` (the newest ones below it) or after `after` */
   history: Type.Object({
     type: Type.Literal('history'),
@@ -147,8 +179,56 @@ export interface ChatMessage {
   id: string
   author: ChatUser
   clientId: string
+  /** empty once deleted */
   text: string
   /** ISO 8601, the server's clock */
+  at: string
+  /** when the author last edited it (ISO 8601); absent when never edited */
+  editedAt?: string
+  /** deleted: shown as a tombstone, its text gone from the server */
+  deleted?: true
+  /** the message of the same room it answers, quoted */
+  replyTo?: ReplyPreview
+  /** absent when none; each emoji once, its users in the order they reacted */
+  reactions?: MessageReaction[]
+  /** ids of the users it mentions; absent when none */
+  mentions?: string[]
+  /** an `@room` by an owner or moderator: everyone in the room is mentioned */
+  mentionsRoom?: true
+}
+
+export interface ReplyPreview {
+  seq: number
+  author: ChatUser
+  /** the first `REPLY_EXCERPT_CHARS` characters; empty when that message is deleted */
+  text: string
+  deleted?: true
+}
+
+export interface MessageReaction {
+  emoji: Reaction
+  users: ChatUser[]
+}
+
+/**
+ * An event of the room's log about an earlier message: it has its own `seq` (delivered once, in order,
+ * resumed like messages) and carries the whole message as it stands after the change (or later, when
+ * read back on a resume), so applying one is replacing that message: idempotent.
+ */
+export interface MessageUpdate {
+  room: string
+  seq: number
+  change: 'edited' | 'deleted' | 'reactions'
+  /** who made the change (a moderator may delete another's message) */
+  by: ChatUser
+  message: ChatMessage
+}
+
+/** One earlier text of a message, as a moderator reads it. */
+export interface MessageEdit {
+  /** the text before this edit */
+  text: string
+  /** when it was replaced (ISO 8601) */
   at: string
 }
 
@@ -230,11 +310,18 @@ export type ServerMessage =
       hasOlder: boolean
       before?: number
       after?: number
+      /**
+       * edits, deletions and reaction changes with a `seq` in this page's range (pages read forward, and
+       * the answer to a `join` with `since`), oldest first; absent when none. Older clients ignore them.
+       */
+      updates?: MessageUpdate[]
     }
   | { type: 'joined'; room: string; online: ChatUser[] }
   | { type: 'left'; room: string }
   | ({ type: 'message' } & ChatMessage)
   | { type: 'ack'; room: string; clientId: string; id: string; seq: number; at: string }
+  | ({ type: 'message_updated' } & MessageUpdate)
+  | { type: 'edit_history'; room: string; seq: number; edits: MessageEdit[] }
   | { type: 'presence'; room: string; online: ChatUser[] }
   | { type: 'typing'; room: string; user: ChatUser; typing: boolean }
   /**
@@ -257,3 +344,6 @@ export type ChatErrorCode =
   | 'unknown_user'
   | 'rate_limited'
   | 'unavailable'
+  | 'unknown_message'
+  | 'forbidden'
+  | 'archived'

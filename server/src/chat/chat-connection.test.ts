@@ -6,7 +6,7 @@ import { createMetrics } from '../metrics/metrics.ts'
 import { ChatHub } from './chat-hub.ts'
 import type { ChatPeer } from './chat-peer.ts'
 import { ChatConnection } from './chat-protocol-handler.ts'
-import type { ChatStore, HistoryCursor, HistoryPage, NewMessage, Room } from './chat-repository.ts'
+import type { ChatStore, HistoryCursor, HistoryPage, LogEntry, NewMessage, Room } from './chat-repository.ts'
 import { MemoryPresenceStore } from './presence.ts'
 import type { RoomStore } from './room-directory.ts'
 import type { RoomListing } from './room-repository.ts'
@@ -64,12 +64,13 @@ class FakeChatStore implements ChatStore {
       created: true,
     }))
   }
-  async messagesAfter(room: Room, after: number, limit: number, upTo = Infinity): Promise<ChatMessage[]> {
-    this.call('messagesAfter')
+  async logAfter(room: Room, after: number, limit: number, upTo = Infinity): Promise<LogEntry[]> {
+    this.call('logAfter')
     return this.messages
       .get(room.name)!
       .filter((message) => message.seq > after && message.seq <= upTo)
       .slice(0, limit)
+      .map((message) => ({ message }))
   }
   async historyPage(room: Room, cursor: HistoryCursor, limit: number): Promise<HistoryPage> {
     this.call('historyPage')
@@ -78,12 +79,13 @@ class FakeChatStore implements ChatStore {
       const newer = all.filter((message) => message.seq > cursor.after)
       return {
         messages: newer.slice(0, limit),
+        updates: [],
         done: newer.length <= limit,
         hasOlder: all.some((message) => message.seq <= cursor.after),
       }
     }
     const older = all.filter((message) => cursor.before === undefined || message.seq < cursor.before)
-    return { messages: older.slice(-limit), done: true, hasOlder: older.length > limit }
+    return { messages: older.slice(-limit), updates: [], done: true, hasOlder: older.length > limit }
   }
 
   /** Stores a message without announcing it, as a process whose announcement was lost. */
@@ -214,6 +216,7 @@ describe('ChatConnection and RoomFeeds on a LocalBus, a fake store and fake peer
     hub = new ChatHub(
       store,
       new FakeRoomStore(store),
+      undefined,
       bus,
       new MemoryPresenceStore(),
       PREFIX,
@@ -493,7 +496,7 @@ describe('ChatConnection and RoomFeeds on a LocalBus, a fake store and fake peer
     await setUp(40)
     const b = await joined(bob)
     store.store('general', alice, 'a', 'lost on the bus')
-    store.failing.add('messagesAfter')
+    store.failing.add('logAfter')
     await announce(store.store('general', alice, 'b', 'heard'))
     await waitUntil('logged', () => logLines.some((line) => line.msg === 'room gap fill failed'))
     expect(logLines.find((line) => line.msg === 'room gap fill failed')).toMatchObject({ room: 'general' })

@@ -1,4 +1,4 @@
-import type { ChatMessage } from '@chat/contract'
+import type { ChatMessage, MessageUpdate } from '@chat/contract'
 import { Redis } from 'ioredis'
 import { sql } from 'kysely'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -10,6 +10,37 @@ import { refusedStatus } from '../test/ws-client.ts'
 
 const seqsOf = (messages: ChatMessage[]) => messages.map((message) => message.seq)
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)
+
+/**
+ * The room's log as a client received it: messages and events (`seq`, and what each says), history pages'
+ * messages and updates merged by `seq`, live frames as they came.
+ */
+function logOf(frames: Frame[], room: string): { seq: number; entry: ChatMessage | MessageUpdate }[] {
+  return frames.flatMap((frame) => {
+    if (frame.room !== room) return []
+    if (frame.type === 'history') {
+      const updates = (frame as { updates?: MessageUpdate[] }).updates ?? []
+      return [...frame.messages!, ...updates]
+        .map((entry) => ({ seq: entry.seq, entry }))
+        .sort((x, y) => x.seq - y.seq)
+    }
+    if (frame.type === 'message' || frame.type === 'message_updated') {
+      const entry = frame as unknown as ChatMessage | MessageUpdate
+      return [{ seq: entry.seq, entry }]
+    }
+    return []
+  })
+}
+
+/** The messages a client shows once it has applied its log in order: an update replaces its message. */
+function applied(log: ReturnType<typeof logOf>): Map<number, ChatMessage> {
+  const shown = new Map<number, ChatMessage>()
+  for (const { entry } of log) {
+    if ('change' in entry) shown.set(entry.message.seq, entry.message)
+    else shown.set(entry.seq, entry)
+  }
+  return shown
+}
 
 describe('chat across separate server processes on one database and one Redis prefix', () => {
   // 0 and 1: APP_ROLE=all; 2: APP_ROLE=ws, a pure WebSocket replica
@@ -93,6 +124,116 @@ describe('chat across separate server processes on one database and one Redis pr
     await b2.awaitMessages(room, after.seq! - lastSeen)
     expect(seqsOf(b2.messages(room))).toEqual(range(lastSeen + 1, after.seq!))
     expect(b2.messages(room).at(-1)!.id).toBe(after.id)
+  })
+
+  it('gives edits, deletions and reactions their own seq: live once on another process, and replayed exactly once on a resume', async () => {
+    const [alice, bob] = [await cluster.register(), await cluster.register()]
+    const room = newRoomName('changes')
+    const a = await cluster.connect(0, alice)
+    await a.createRoom(room)
+    await a.join(room)
+    const b1 = await cluster.connect(1, bob)
+    await b1.join(room)
+    const first = await a.send(room, 'first')
+    const second = await a.send(room, 'second')
+    const change = async (message: Record<string, unknown>) => {
+      const before = logOf(a.frames(), room).length
+      a.write({ room, ...message })
+      await waitFor(
+        'the change',
+        () => logOf(a.frames(), room).length,
+        (length) => length > before,
+      )
+    }
+    await change({ type: 'edit', seq: first.seq, text: 'first, take two' })
+    await waitFor(
+      'the live edit at bob',
+      () => logOf(b1.frames(), room),
+      (log) => log.length === 3,
+    )
+    expect(logOf(b1.frames(), room).map(({ seq }) => seq)).toEqual([1, 2, 3])
+    expect(applied(logOf(b1.frames(), room)).get(first.seq!)).toMatchObject({ text: 'first, take two' })
+
+    b1.socket.socket.terminate()
+    await change({ type: 'edit', seq: first.seq, text: 'first, take three' })
+    await change({ type: 'delete', seq: second.seq })
+    await a.send(room, 'third')
+    await change({ type: 'react', seq: first.seq, emoji: '👍', on: true })
+
+    // back on another process while alice goes on changing things: nothing lost, nothing twice
+    const b2 = await cluster.connect(2, bob)
+    const joining = b2.join(room, 3)
+    a.write({ type: 'edit', room, seq: first.seq, text: 'first, take four' })
+    a.write({ type: 'react', room, seq: first.seq, emoji: '🎉', on: true })
+    await joining
+    await waitFor(
+      'the resumed log',
+      () => logOf(b2.frames(), room),
+      (log) => log.at(-1)?.seq === 9,
+    )
+    const resumed = logOf(b2.frames(), room)
+    expect(resumed.map(({ seq }) => seq)).toEqual([4, 5, 6, 7, 8, 9])
+    const shown = applied(resumed)
+    expect(shown.get(first.seq!)).toMatchObject({
+      text: 'first, take four',
+      editedAt: expect.any(String),
+      reactions: [
+        { emoji: '👍', users: [{ name: alice.name }] },
+        { emoji: '🎉', users: [{ name: alice.name }] },
+      ],
+    })
+    expect(shown.get(second.seq!)).toMatchObject({ text: '', deleted: true })
+    // the writer's own process delivered the same log, once each
+    expect(logOf(a.frames(), room).map(({ seq }) => seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9])
+  })
+
+  it('refuses another member’s edit or deletion with forbidden, and a missing message with unknown_message', async () => {
+    const [alice, bob] = [await cluster.register(), await cluster.register()]
+    const room = newRoomName('refusals')
+    const a = await cluster.connect(0, alice)
+    await a.createRoom(room)
+    await a.join(room)
+    const b = await cluster.connect(1, bob)
+    await b.join(room)
+    const mine = await a.send(room, 'alice’s own')
+    for (const [message, code] of [
+      [{ type: 'edit', room, seq: mine.seq, text: 'bob was here' }, 'forbidden'],
+      [{ type: 'delete', room, seq: mine.seq }, 'forbidden'],
+      [{ type: 'edit_history', room, seq: mine.seq }, 'forbidden'],
+      [{ type: 'delete', room, seq: 9_999 }, 'unknown_message'],
+    ] as const) {
+      const before = b.frames().filter((frame) => frame.type === 'error').length
+      b.write(message)
+      await waitFor(
+        'the refusal',
+        () => b.frames().filter((frame) => frame.type === 'error'),
+        (errors) => errors.length > before,
+      )
+      expect(
+        b
+          .frames()
+          .filter((frame) => frame.type === 'error')
+          .at(-1),
+      ).toMatchObject({ code })
+    }
+    // as the room's owner, alice may delete bob's message and read edit histories
+    const db = createDatabase({ kind: 'postgres', url: cluster.env.DATABASE_URL! })
+    try {
+      await sql`insert into room_members (room_id, user_id, role)
+        select r.id, u.id, 'owner' from rooms r, users u where r.name = ${room} and u.email = ${alice.email}
+        on conflict (room_id, user_id) do update set role = 'owner'`.execute(db)
+    } finally {
+      await db.destroy()
+    }
+    const his = await b.send(room, 'bob’s')
+    a.write({ type: 'delete', room, seq: his.seq })
+    await waitFor(
+      'the deletion at bob',
+      () => logOf(b.frames(), room),
+      (log) => log.some(({ entry }) => 'change' in entry && entry.change === 'deleted'),
+    )
+    a.write({ type: 'edit_history', room, seq: mine.seq })
+    expect(await a.socket.nextOfType<Frame>('edit_history')).toMatchObject({ room, seq: mine.seq, edits: [] })
   })
 
   it('(b) resumes past 230 missed messages in one page, complete and in order', async () => {

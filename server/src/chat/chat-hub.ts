@@ -1,8 +1,23 @@
-import { HISTORY_PAGE_MAX, type ChatMessage, type ChatUser } from '@chat/contract'
+import {
+  HISTORY_PAGE_MAX,
+  type ChatMessage,
+  type ChatUser,
+  type MessageEdit,
+  type MessageUpdate,
+  type Reaction,
+} from '@chat/contract'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Bus } from '../bus/bus.ts'
 import type { Metrics } from '../metrics/metrics.ts'
-import type { ChatStore, HistoryCursor, HistoryPage, Room } from './chat-repository.ts'
+import type {
+  ChangeOutcome,
+  ChatStore,
+  HistoryCursor,
+  HistoryPage,
+  MessageChangeStore,
+  NewMessage,
+  Room,
+} from './chat-repository.ts'
 import { GroupCommit } from './group-commit.ts'
 import { LocalPresence, mergeOnline, type PresenceStore } from './presence.ts'
 import { RoomDirectory, type RoomStore } from './room-directory.ts'
@@ -40,7 +55,9 @@ export class ChatHub {
   constructor(
     private readonly repository: ChatStore,
     rooms: RoomStore,
-    bus: Bus,
+    /** undefined where messages are only sent and read (the unit tests' in-memory store) */
+    private readonly changes: MessageChangeStore | undefined,
+    private readonly bus: Bus,
     private readonly presence: PresenceStore,
     channelPrefix: string,
     /** which process this is: told to clients in `welcome`, and the key of its presence share */
@@ -112,21 +129,44 @@ export class ChatHub {
    * client id this user sent before is not stored again: its first message is acknowledged once more.
    * Sends to one room arriving while its previous insert is in flight are stored together (group commit).
    */
-  send(
-    room: Room,
-    author: ChatUser,
-    clientId: string,
-    text: string,
-    stored: (message: ChatMessage) => void,
-  ): Promise<void> {
+  send(room: Room, message: NewMessage, stored: (message: ChatMessage) => void): Promise<void> {
     this.metrics.messagesReceived.inc()
     // from arrival to stored, the wait for the room's batch included: what a sender sees before its ack
     const endTimer = this.metrics.storeDuration.startTimer()
-    return this.writer.send(room, { author, clientId, text }, (result) => {
+    return this.writer.send(room, message, (result) => {
       endTimer()
       if (result.created) this.metrics.messagesStored.inc()
       stored(result.message)
     })
+  }
+
+  /**
+   * An edit, deletion or reaction change: stored with its own `seq` (or refused, saying why), then
+   * announced to the room as messages are, in `seq` order with them.
+   */
+  async edit(room: Room, seq: number, user: ChatUser, text: string): Promise<ChangeOutcome> {
+    return this.announced(await this.changeStore().editMessage(room, seq, user, text))
+  }
+  async delete(room: Room, seq: number, user: ChatUser): Promise<ChangeOutcome> {
+    return this.announced(await this.changeStore().deleteMessage(room, seq, user))
+  }
+  async react(room: Room, seq: number, user: ChatUser, emoji: Reaction, on: boolean): Promise<ChangeOutcome> {
+    return this.announced(await this.changeStore().react(room, seq, user, emoji, on))
+  }
+  /** undefined when the user may not read them */
+  editHistory(room: Room, seq: number, user: ChatUser): Promise<MessageEdit[] | undefined> {
+    return this.changeStore().editHistory(room, seq, user)
+  }
+
+  private changeStore(): MessageChangeStore {
+    if (!this.changes) throw new Error('this hub was built without message changes')
+    return this.changes
+  }
+
+  private async announced(outcome: ChangeOutcome): Promise<ChangeOutcome> {
+    const update: MessageUpdate | undefined = outcome.refused ? undefined : outcome.update
+    if (update) await this.feeds.publishUpdate(update)
+    return outcome
   }
 
   typing(roomName: string, user: ChatUser, typing: boolean): Promise<void> {

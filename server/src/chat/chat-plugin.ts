@@ -25,9 +25,11 @@ export default fp(
   async (app, { config }: { config: Config }) => {
     const prefix = config.redisKeyPrefix
     const presenceTtlMs = config.chat.presenceIntervalMs * 3
+    const repository = new ChatRepository(app.db)
     const hub = new ChatHub(
-      new ChatRepository(app.db),
+      repository,
       new RoomRepository(app.db),
+      repository,
       app.bus,
       app.redis ? new RedisPresenceStore(app.redis, prefix, presenceTtlMs) : new MemoryPresenceStore(),
       prefix,

@@ -13,7 +13,7 @@ import { Compile } from 'typebox/compile'
 import type { ChatHub } from './chat-hub.ts'
 import type { ChatPeer, ChatSession } from './chat-peer.ts'
 import { ChatProblem } from './chat-problem.ts'
-import type { HistoryPage, Room } from './chat-repository.ts'
+import type { ChangeOutcome, HistoryPage, Room } from './chat-repository.ts'
 import { summaryOf, type RoomEvent, type RoomEventListener } from './room-directory.ts'
 import type { RoomMember } from './room-feeds.ts'
 import type { RoomListing } from './room-repository.ts'
@@ -458,30 +458,46 @@ export class ChatConnection implements RoomMember, RoomEventListener, ChatSessio
         return this.hub.typing(message.room, this.user, message.typing)
       case 'history':
         return this.history(message)
+      case 'edit':
+        return this.changed(
+          await this.hub.edit(this.joined(message.room), message.seq, this.user, message.text),
+        )
+      case 'delete':
+        return this.changed(await this.hub.delete(this.joined(message.room), message.seq, this.user))
+      case 'react': {
+        const { room, seq, emoji, on } = message
+        return this.changed(await this.hub.react(this.joined(room), seq, this.user, emoji, on))
+      }
+      case 'edit_history': {
+        const edits = await this.hub.editHistory(this.joined(message.room), message.seq, this.user)
+        if (!edits) throw refusal('forbidden')
+        return this.send({ type: 'edit_history', room: message.room, seq: message.seq, edits })
+      }
     }
+  }
+
+  /** A change made is heard by everyone as its `message_updated` frame, this connection included. */
+  private changed(outcome: ChangeOutcome): void {
+    if (outcome.refused) throw refusal(outcome.refused)
   }
 
   /** Stored, acked, announced: a failure after the ack is told apart, as the message is safe by then. */
   private async store(message: Extract<ClientMessage, { type: 'send' }>): Promise<void> {
     let acked = false
     try {
-      await this.hub.send(
-        this.writable(message.room),
-        this.user,
-        message.clientId,
-        message.text,
-        (stored) => {
-          acked = true
-          this.send({
-            type: 'ack',
-            room: stored.room,
-            clientId: stored.clientId,
-            id: stored.id,
-            seq: stored.seq,
-            at: stored.at,
-          })
-        },
-      )
+      const { clientId, text, replyTo, mentions } = message
+      const sent = { author: this.user, clientId, text, replyTo, mentions }
+      await this.hub.send(this.writable(message.room), sent, (stored) => {
+        acked = true
+        this.send({
+          type: 'ack',
+          room: stored.room,
+          clientId: stored.clientId,
+          id: stored.id,
+          seq: stored.seq,
+          at: stored.at,
+        })
+      })
     } catch (error) {
       throw acked ? new AnnouncementFailed(error) : error
     }
@@ -520,8 +536,7 @@ export class ChatConnection implements RoomMember, RoomEventListener, ChatSessio
         since === undefined
           ? await this.hub.recentHistory(joined.room)
           : await this.hub.history(joined.room, { after: since })
-      const last = page.messages.at(-1)
-      if (last) membership.lastSent = Math.max(membership.lastSent, last.seq)
+      membership.lastSent = Math.max(membership.lastSent, lastSeqOf(page))
       this.sendPage(roomName, page)
       const held = membership.held ?? []
       membership.held = undefined
@@ -547,8 +562,7 @@ export class ChatConnection implements RoomMember, RoomEventListener, ChatSessio
           ? await this.hub.recentHistory(room)
           : await this.hub.history(room, { after: since })
       const online = await this.hub.online(roomName)
-      const last = page.messages.at(-1)
-      if (last) membership.lastSent = Math.max(membership.lastSent, last.seq)
+      membership.lastSent = Math.max(membership.lastSent, lastSeqOf(page))
       this.sendPage(roomName, page)
       this.send({ type: 'joined', room: roomName, online })
     } finally {
@@ -579,14 +593,27 @@ export class ChatConnection implements RoomMember, RoomEventListener, ChatSessio
 
   /** `cursor`: the `before` or `after` of the `history` request answered, so the client knows which */
   private sendPage(room: string, page: HistoryPage, cursor: { before?: number; after?: number } = {}): void {
-    const { messages, done, hasOlder } = page
-    this.send({ type: 'history', room, messages, done, hasOlder, ...cursor })
+    const { messages, updates, done, hasOlder } = page
+    // `updates` only when there are some: older clients' pages look as they always did
+    const events = updates.length > 0 ? { updates } : {}
+    this.send({ type: 'history', room, messages, done, hasOlder, ...cursor, ...events })
   }
 }
 
 const notJoined = (room: string) => new ChatProblem('not_joined', `Join ${room} first`)
 const unknownRoom = (room: string) =>
   new ChatProblem('unknown_room', `There is no room named ${room} you can open`)
+
+/** The highest `seq` a page holds, message or event (0 when empty). */
+const lastSeqOf = (page: HistoryPage) =>
+  Math.max(page.messages.at(-1)?.seq ?? 0, page.updates.at(-1)?.seq ?? 0)
+
+const REFUSALS = {
+  unknown_message: 'There is no such message in this room (or it was deleted)',
+  forbidden: 'You may not do that to this message',
+  archived: 'This room is archived: its messages can no longer change',
+} as const
+const refusal = (code: keyof typeof REFUSALS) => new ChatProblem(code, REFUSALS[code])
 
 function parse(text: string): ClientMessage {
   let value: unknown

@@ -1,11 +1,20 @@
-import type { ChatMessage, ChatUser } from '@chat/contract'
-import { sql } from 'kysely'
+import {
+  REPLY_EXCERPT_CHARS,
+  type ChatMessage,
+  type ChatUser,
+  type MessageEdit,
+  type MessageUpdate,
+  type Reaction,
+} from '@chat/contract'
+import { sql, type RawBuilder } from 'kysely'
 import type { Db } from '../db/database.ts'
 
 /** One page of a room, oldest first; see the `history` frame in the contract. */
 export interface HistoryPage {
   messages: ChatMessage[]
-  /** no message after the last one (or after the cursor, when the page is empty) */
+  /** edits, deletions and reaction changes in the page's range: only on pages read forward */
+  updates: MessageUpdate[]
+  /** no message or event after the last one (or after the cursor, when the page is empty) */
   done: boolean
   /** messages exist before the first one (or before the cursor) */
   hasOlder: boolean
@@ -20,11 +29,14 @@ export interface Room {
   lastSeq: number
 }
 
-/** A message to store: its author, the client's own id for it, its text. */
+/** A message to store: its author, the client's own id for it, its text, what it answers and mentions. */
 export interface NewMessage {
   author: ChatUser
   clientId: string
   text: string
+  replyTo?: number
+  /** user ids the client says the text mentions: kept only when the text names them */
+  mentions?: readonly string[]
 }
 
 /** A message as stored; `created: false` when its client id had been stored before (a re-send). */
@@ -32,6 +44,16 @@ export interface StoredMessage {
   message: ChatMessage
   created: boolean
 }
+
+/** One entry of a room's ordered log: a message, or an event about an earlier one. */
+export type LogEntry = { message: ChatMessage } | { update: MessageUpdate }
+export const entrySeq = (entry: LogEntry) => ('message' in entry ? entry.message.seq : entry.update.seq)
+
+/** Why a change to a message was refused; undefined when it was made. */
+export type ChangeRefusal = 'unknown_message' | 'forbidden' | 'archived'
+/** A change made (its log event) or refused; `update: undefined` when it changed nothing (a repeat). */
+export type ChangeOutcome =
+  { refused: ChangeRefusal } | { refused?: undefined; update: MessageUpdate | undefined }
 
 interface MessageRow {
   id: string | number | bigint
@@ -42,20 +64,90 @@ interface MessageRow {
   client_id: string
   body: string
   created_on: Date
+  edited_on: Date | null
+  deleted_on: Date | null
+  mentions_room: boolean
+  reply_seq: string | number | bigint | null
+  reply_body: string | null
+  reply_deleted: boolean | null
+  reply_user_id: string | number | bigint | null
+  reply_name: string | null
+  reply_verified: boolean | null
+  reactions: { emoji: Reaction; id: string; name: string; verified: boolean }[] | string | null
+  mentions: string[] | string | null
 }
 
-const toMessage = (room: string, row: MessageRow): ChatMessage => ({
-  room,
-  seq: Number(row.seq),
-  id: String(row.id),
-  author: { id: String(row.user_id), name: row.name, verified: row.verified },
-  clientId: row.client_id,
-  text: row.body,
-  at: new Date(row.created_on).toISOString(),
-})
+/** PGlite and pg both hand json back parsed; a string would be a driver that does not. */
+const json = <T>(value: T | string | null): T | null =>
+  typeof value === 'string' ? (JSON.parse(value) as T) : value
+
+const toMessage = (room: string, row: MessageRow): ChatMessage => {
+  const message: ChatMessage = {
+    room,
+    seq: Number(row.seq),
+    id: String(row.id),
+    author: { id: String(row.user_id), name: row.name, verified: row.verified },
+    clientId: row.client_id,
+    text: row.body,
+    at: new Date(row.created_on).toISOString(),
+  }
+  if (row.edited_on) message.editedAt = new Date(row.edited_on).toISOString()
+  if (row.deleted_on) message.deleted = true
+  if (row.reply_seq !== null && row.reply_user_id !== null) {
+    message.replyTo = {
+      seq: Number(row.reply_seq),
+      author: { id: String(row.reply_user_id), name: row.reply_name!, verified: row.reply_verified! },
+      text: row.reply_body ?? '',
+      ...(row.reply_deleted ? { deleted: true as const } : {}),
+    }
+  }
+  const reactions = json(row.reactions)
+  if (reactions && reactions.length > 0) {
+    const byEmoji = new Map<Reaction, ChatUser[]>()
+    for (const { emoji, id, name, verified } of reactions) {
+      if (!byEmoji.has(emoji)) byEmoji.set(emoji, [])
+      byEmoji.get(emoji)!.push({ id, name, verified })
+    }
+    message.reactions = [...byEmoji].map(([emoji, users]) => ({ emoji, users }))
+  }
+  const mentions = json(row.mentions)
+  if (mentions && mentions.length > 0) message.mentions = mentions
+  if (row.mentions_room) message.mentionsRoom = true
+  return message
+}
+
+/**
+ * A message as it stands, with its reply's quote, reactions and mentions: every read of messages selects
+ * this, so a page, a live frame and a resumed event show one message alike. `m` is the messages row.
+ */
+const MESSAGE_COLUMNS = sql`m.id, m.seq, m.user_id, u.display_name as name, u.confirmed as verified,
+  m.client_id, m.body, m.created_on, m.edited_on, m.deleted_on, m.mentions_room,
+  p.reply_seq, p.reply_body, p.reply_deleted, p.reply_user_id, p.reply_name, p.reply_verified,
+  (select json_agg(json_build_object('emoji', r.emoji, 'id', ru.id::text, 'name', ru.display_name,
+      'verified', ru.confirmed) order by r.created_on, r.user_id)
+    from message_reactions r join users ru on ru.id = r.user_id where r.message_id = m.id) as reactions,
+  (select json_agg(mm.user_id::text order by mm.user_id)
+    from message_mentions mm where mm.room_id = m.room_id and mm.seq = m.seq) as mentions`
+// The quote is a lateral lookup, one index probe per message shown whatever the planner believes of the
+// table's size (a plain join was planned as a scan of the room before statistics existed).
+const REPLY_QUOTE = (room: RawBuilder<unknown>, replyTo: RawBuilder<unknown>) => sql`left join lateral (
+    select p.seq as reply_seq, left(p.body, ${sql.lit(REPLY_EXCERPT_CHARS)}) as reply_body,
+      p.deleted_on is not null as reply_deleted, pu.id as reply_user_id, pu.display_name as reply_name,
+      pu.confirmed as reply_verified
+    from messages p join users pu on pu.id = p.user_id
+    where p.room_id = ${room} and p.seq = ${replyTo}
+    -- a limit keeps the planner from flattening the lookup into a join
+    limit 1
+  ) p on true`
+const MESSAGE_JOINS = sql`join users u on u.id = m.user_id ${REPLY_QUOTE(sql`m.room_id`, sql`m.reply_to_seq`)}`
 
 /** What the chat domain asks of storage: the repository, or an in-memory fake in unit tests. */
-export type ChatStore = Pick<ChatRepository, 'findRoom' | 'insertMessages' | 'messagesAfter' | 'historyPage'>
+export type ChatStore = Pick<ChatRepository, 'findRoom' | 'insertMessages' | 'logAfter' | 'historyPage'>
+/** Changes to stored messages: the repository only (the unit tests' fake keeps to sending and reading). */
+export type MessageChangeStore = Pick<
+  ChatRepository,
+  'editMessage' | 'deleteMessage' | 'react' | 'editHistory'
+>
 
 /** The only module that reads or writes `rooms` and `messages`. */
 export class ChatRepository {
@@ -108,7 +200,10 @@ export class ChatRepository {
   /**
    * One statement: the batch as a JSON parameter (one parameter however long the batch, on pg and PGlite
    * alike); `existing` finds client ids stored before; `fresh` keeps the first of each client id still
-   * new and numbers them; one update of the room row takes the seq range; the insert fills it.
+   * new and numbers them; one update of the room row takes the seq range; the insert fills it, keeping a
+   * reply only to a message of this room and `@room` only from its owners, moderators or the instance
+   * admin; `mentioned` stores whom the text names as `@name`: the room's members, and the users the
+   * client named (a member list may not hold everyone who reads a public room).
    */
   private async insertOnce(room: Room, batch: readonly NewMessage[]) {
     const input = JSON.stringify(
@@ -117,16 +212,20 @@ export class ChatRepository {
         user_id: message.author.id,
         client_id: message.clientId,
         body: message.text,
+        reply_to: message.replyTo ?? null,
+        hints: message.mentions ?? [],
       })),
     )
-    const { rows } = await sql<MessageRow & { ord: number; created: boolean; room_name: string }>`
+    const { rows } = await sql<
+      Omit<MessageRow, 'name' | 'verified'> & { ord: number; created: boolean; room_name: string }
+    >`
       with input as (
-        select * from json_to_recordset(${input}::json) as t(ord int, user_id bigint, client_id text, body text)
+        select * from json_to_recordset(${input}::json)
+          as t(ord int, user_id bigint, client_id text, body text, reply_to bigint, hints json)
       ), existing as (
-        select i.ord, m.id, m.seq, m.client_id, m.body, m.created_on, r.name as room_name
+        select i.ord, m.id, m.seq, m.client_id, m.room_id
         from input i
         join messages m on m.user_id = i.user_id and m.client_id = i.client_id
-        join rooms r on r.id = m.room_id
       ), fresh as (
         select f.*, row_number() over (order by f.ord) as n, count(*) over () as total
         from (
@@ -140,66 +239,286 @@ export class ChatRepository {
         where id = ${room.id} and exists (select 1 from fresh)
         returning last_seq
       ), inserted as (
-        insert into messages (room_id, seq, user_id, client_id, body)
-        select ${room.id}, next.last_seq - fresh.total + fresh.n, fresh.user_id, fresh.client_id, fresh.body
+        insert into messages (room_id, seq, user_id, client_id, body, reply_to_seq, mentions_room)
+        select ${room.id}, next.last_seq - fresh.total + fresh.n, fresh.user_id, fresh.client_id, fresh.body,
+          (select p.seq from messages p where p.room_id = ${room.id} and p.seq = fresh.reply_to),
+          fresh.body ~ '(^|[^[:alnum:]_])@room([^[:alnum:]_]|$)' and (
+            exists (select 1 from room_members rm where rm.room_id = ${room.id}
+              and rm.user_id = fresh.user_id and rm.role in ('owner', 'moderator'))
+            or exists (select 1 from users a where a.id = fresh.user_id and a.is_admin))
         from fresh cross join next
         order by fresh.n
         on conflict (user_id, client_id) do nothing
-        returning id, seq, user_id, client_id, body, created_on
+        returning id, seq, user_id, client_id, body, created_on, reply_to_seq, mentions_room
+      ), mentioned as (
+        insert into message_mentions (room_id, seq, user_id)
+        select distinct ${room.id}::bigint, i.seq, c.id
+        from inserted i
+        join fresh f on f.user_id = i.user_id and f.client_id = i.client_id
+        cross join lateral (
+          select u.id, u.display_name from room_members rm join users u on u.id = rm.user_id
+          where rm.room_id = ${room.id}
+          union
+          select u.id, u.display_name from users u
+          where u.id in (select h::bigint from json_array_elements_text(f.hints) as h)
+        ) c
+        where strpos(i.body, '@') > 0 and c.id <> i.user_id
+          and strpos(lower(i.body), '@' || lower(c.display_name)) > 0
+        returning seq, user_id
+      ), shown as (
+        select fresh.ord, inserted.*, true as created
+        from inserted join fresh on fresh.user_id = inserted.user_id and fresh.client_id = inserted.client_id
+        union all
+        select e.ord, m.id, m.seq, m.user_id, m.client_id, m.body, m.created_on, m.reply_to_seq, m.mentions_room,
+          false as created
+        from existing e join messages m on m.id = e.id
       )
-      select fresh.ord, inserted.id, inserted.seq, inserted.client_id, inserted.body, inserted.created_on,
-        ${room.name} as room_name, true as created
-      from inserted join fresh on fresh.user_id = inserted.user_id and fresh.client_id = inserted.client_id
-      union all
-      select ord, id, seq, client_id, body, created_on, room_name, false as created from existing
+      select s.ord, s.id, s.seq, s.client_id, s.body, s.created_on, s.created, s.mentions_room,
+        ${room.name} as room_name, null::timestamptz as edited_on, null::timestamptz as deleted_on,
+        p.*, null::json as reactions,
+        (select json_agg(mm.user_id::text order by mm.user_id) from mentioned mm where mm.seq = s.seq) as mentions
+      from shown s
+      ${REPLY_QUOTE(sql`${room.id}::bigint`, sql`s.reply_to_seq`)}
     `.execute(this.db)
     return rows
   }
 
-  /** Messages with `after < seq <= upTo`, oldest first, at most `limit`. */
-  async messagesAfter(room: Room, after: number, limit: number, upTo?: number): Promise<ChatMessage[]> {
-    let query = this.messages(room).where('m.seq', '>', String(after))
-    if (upTo !== undefined) query = query.where('m.seq', '<=', String(upTo))
-    const rows = await query.orderBy('m.seq', 'asc').limit(limit).execute()
-    return rows.map((row) => toMessage(room.name, row))
+  /**
+   * The log entries with `after < seq <= upTo`, oldest first, at most `limit`: messages as they stand, and
+   * the events about earlier ones, each with its message as it stands now.
+   */
+  async logAfter(room: Room, after: number, limit: number, upTo?: number): Promise<LogEntry[]> {
+    const bound = upTo === undefined ? sql`` : sql`and m.seq <= ${upTo}`
+    const messages = await this.readMessages(
+      room,
+      sql`m.seq > ${after} ${bound} order by m.seq asc limit ${limit}`,
+    )
+    const updates = await this.updatesAfter(room, after, limit, upTo)
+    return [...messages.map((message) => ({ message })), ...updates.map((update) => ({ update }))]
+      .sort((x, y) => entrySeq(x) - entrySeq(y))
+      .slice(0, limit)
   }
 
   /**
    * At most `limit` messages next to the cursor, and whether more lie beyond them on either side. One row
-   * more than asked tells whether the page was full; one `exists` probe looks at the other side.
+   * more than asked tells whether the page was full; one `exists` probe looks at the other side. A page
+   * read forward holds the events of its range too (a resume must replay them); a page read backward
+   * shows messages as they stand, which the events up to now are already part of.
    */
   async historyPage(room: Room, cursor: HistoryCursor, limit: number): Promise<HistoryPage> {
     if ('after' in cursor) {
-      const rows = await this.messages(room)
-        .where('m.seq', '>', String(cursor.after))
-        .orderBy('m.seq', 'asc')
-        .limit(limit + 1)
-        .execute()
-      const messages = rows.slice(0, limit).map((row) => toMessage(room.name, row))
+      const entries = await this.logAfter(room, cursor.after, limit + 1)
+      const page = entries.slice(0, limit)
       return {
-        messages,
-        done: rows.length <= limit,
+        messages: page.flatMap((entry) => ('message' in entry ? [entry.message] : [])),
+        updates: page.flatMap((entry) => ('update' in entry ? [entry.update] : [])),
+        done: entries.length <= limit,
         hasOlder: await this.anyMessage(room, '<=', cursor.after),
       }
     }
-    let query = this.messages(room)
-    if (cursor.before !== undefined) query = query.where('m.seq', '<', String(cursor.before))
-    const rows = await query
-      .orderBy('m.seq', 'desc')
-      .limit(limit + 1)
-      .execute()
-    const messages = rows
-      .slice(0, limit)
-      .reverse()
-      .map((row) => toMessage(room.name, row))
+    const before = cursor.before === undefined ? sql`` : sql`and m.seq < ${cursor.before}`
+    const rows = await this.readMessages(room, sql`true ${before} order by m.seq desc limit ${limit + 1}`)
+    const messages = rows.slice(0, limit).reverse()
     const lastShown = messages.at(-1)?.seq ?? (cursor.before === undefined ? undefined : cursor.before - 1)
-    const done = lastShown === undefined || !(await this.anyMessage(room, '>', lastShown))
-    return { messages, done, hasOlder: rows.length > limit }
+    const done = lastShown === undefined || !(await this.anyEntryAfter(room, lastShown))
+    return { messages, updates: [], done, hasOlder: rows.length > limit }
   }
 
-  /** Whether the room has a message with a `seq` on that side of `seq`. */
-  private async anyMessage(room: Room, side: '<=' | '>', seq: number): Promise<boolean> {
-    if (side === '<=' && seq <= 0) return false
+  /** The messages of the room with these `seq`s, as they stand, in `seq` order. */
+  async messagesBySeq(room: Room, seqs: readonly number[]): Promise<ChatMessage[]> {
+    if (seqs.length === 0) return []
+    return this.readMessages(room, sql`m.seq in (${sql.join([...new Set(seqs)])}) order by m.seq`)
+  }
+
+  /**
+   * The author's new text, in one statement: the message row is changed (locked, and checked again
+   * once the lock is had, so an edit racing a deletion finds it deleted), its previous text kept, and
+   * the edit takes the room's next `seq`. Only the author edits, and nothing in an archived room.
+   */
+  async editMessage(room: Room, seq: number, user: ChatUser, text: string): Promise<ChangeOutcome> {
+    return this.change(
+      room,
+      seq,
+      user,
+      'edit',
+      sql`
+      target as (select m.id, m.body from messages m where m.room_id = ${room.id} and m.seq = ${seq}),
+      changed as (
+        update messages m set body = ${text}, edited_on = now()
+        where m.room_id = ${room.id} and m.seq = ${seq} and m.user_id = ${user.id} and m.deleted_on is null
+          and not exists (select 1 from rooms r where r.id = ${room.id} and r.archived_on is not null)
+        returning m.id
+      ),
+      kept as (
+        insert into message_edits (message_id, previous_body)
+        select t.id, t.body from target t join changed c on c.id = t.id
+      )`,
+    )
+  }
+
+  /**
+   * A tombstone, in one statement: the text, earlier texts, reactions and mentions go, and the deletion
+   * takes the room's next `seq`. The author deletes their own; the room's owners and moderators and the
+   * instance admin anyone's: the role is checked in the statement itself (ASVS 5.0 V8.2.1 function-level
+   * and V8.2.2 data-specific access control, enforced at the data layer), so no read can go stale.
+   */
+  async deleteMessage(room: Room, seq: number, user: ChatUser): Promise<ChangeOutcome> {
+    return this.change(
+      room,
+      seq,
+      user,
+      'delete',
+      sql`
+      changed as (
+        update messages m set body = '', deleted_on = now()
+        where m.room_id = ${room.id} and m.seq = ${seq} and m.deleted_on is null
+          and not exists (select 1 from rooms r where r.id = ${room.id} and r.archived_on is not null)
+          and (m.user_id = ${user.id}
+            or exists (select 1 from room_members rm where rm.room_id = ${room.id} and rm.user_id = ${user.id}
+              and rm.role in ('owner', 'moderator'))
+            or exists (select 1 from users a where a.id = ${user.id} and a.is_admin))
+        returning m.id
+      ),
+      wiped as (delete from message_edits where message_id in (select id from changed)),
+      unreacted as (delete from message_reactions where message_id in (select id from changed)),
+      unmentioned as (
+        delete from message_mentions
+        where room_id = ${room.id} and seq = ${seq} and exists (select 1 from changed)
+      )`,
+    )
+  }
+
+  /** Adds or takes back a reaction; a change takes the room's next `seq`, a repeat changes nothing. */
+  async react(room: Room, seq: number, user: ChatUser, emoji: Reaction, on: boolean): Promise<ChangeOutcome> {
+    return this.change(
+      room,
+      seq,
+      user,
+      'reaction',
+      sql`
+      target as (
+        select m.id from messages m
+        where m.room_id = ${room.id} and m.seq = ${seq} and m.deleted_on is null
+          and not exists (select 1 from rooms r where r.id = ${room.id} and r.archived_on is not null)
+      ),
+      added as (
+        insert into message_reactions (message_id, user_id, emoji)
+        select id, ${user.id}, ${emoji} from target where ${on}
+        on conflict do nothing
+        returning message_id as id
+      ),
+      removed as (
+        delete from message_reactions
+        where not ${on} and message_id in (select id from target) and user_id = ${user.id} and emoji = ${emoji}
+        returning message_id as id
+      ),
+      changed as (select id from added union all select id from removed)`,
+    )
+  }
+
+  /**
+   * The earlier texts of a message, oldest first; undefined when the user may not read them: only the
+   * room's owners and moderators and the instance admin may (ASVS 5.0 V8.2.2), checked in the statement.
+   */
+  async editHistory(room: Room, seq: number, user: ChatUser): Promise<MessageEdit[] | undefined> {
+    const { rows } = await sql<{ allowed: boolean; text: string | null; at: Date | null }>`
+      with allowed as (
+        select exists (select 1 from room_members rm where rm.room_id = ${room.id} and rm.user_id = ${user.id}
+            and rm.role in ('owner', 'moderator'))
+          or exists (select 1 from users a where a.id = ${user.id} and a.is_admin) as allowed
+      )
+      select a.allowed, e.previous_body as text, e.edited_on as at
+      from allowed a
+      left join messages m on a.allowed and m.room_id = ${room.id} and m.seq = ${seq}
+      left join message_edits e on e.message_id = m.id
+      order by e.edited_on, e.id
+    `.execute(this.db)
+    if (!rows[0]?.allowed) return undefined
+    return rows.flatMap((row) =>
+      row.text === null || row.at === null ? [] : [{ text: row.text, at: new Date(row.at).toISOString() }],
+    )
+  }
+
+  /**
+   * A change to message `seq` (`changes`: CTEs ending in `changed`, the ids of the messages changed) and,
+   * when something changed, its event in the log, all in one statement: the room row is locked to take
+   * the next `seq` only once the message row is changed. When nothing changed the same statement says
+   * why, from what it saw: no such message, an archived room, or no right to it.
+   */
+  private async change(
+    room: Room,
+    seq: number,
+    user: ChatUser,
+    kind: 'edit' | 'delete' | 'reaction',
+    changes: RawBuilder<unknown>,
+  ): Promise<ChangeOutcome> {
+    const { rows } = await sql<{ event_seq: string | number | null; found: boolean; archived: boolean }>`
+      with ${changes},
+      next as (
+        update rooms set last_seq = last_seq + 1
+        where id = ${room.id} and exists (select 1 from changed)
+        returning last_seq
+      ),
+      logged as (
+        insert into room_events (room_id, seq, kind, target_seq, user_id)
+        select ${room.id}::bigint, last_seq, ${kind}, ${seq}::bigint, ${user.id}::bigint from next
+      )
+      select (select last_seq from next) as event_seq,
+        exists (select 1 from messages m where m.room_id = ${room.id} and m.seq = ${seq} and m.deleted_on is null)
+          as found,
+        exists (select 1 from rooms r where r.id = ${room.id} and r.archived_on is not null) as archived
+    `.execute(this.db)
+    const row = rows[0]!
+    if (row.event_seq === null) {
+      if (!row.found) return { refused: 'unknown_message' }
+      if (row.archived) return { refused: 'archived' }
+      // a reaction already there (or already gone) changes nothing; anything else was not allowed
+      return kind === 'reaction' ? { update: undefined } : { refused: 'forbidden' }
+    }
+    const [message] = await this.messagesBySeq(room, [seq])
+    const change = kind === 'edit' ? 'edited' : kind === 'delete' ? 'deleted' : 'reactions'
+    return { update: { room: room.name, seq: Number(row.event_seq), change, by: user, message: message! } }
+  }
+
+  /** The events with `after < seq <= upTo`, oldest first, each with its message as it stands. */
+  private async updatesAfter(
+    room: Room,
+    after: number,
+    limit: number,
+    upTo?: number,
+  ): Promise<MessageUpdate[]> {
+    let query = this.db
+      .selectFrom('room_events as e')
+      .innerJoin('users as u', 'u.id', 'e.user_id')
+      .select(['e.seq', 'e.kind', 'e.target_seq', 'e.user_id', 'u.display_name', 'u.confirmed'])
+      .where('e.room_id', '=', room.id)
+      .where('e.seq', '>', String(after))
+    if (upTo !== undefined) query = query.where('e.seq', '<=', String(upTo))
+    const events = await query.orderBy('e.seq', 'asc').limit(limit).execute()
+    const targets = await this.messagesBySeq(
+      room,
+      events.map((event) => Number(event.target_seq)),
+    )
+    const bySeq = new Map(targets.map((message) => [message.seq, message]))
+    return events.map((event) => ({
+      room: room.name,
+      seq: Number(event.seq),
+      change: event.kind === 'edit' ? 'edited' : event.kind === 'delete' ? 'deleted' : 'reactions',
+      by: { id: String(event.user_id), name: event.display_name, verified: event.confirmed },
+      message: bySeq.get(Number(event.target_seq))!,
+    }))
+  }
+
+  private readMessages(room: Room, rest: RawBuilder<unknown>): Promise<ChatMessage[]> {
+    return sql<MessageRow>`select ${MESSAGE_COLUMNS} from messages m ${MESSAGE_JOINS}
+      where m.room_id = ${room.id} and ${rest}`
+      .execute(this.db)
+      .then(({ rows }) => rows.map((row) => toMessage(room.name, row)))
+  }
+
+  /** Whether the room has a message with a `seq` at or below `seq`. */
+  private async anyMessage(room: Room, side: '<=', seq: number): Promise<boolean> {
+    if (seq <= 0) return false
     const row = await this.db
       .selectFrom('messages')
       .select('id')
@@ -210,12 +529,31 @@ export class ChatRepository {
     return row !== undefined
   }
 
-  private messages(room: Room) {
-    return this.db
-      .selectFrom('messages as m')
-      .innerJoin('users as u', 'u.id', 'm.user_id')
-      .select(['m.id', 'm.seq', 'm.user_id', 'm.client_id', 'm.body', 'm.created_on'])
-      .select(['u.display_name as name', 'u.confirmed as verified'])
-      .where('m.room_id', '=', room.id)
+  /** Whether the room's log has a message or an event after `seq`. */
+  private async anyEntryAfter(room: Room, seq: number): Promise<boolean> {
+    const { rows } = await sql<{ any: boolean }>`
+      select exists (select 1 from messages where room_id = ${room.id} and seq > ${seq})
+        or exists (select 1 from room_events where room_id = ${room.id} and seq > ${seq}) as any
+    `.execute(this.db)
+    return rows[0]!.any
+  }
+
+  /** A user's mentions per room after their read marker there (`@room` included), for the room list. */
+  async mentionCounts(userId: string): Promise<Map<string, number>> {
+    const { rows } = await sql<{ name: string; count: string | number }>`
+      select r.name, count(*) as count
+      from room_members rm
+      join rooms r on r.id = rm.room_id
+      join lateral (
+        select mm.seq from message_mentions mm
+        where mm.user_id = rm.user_id and mm.room_id = rm.room_id and mm.seq > rm.last_read_seq
+        union
+        select m.seq from messages m
+        where m.room_id = rm.room_id and m.mentions_room and m.seq > rm.last_read_seq and m.user_id <> rm.user_id
+      ) mentioned on true
+      where rm.user_id = ${userId}
+      group by r.name
+    `.execute(this.db)
+    return new Map(rows.map((row) => [row.name, Number(row.count)]))
   }
 }

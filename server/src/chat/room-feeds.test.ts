@@ -199,8 +199,8 @@ describe('RoomFeeds on a LocalBus and a real ChatRepository (PGlite)', () => {
     expect(results[1]!.message.id).toBe(earlier!.message.id)
     expect(results[2]!.message.author).toEqual(other)
     expect((await repository.findRoom(room.name))!.lastSeq).toBe(4)
-    const kept = await repository.messagesAfter(room, 0, 10)
-    expect(kept.map((message) => [message.seq, message.text])).toEqual([
+    const kept = await repository.logAfter(room, 0, 10)
+    expect(kept.map((entry) => 'message' in entry && [entry.message.seq, entry.message.text])).toEqual([
       [1, 'before'],
       [2, 'first'],
       [3, 'same client id, other user'],

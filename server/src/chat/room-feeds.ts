@@ -1,8 +1,8 @@
-import { HISTORY_PAGE_MAX, type ChatMessage } from '@chat/contract'
+import { HISTORY_PAGE_MAX, type ChatMessage, type MessageUpdate } from '@chat/contract'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Bus } from '../bus/bus.ts'
 import type { Metrics } from '../metrics/metrics.ts'
-import type { ChatStore, Room } from './chat-repository.ts'
+import { entrySeq, type ChatStore, type LogEntry, type Room } from './chat-repository.ts'
 
 /** Whoever is in a room on this process: gets each frame of it once, messages in `seq` order. */
 export interface RoomMember {
@@ -12,6 +12,10 @@ export interface RoomMember {
 
 /** The one serialisation of a message, whoever sends it: the publisher, or a process filling a gap. */
 export const messageFrame = (message: ChatMessage) => JSON.stringify({ type: 'message', ...message })
+/** The one serialisation of an edit, deletion or reaction change, likewise. */
+export const updateFrame = (update: MessageUpdate) => JSON.stringify({ type: 'message_updated', ...update })
+export const entryFrame = (entry: LogEntry) =>
+  'message' in entry ? messageFrame(entry.message) : updateFrame(entry.update)
 
 // Bus payloads on `<prefix>room:<name>`: "m <seq>…\n<frame>…" messages (one or a stored batch: their seqs
 // space-separated, their frames newline-separated; JSON frames hold no raw newline), "e\n<frame>" an event,
@@ -92,6 +96,11 @@ export class RoomFeeds {
     return this.bus.publish(this.channel(messages[0]!.room), `m ${seqs}\n${frames}`)
   }
 
+  /** Announces an event of the log (an edit, deletion, reaction change): ordered by its `seq` as messages are. */
+  publishUpdate(update: MessageUpdate): Promise<void> {
+    return this.bus.publish(this.channel(update.room), `m ${update.seq}\n${updateFrame(update)}`)
+  }
+
   /** Announces a passing event (typing) to the room's members on every process. */
   publishEvent(room: string, frame: string): Promise<void> {
     return this.bus.publish(this.channel(room), `e\n${frame}`)
@@ -156,9 +165,9 @@ export class RoomFeeds {
     if (feed.pending.size === 0) return
     this.metrics.gapFills.inc()
     const upTo = Math.max(...feed.pending.keys())
-    const missing = await this.repository.messagesAfter(feed.room, feed.lastSeq, upTo - feed.lastSeq, upTo)
-    for (const message of missing)
-      if (message.seq > feed.lastSeq) feed.pending.set(message.seq, messageFrame(message))
+    const missing = await this.repository.logAfter(feed.room, feed.lastSeq, upTo - feed.lastSeq, upTo)
+    for (const entry of missing)
+      if (entrySeq(entry) > feed.lastSeq) feed.pending.set(entrySeq(entry), entryFrame(entry))
     this.deliverUpTo(feed, upTo)
     this.drain(feed)
   }
@@ -183,10 +192,10 @@ export class RoomFeeds {
     this.metrics.catchUps.inc()
     const upTo = (await this.repository.findRoom(feed.room.name))?.lastSeq ?? feed.lastSeq
     while (feed.lastSeq < upTo && feed.members.size > 0) {
-      const messages = await this.repository.messagesAfter(feed.room, feed.lastSeq, HISTORY_PAGE_MAX, upTo)
-      for (const message of messages) feed.pending.set(message.seq, messageFrame(message))
+      const entries = await this.repository.logAfter(feed.room, feed.lastSeq, HISTORY_PAGE_MAX, upTo)
+      for (const entry of entries) feed.pending.set(entrySeq(entry), entryFrame(entry))
       // a page short of the bound means the rest are holes: deliver up to it and stop
-      this.deliverUpTo(feed, messages.length < HISTORY_PAGE_MAX ? upTo : messages.at(-1)!.seq)
+      this.deliverUpTo(feed, entries.length < HISTORY_PAGE_MAX ? upTo : entrySeq(entries.at(-1)!))
     }
     this.drain(feed)
   }

@@ -1,4 +1,4 @@
-import { CloseCode, type ChatMessage, type ServerMessage } from '@chat/contract'
+import { CloseCode, type ChatMessage, type MessageUpdate, type ServerMessage } from '@chat/contract'
 import { describe, expect, it } from 'vitest'
 import { backoffDelay } from './backoff'
 import { ChatClient, type ChatEvents, type ConnectionStatus, type SocketLike } from './chat-client'
@@ -57,6 +57,9 @@ function harness(checkSession?: () => Promise<boolean | undefined>) {
   const acked: string[] = []
   const older: { seqs: number[]; hasOlder: boolean }[] = []
   const errors: string[] = []
+  /** messages and events in the order given: `m<seq>` a message, `u<seq>` an update */
+  const log: string[] = []
+  const windows: { seqs: number[]; direction: string; more: boolean }[] = []
   const events: ChatEvents = {
     status: (status) => statuses.push(status),
     welcome: () => {},
@@ -68,7 +71,13 @@ function harness(checkSession?: () => Promise<boolean | undefined>) {
     members: () => {},
     users: () => {},
     directRoom: () => {},
-    messages: (_room, messages) => delivered.push(...messages.map((m) => m.seq)),
+    messages: (_room, messages) => {
+      delivered.push(...messages.map((m) => m.seq))
+      log.push(...messages.map((m) => `m${m.seq}`))
+    },
+    updated: (_room, update) => log.push(`u${update.seq}`),
+    window: (_room, messages, direction, more) =>
+      windows.push({ seqs: messages.map((m) => m.seq), direction, more }),
     older: (_room, messages, hasOlder) => older.push({ seqs: messages.map((m) => m.seq), hasOlder }),
     acked: (clientId) => acked.push(clientId),
     joined: () => {},
@@ -108,11 +117,91 @@ function harness(checkSession?: () => Promise<boolean | undefined>) {
     acked,
     older,
     errors,
+    log,
+    windows,
     runTimer,
     last,
     sentTexts,
   }
 }
+
+const update = (seq: number, target: number): MessageUpdate => ({
+  room: 'general',
+  seq,
+  change: 'edited',
+  by: alice,
+  message: { ...message(target), text: `edited at ${seq}` },
+})
+
+describe('ChatClient and the events of the log (edits, deletions, reactions)', () => {
+  /** a client in general, connected, with the room's first page given */
+  function joined(first: ChatMessage[]) {
+    const h = harness()
+    h.client.join('general')
+    h.client.connect()
+    h.last().accept()
+    h.last().receive({ type: 'history', room: 'general', messages: first, done: true, hasOlder: true })
+    return h
+  }
+
+  it('applies a live update after the messages before it, and once', () => {
+    const { last, log } = joined([message(1), message(2)])
+    last().receive({ type: 'message_updated', ...update(3, 1) })
+    // the same event again (a repeated delivery) is dropped by its seq
+    last().receive({ type: 'message_updated', ...update(3, 1) })
+    expect(log).toEqual(['m1', 'm2', 'u3'])
+  })
+
+  it('resumes after the last event too, and drops an event it has already applied', () => {
+    const h = joined([message(1)])
+    h.last().receive({ type: 'message_updated', ...update(2, 1) })
+    h.last().drop()
+    h.runTimer()
+    h.last().accept()
+    expect(h.last().sent.find((frame) => frame.type === 'join')).toMatchObject({ since: 2 })
+    h.last().receive({
+      type: 'history',
+      room: 'general',
+      messages: [message(3), message(5)],
+      updates: [update(2, 1), update(4, 3)],
+      done: true,
+      hasOlder: true,
+    })
+    h.last().receive({ type: 'message_updated', ...update(4, 3) })
+    h.last().receive({ type: 'message_updated', ...update(6, 5) })
+    expect(h.log).toEqual(['m1', 'u2', 'm3', 'u4', 'm5', 'u6'])
+  })
+
+  it('keeps the pages around a message jumped to apart from the live list', () => {
+    const h = joined([message(300)])
+    h.client.around('general', 20)
+    expect(h.last().sent.filter((frame) => frame.type === 'history')).toEqual([
+      { type: 'history', room: 'general', before: 21, limit: 25 },
+      { type: 'history', room: 'general', after: 20, limit: 25 },
+    ])
+    h.last().receive({
+      type: 'history',
+      room: 'general',
+      messages: [message(19), message(20)],
+      done: false,
+      hasOlder: true,
+      before: 21,
+    })
+    h.last().receive({
+      type: 'history',
+      room: 'general',
+      messages: [message(21)],
+      done: false,
+      hasOlder: true,
+      after: 20,
+    })
+    expect(h.windows).toEqual([
+      { seqs: [19, 20], direction: 'before', more: true },
+      { seqs: [21], direction: 'after', more: true },
+    ])
+    expect(h.delivered).toEqual([300])
+  })
+})
 
 describe('backoffDelay', () => {
   it('grows exponentially with jitter between half and all of the ceiling, up to the maximum', () => {

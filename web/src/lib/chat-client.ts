@@ -5,6 +5,8 @@ import {
   type ChatMessage,
   type ChatUser,
   type ClientMessage,
+  type MessageUpdate,
+  type Reaction,
   type RoomMemberEntry,
   type RoomSummary,
   type ServerMessage,
@@ -31,10 +33,17 @@ export interface ChatEvents {
   members(room: string, members: RoomMemberEntry[]): void
   users(query: string, users: ChatUser[]): void
   directRoom(room: string, userId: string): void
-  /** stored messages, in `seq` order, each once */
-  messages(room: string, messages: ChatMessage[]): void
+  /** stored messages, in `seq` order, each once; `live`: announced as they were stored, not a page of history */
+  messages(room: string, messages: ChatMessage[], live: boolean): void
+  /** an edit, deletion or reaction change, in `seq` order with the messages, each once */
+  updated(room: string, update: MessageUpdate): void
   /** a page of messages older than any given so far, oldest first; `hasOlder`: more lie before them */
   older(room: string, messages: ChatMessage[], hasOlder: boolean): void
+  /**
+   * a page around a message jumped to (`around`), apart from the live list: `direction` says which side
+   * it extends; `more`: messages lie beyond it on that side
+   */
+  window(room: string, messages: ChatMessage[], direction: 'before' | 'after', more: boolean): void
   acked(clientId: string, message: { id: string; seq: number; at: string }): void
   joined(room: string, online: ChatUser[]): void
   presence(room: string, online: ChatUser[]): void
@@ -68,10 +77,19 @@ export interface ChatClientOptions {
   checkSession?: () => Promise<boolean | undefined>
 }
 
+/** A message or an event of a room's log: both are delivered by `seq`, each once. */
+type LogEntry = ChatMessage | MessageUpdate
+const isUpdate = (entry: LogEntry): entry is MessageUpdate => 'change' in entry
+
+/** How many messages a page around a message jumped to shows on each side of it. */
+export const WINDOW_SIDE = 25
+
 interface Pending {
   room: string
   clientId: string
   text: string
+  replyTo?: number
+  mentions?: string[]
 }
 
 const OPEN = 1
@@ -84,11 +102,19 @@ interface RoomState {
   oldest: number | undefined
   /** true while paging forward after a resume that missed more than one page */
   catchingUp: boolean
-  /** live messages that arrived while catching up, shown once the pages have reached them */
-  held: ChatMessage[]
+  /** live messages and events that arrived while catching up, shown once the pages have reached them */
+  held: LogEntry[]
+  /** `before:<seq>` / `after:<seq>` of the pages asked for around a message jumped to */
+  windowRequests: Set<string>
 }
 
-const newRoomState = (): RoomState => ({ last: -1, oldest: undefined, catchingUp: false, held: [] })
+const newRoomState = (): RoomState => ({
+  last: -1,
+  oldest: undefined,
+  catchingUp: false,
+  held: [],
+  windowRequests: new Set(),
+})
 
 /** Sends refused so would be refused again: not pending any more (an archive, a room one was removed from). */
 const REFUSED_FOR_GOOD = new Set(['invalid_message', 'archived', 'not_member'])
@@ -187,6 +213,32 @@ export class ChatClient {
     if (oldest !== undefined) this.sendNow({ type: 'history', room, before: oldest })
   }
 
+  /** Asks for the pages on either side of message `seq` (it included), apart from the live list. */
+  around(room: string, seq: number): void {
+    this.windowPage(room, 'before', seq + 1)
+    this.windowPage(room, 'after', seq)
+  }
+
+  /** One more page of the jumped-to view: before its first message or after its last. */
+  windowPage(room: string, direction: 'before' | 'after', seq: number): void {
+    const state = this.rooms.get(room)
+    if (!state) return
+    state.windowRequests.add(`${direction}:${seq}`)
+    this.sendNow({ type: 'history', room, [direction]: seq, limit: WINDOW_SIDE })
+  }
+
+  edit(room: string, seq: number, text: string): void {
+    this.sendNow({ type: 'edit', room, seq, text })
+  }
+
+  remove(room: string, seq: number): void {
+    this.sendNow({ type: 'delete', room, seq })
+  }
+
+  react(room: string, seq: number, emoji: Reaction, on: boolean): void {
+    this.sendNow({ type: 'react', room, seq, emoji, on })
+  }
+
   leave(room: string): void {
     this.rooms.delete(room)
     this.sendNow({ type: 'leave', room })
@@ -221,8 +273,13 @@ export class ChatClient {
    * Queues a message; it goes out as soon as connected and within the server's rate, and again (same
    * client id, so never stored twice) until acknowledged.
    */
-  send(room: string, text: string, clientId: string = crypto.randomUUID()): string {
-    this.pending.set(clientId, { room, clientId, text })
+  send(
+    room: string,
+    text: string,
+    clientId: string = crypto.randomUUID(),
+    extra: Pick<Pending, 'replyTo' | 'mentions'> = {},
+  ): string {
+    this.pending.set(clientId, { room, clientId, text, ...extra })
     this.outbox.push(clientId)
     this.pump()
     return clientId
@@ -360,13 +417,22 @@ export class ChatClient {
           message.admin ?? false,
         )
         return this.pump()
-      case 'history':
-        return message.before === undefined ? this.forwardPage(message) : this.olderPage(message)
-      case 'message': {
-        const { type: _type, ...stored } = message
+      case 'history': {
         const state = this.rooms.get(message.room)
-        if (state?.catchingUp) return void state.held.push(stored)
-        return this.deliver(message.room, [stored])
+        const direction = message.before !== undefined ? 'before' : 'after'
+        const key = `${direction}:${message.before ?? message.after}`
+        if (state?.windowRequests.delete(key)) {
+          const more = direction === 'before' ? message.hasOlder : !message.done
+          return this.events.window(message.room, message.messages, direction, more)
+        }
+        return message.before === undefined ? this.forwardPage(message) : this.olderPage(message)
+      }
+      case 'message':
+      case 'message_updated': {
+        const { type: _type, ...entry } = message
+        const state = this.rooms.get(message.room)
+        if (state?.catchingUp) return void state.held.push(entry)
+        return this.deliver(message.room, [entry], true)
       }
       case 'ack':
         this.pending.delete(message.clientId)
@@ -417,14 +483,15 @@ export class ChatClient {
     const state = this.rooms.get(page.room)
     if (!state) return
     if (state.last < 0 && page.messages.length > 0) this.events.older(page.room, [], page.hasOlder)
-    this.deliver(page.room, page.messages)
+    const entries: LogEntry[] = [...page.messages, ...(page.updates ?? [])].sort((x, y) => x.seq - y.seq)
+    this.deliver(page.room, entries)
     if (!page.done) {
       state.catchingUp = true
       return this.sendNow({ type: 'history', room: page.room, after: state.last })
     }
     state.catchingUp = false
     const held = state.held.splice(0)
-    this.deliver(page.room, held)
+    this.deliver(page.room, held, true)
   }
 
   private olderPage(page: Extract<ServerMessage, { type: 'history' }>): void {
@@ -435,14 +502,31 @@ export class ChatClient {
     this.events.older(page.room, older, page.hasOlder)
   }
 
-  /** Drops what was seen already, so a resume that overlaps never shows a message twice. */
-  private deliver(room: string, messages: ChatMessage[]): void {
+  /**
+   * Drops what was seen already, so a resume that overlaps never shows a message or applies an event
+   * twice; messages go in runs, each event in its place between them.
+   */
+  private deliver(room: string, entries: LogEntry[], live = false): void {
     const state = this.rooms.get(room)
     if (!state) return
-    const fresh = messages.filter((message) => message.seq > state.last)
+    const fresh = entries.filter((entry) => entry.seq > state.last)
     if (fresh.length === 0) return
     state.last = fresh.at(-1)!.seq
-    state.oldest ??= fresh[0]!.seq
-    this.events.messages(room, fresh)
+    let run: ChatMessage[] = []
+    const flush = () => {
+      if (run.length === 0) return
+      state.oldest ??= run[0]!.seq
+      this.events.messages(room, run, live)
+      run = []
+    }
+    for (const entry of fresh) {
+      if (!isUpdate(entry)) {
+        run.push(entry)
+        continue
+      }
+      flush()
+      this.events.updated(room, entry)
+    }
+    flush()
   }
 }

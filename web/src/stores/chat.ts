@@ -1,10 +1,14 @@
 import {
   DEFAULT_ROOM,
+  MENTION_HINTS_MAX,
   MESSAGE_TEXT_PATTERN,
   TYPING_EXPIRES_MS,
   UNREAD_COUNT_MAX,
   type ChatMessage,
   type ChatUser,
+  type MessageReaction,
+  type Reaction,
+  type ReplyPreview,
   type RoomMemberEntry,
   type RoomRole,
   type RoomSummary,
@@ -13,6 +17,8 @@ import { defineStore } from 'pinia'
 import { computed, reactive, ref, shallowReactive, shallowRef } from 'vue'
 import { api } from '../lib/api'
 import { ChatClient, type ConnectionStatus } from '../lib/chat-client'
+import { notifyMention } from '../lib/mention-alerts'
+import { mentionsUser } from '../lib/message-markup'
 import { loadUnsent, saveUnsent, type UnsentMessage } from '../lib/unsent-messages'
 import { useNotices } from './notices'
 
@@ -27,6 +33,22 @@ export interface ShownMessage {
   state: 'pending' | 'sent' | 'failed'
   /** arrived live, after the room was opened (announced to screen readers; history is not) */
   live?: boolean
+  editedAt?: string
+  /** a tombstone: "message deleted" */
+  deleted?: boolean
+  replyTo?: ReplyPreview
+  reactions?: MessageReaction[]
+  /** it mentions the reader (by name, or an `@room` from a moderator) */
+  mentionsMe?: boolean
+}
+
+/** A stretch of a room's history around a message jumped to, shown instead of the live list. */
+export interface HistoryWindow {
+  /** the message jumped to: highlighted */
+  target: number
+  messages: ShownMessage[]
+  hasOlder: boolean
+  hasNewer: boolean
 }
 
 /** how often, at most, the read marker goes to the server while messages keep coming */
@@ -38,7 +60,7 @@ const SEND_REFUSED_FOR_GOOD = new Set(['invalid_message', 'archived', 'not_membe
 /** the server's rule for message text, checked before sending (docs/protocol.md, "Message text") */
 const MESSAGE_TEXT = new RegExp(MESSAGE_TEXT_PATTERN)
 
-const shownOf = (message: ChatMessage, live = false): ShownMessage => ({
+const shownOf = (message: ChatMessage, me: ChatUser | null, live = false): ShownMessage => ({
   key: message.clientId,
   author: message.author,
   text: message.text,
@@ -46,7 +68,28 @@ const shownOf = (message: ChatMessage, live = false): ShownMessage => ({
   seq: message.seq,
   state: 'sent',
   ...(live ? { live } : {}),
+  ...(message.editedAt ? { editedAt: message.editedAt } : {}),
+  ...(message.deleted ? { deleted: true } : {}),
+  ...(message.replyTo ? { replyTo: message.replyTo } : {}),
+  ...(message.reactions ? { reactions: message.reactions } : {}),
+  ...(mentions(message, me) ? { mentionsMe: true } : {}),
 })
+
+/** Whether a message mentions this user: the server resolved its `@name`s and checked its `@room`. */
+const mentions = (message: ChatMessage, me: ChatUser | null) =>
+  me !== null && message.author.id !== me.id && (message.mentionsRoom || message.mentions?.includes(me.id))
+
+/** Replaces the message with that seq, if the list holds it (a list is in seq order but for pending ones). */
+function replaceBySeq(list: ShownMessage[], message: ChatMessage, me: ChatUser | null): void {
+  for (let i = list.length - 1; i >= 0; i--) {
+    const item = list[i]!
+    if (item.seq === message.seq) {
+      list[i] = { ...shownOf(message, me), ...(item.live ? { live: true } : {}) }
+      return
+    }
+    if (item.seq !== undefined && item.seq < message.seq) return
+  }
+}
 
 export function chatSocketUrl(location: Location = window.location): string {
   return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`
@@ -94,6 +137,12 @@ export const useChatStore = defineStore('chat', () => {
   const typingTimers = new Map<string, ReturnType<typeof setTimeout>>()
   /** rooms with messages before the oldest one shown, for the "Load older messages" button */
   const hasOlderByRoom = reactive(new Map<string, boolean>())
+  /** a room's view around a message jumped to (from search or a reply), until "back to the present" */
+  const windowByRoom = reactive(new Map<string, HistoryWindow>())
+  /** the message of the live list to scroll to and highlight (it was there already when jumped to) */
+  const highlighted = ref<number | undefined>()
+  /** the message being answered in the composer */
+  const replyingTo = ref<ShownMessage | undefined>()
   /** what is typed in each room's composer and not sent: a draft never follows the user to another room */
   const drafts = reactive(new Map<string, string>())
   const client = shallowRef<ChatClient | null>(null)
@@ -106,9 +155,18 @@ export const useChatStore = defineStore('chat', () => {
   /** direct rooms asked for, by the other user's id: opened once the server names the room */
   const openingDirect = new Map<string, { user: ChatUser; done: (room: string) => void }>()
 
-  const messages = computed(() => messagesByRoom.get(current.value) ?? [])
+  const historyWindow = computed(() => windowByRoom.get(current.value))
+  const messages = computed(() => historyWindow.value?.messages ?? messagesByRoom.get(current.value) ?? [])
   const currentRoom = computed(() => roomsByName.get(current.value))
   const members = computed(() => membersByRoom.get(current.value) ?? [])
+  /** everyone seen in the room (writers and who is online), for `@name` completion */
+  const people = computed(() => {
+    const byId = new Map<string, ChatUser>()
+    for (const message of messagesByRoom.get(current.value) ?? []) byId.set(message.author.id, message.author)
+    for (const user of onlineByRoom.get(current.value) ?? []) byId.set(user.id, user)
+    if (me.value) byId.delete(me.value.id)
+    return [...byId.values()].sort((a, b) => a.name.localeCompare(b.name))
+  })
   const online = computed(() => onlineByRoom.get(current.value) ?? [])
   const hasOlder = computed(() => hasOlderByRoom.get(current.value) ?? false)
   const typing = computed(() =>
@@ -186,7 +244,7 @@ export const useChatStore = defineStore('chat', () => {
     }
     let at = list.length
     while (at > 0 && (list[at - 1]!.state !== 'sent' || (list[at - 1]!.seq ?? 0) > message.seq)) at--
-    list.splice(at, 0, shownOf(message, live))
+    list.splice(at, 0, shownOf(message, me.value, live))
   }
 
   function setTypingOf(room: string, user: ChatUser, isTyping: boolean): void {
@@ -290,22 +348,43 @@ export const useChatStore = defineStore('chat', () => {
           }
           opening?.done(room)
         },
-        messages(room, stored) {
+        messages(room, stored, announced) {
           const list = listOf(room)
-          // the first page of a room is history; whatever comes after it arrived live
-          const live = list.some((item) => item.state === 'sent')
+          // live: announced as stored, or anything after the room's first page (a resume's pages included)
+          const live = announced || list.some((item) => item.state === 'sent')
           for (const message of stored) {
             insertStored(list, message, live)
             unsent.delete(message.clientId)
             // history is at or below the count's last seq already: only what is new counts
             countUnread(room, message.seq, message.author.id)
+            if (live && mentions(message, me.value)) notifyMention(message)
           }
           persistUnsent()
           markSeen(room)
         },
+        updated(room, update) {
+          replaceBySeq(listOf(room), update.message, me.value)
+          const shown = windowByRoom.get(room)
+          if (shown) replaceBySeq(shown.messages, update.message, me.value)
+        },
         older(room, stored, more) {
           hasOlderByRoom.set(room, more)
-          listOf(room).unshift(...stored.map((message) => shownOf(message)))
+          listOf(room).unshift(...stored.map((message) => shownOf(message, me.value)))
+        },
+        window(room, stored, direction, more) {
+          const shown = windowByRoom.get(room)
+          if (!shown) return
+          const known = new Set(shown.messages.map((message) => message.seq))
+          const fresh = stored
+            .filter((message) => !known.has(message.seq))
+            .map((message) => shownOf(message, me.value))
+          if (direction === 'before') {
+            shown.messages.unshift(...fresh)
+            shown.hasOlder = more
+          } else {
+            shown.messages.push(...fresh)
+            shown.hasNewer = more
+          }
         },
         acked(clientId, stored) {
           unsent.delete(clientId)
@@ -363,7 +442,54 @@ export const useChatStore = defineStore('chat', () => {
   }
 
   function loadOlder(): void {
+    const shown = historyWindow.value
+    const first = shown?.messages[0]?.seq
+    if (shown && first !== undefined) return client.value?.windowPage(current.value, 'before', first)
     client.value?.loadOlder(current.value)
+  }
+
+  /** In the view around a message jumped to: the page after its last message. */
+  function loadNewer(): void {
+    const last = historyWindow.value?.messages.at(-1)?.seq
+    if (last !== undefined) client.value?.windowPage(current.value, 'after', last)
+  }
+
+  /**
+   * Shows message `seq` of the current room, highlighted: scrolled to when the live list holds it, else
+   * a view of the pages around it replaces the list until `backToPresent`.
+   */
+  function jumpTo(seq: number): void {
+    const room = current.value
+    if ((messagesByRoom.get(room) ?? []).some((message) => message.seq === seq)) {
+      windowByRoom.delete(room)
+      highlighted.value = seq
+      return
+    }
+    highlighted.value = seq
+    windowByRoom.set(room, { target: seq, messages: shallowReactive([]), hasOlder: false, hasNewer: false })
+    client.value?.around(room, seq)
+  }
+
+  function backToPresent(): void {
+    windowByRoom.delete(current.value)
+    highlighted.value = undefined
+  }
+
+  function edit(seq: number, text: string): boolean {
+    if (!MESSAGE_TEXT.test(text) || text.trim() === '') {
+      notices.show('A message needs some text, and no control characters but newline and tab.')
+      return false
+    }
+    client.value?.edit(current.value, seq, text)
+    return true
+  }
+
+  function remove(seq: number): void {
+    client.value?.remove(current.value, seq)
+  }
+
+  function react(seq: number, emoji: Reaction, on: boolean): void {
+    client.value?.react(current.value, seq, emoji, on)
   }
 
   /** true once the server has created the room; false when the name is taken. */
@@ -423,7 +549,14 @@ export const useChatStore = defineStore('chat', () => {
       return false
     }
     const room = current.value
-    const clientId = client.value.send(room, text)
+    // the people the text names as @name: the server stores those mentions (and checks the names)
+    const named = people.value.filter((user) => mentionsUser(text, user.name))
+    const replyTo = replyingTo.value?.seq
+    const clientId = client.value.send(room, text, undefined, {
+      ...(replyTo !== undefined ? { replyTo } : {}),
+      ...(named.length > 0 ? { mentions: named.map((user) => user.id).slice(0, MENTION_HINTS_MAX) } : {}),
+    })
+    replyingTo.value = undefined
     const at = new Date().toISOString()
     unsent.set(clientId, { room, clientId, text, at })
     persistUnsent()
@@ -453,6 +586,10 @@ export const useChatStore = defineStore('chat', () => {
     messages,
     online,
     hasOlder,
+    historyWindow,
+    highlighted,
+    replyingTo,
+    people,
     typing,
     draft,
     start,
@@ -460,6 +597,12 @@ export const useChatStore = defineStore('chat', () => {
     open,
     forget,
     loadOlder,
+    loadNewer,
+    jumpTo,
+    backToPresent,
+    edit,
+    remove,
+    react,
     createRoom,
     startDirect,
     loadMembers,

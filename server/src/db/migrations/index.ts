@@ -10,6 +10,7 @@ import * as addUserDeleted from './0010-add-user-deleted.ts'
 import * as addDisplayName from './0011-add-display-name.ts'
 import * as confirmExistingUsers from './0012-confirm-existing-users.ts'
 import * as createRoomMembers from './0013-create-room-members.ts'
+import * as messageLogEvents from './0014-message-log-events.ts'
 import * as createMessageSearch from './0015-create-message-search.ts'
 import * as indexUnreadCounts from './0016-index-unread-counts.ts'
 
@@ -26,6 +27,7 @@ export const migrations: Record<string, Migration> = {
   '0011-add-display-name': addDisplayName,
   '0012-confirm-existing-users': confirmExistingUsers,
   '0013-create-room-members': createRoomMembers,
+  '0014-message-log-events': messageLogEvents,
   '0015-create-message-search': createMessageSearch,
   '0016-index-unread-counts': indexUnreadCounts,
 }

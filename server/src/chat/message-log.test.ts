@@ -1,0 +1,303 @@
+import { HISTORY_PAGE_MAX, type ChatUser } from '@chat/contract'
+import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs } from 'kysely'
+import { sql } from 'kysely'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createDatabase, type Db } from '../db/database.ts'
+import { migrate } from '../db/migrator.ts'
+import { createTestDatabase } from '../test/backends.ts'
+import { UserRepository } from '../users/user-repository.ts'
+import { ChatRepository, entrySeq, type Room } from './chat-repository.ts'
+import { RoomRepository } from './room-repository.ts'
+
+/** Counts the statements run and the rows they hand back: what a read costs, whatever the room's size. */
+class QueryCounter implements KyselyPlugin {
+  queries = 0
+  rows = 0
+  transformQuery(args: PluginTransformQueryArgs) {
+    this.queries++
+    return args.node
+  }
+  async transformResult(args: PluginTransformResultArgs) {
+    this.rows += args.result.rows.length
+    return args.result
+  }
+}
+
+const databases = [
+  {
+    name: 'PostgreSQL',
+    async open() {
+      const database = await createTestDatabase()
+      return { db: createDatabase({ kind: 'postgres', url: database.url }), drop: database.drop }
+    },
+  },
+  {
+    name: 'PGlite',
+    async open() {
+      return { db: createDatabase({ kind: 'pglite', dataDir: 'memory://' }), drop: async () => {} }
+    },
+  },
+]
+
+describe.each(databases)('the message log on $name', ({ open }) => {
+  let db: Db
+  let drop: () => Promise<void>
+  let repository: ChatRepository
+  let users: ChatUser[]
+  let rooms = 0
+  let clientIds = 0
+
+  beforeAll(async () => {
+    ;({ db, drop } = await open())
+    await migrate(db, 'latest')
+    repository = new ChatRepository(db)
+    const userRepository = new UserRepository(db)
+    users = []
+    for (const [name, admin] of [
+      ['Ada', false],
+      ['Bob', false],
+      ['Mod', false],
+      ['Root', true],
+    ] as const) {
+      const user = (await userRepository.insert({
+        email: `${name.toLowerCase()}-${crypto.randomUUID()}@example.com`,
+        displayName: name,
+        passwordHash: 'x',
+        admin,
+      }))!
+      users.push({ id: user.id, name: user.displayName, verified: user.confirmed })
+    }
+  }, 60_000)
+  afterAll(async () => {
+    await db.destroy()
+    await drop()
+  })
+
+  const ada = () => users[0]!
+  const bob = () => users[1]!
+  const mod = () => users[2]!
+  const root = () => users[3]!
+
+  async function newRoom(): Promise<Room> {
+    const name = `room-${++rooms}`
+    const members = new RoomRepository(db)
+    const created = (await members.createRoom(name, 'public', name, '', ada().id))!
+    await members.addMember(created.id, bob().id)
+    await members.addMember(created.id, mod().id, 'moderator')
+    return (await repository.findRoom(name))!
+  }
+  const send = async (room: Room, author: ChatUser, text: string, extra = {}) =>
+    (await repository.insertMessages(room, [{ author, clientId: `c-${++clientIds}`, text, ...extra }]))[0]!
+      .message
+
+  /** `count` messages, as a room that has lived long (in chunks: each statement well within the timeout). */
+  async function fill(room: Room, count: number): Promise<void> {
+    for (let from = 1; from <= count; from += 10_000) {
+      await sql`insert into messages (room_id, seq, user_id, client_id, body)
+        select ${room.id}, g, ${ada().id}, 'bulk-' || ${room.id} || '-' || g, 'message ' || g
+        from generate_series(${from}::bigint, ${Math.min(from + 9_999, count)}::bigint) g`.execute(db)
+    }
+    await sql`update rooms set last_seq = ${count} where id = ${room.id}`.execute(db)
+  }
+
+  it('edits and deletes take the next seq and come back, in order, in a page read forward', async () => {
+    const room = await newRoom()
+    const first = await send(room, ada(), 'first')
+    const second = await send(room, bob(), 'second')
+    const edited = await repository.editMessage(room, first.seq, ada(), 'first, better')
+    const deleted = await repository.deleteMessage(room, second.seq, bob())
+    const third = await send(room, ada(), 'third')
+    expect(edited.refused).toBeUndefined()
+    expect(!edited.refused && edited.update).toMatchObject({
+      seq: 3,
+      change: 'edited',
+      message: { seq: 1, text: 'first, better', editedAt: expect.any(String) },
+    })
+    expect(!deleted.refused && deleted.update).toMatchObject({
+      seq: 4,
+      change: 'deleted',
+      message: { seq: 2, text: '', deleted: true },
+    })
+    expect(third.seq).toBe(5)
+
+    const entries = await repository.logAfter(room, 0, 10)
+    expect(entries.map(entrySeq)).toEqual([1, 2, 3, 4, 5])
+    const resumed = await repository.historyPage(room, { after: 1 }, 10)
+    expect(resumed.messages.map((message) => message.seq)).toEqual([2, 5])
+    expect(resumed.updates.map((update) => [update.seq, update.change, update.message.seq])).toEqual([
+      [3, 'edited', 1],
+      [4, 'deleted', 2],
+    ])
+    // a page of events fills the page like messages: paging on finds the rest
+    const short = await repository.historyPage(room, { after: 2 }, 1)
+    expect([short.updates.map((update) => update.seq), short.done]).toEqual([[3], false])
+    // the text is gone from the database, not only from what is shown
+    const { rows } = await sql<{ body: string }>`select body from messages where id = ${second.id}`.execute(
+      db,
+    )
+    expect(rows).toEqual([{ body: '' }])
+    // the newest page shows messages as they stand
+    const newest = await repository.historyPage(room, {}, 10)
+    expect(newest.messages.map((message) => [message.seq, message.text, message.deleted ?? false])).toEqual([
+      [1, 'first, better', false],
+      [2, '', true],
+      [5, 'third', false],
+    ])
+  })
+
+  it('lets only the author edit; author, owners, moderators and the instance admin delete', async () => {
+    const room = await newRoom()
+    const message = await send(room, bob(), 'by bob')
+    expect(await repository.editMessage(room, message.seq, ada(), 'not mine')).toEqual({
+      refused: 'forbidden',
+    })
+    expect(await repository.editMessage(room, message.seq, mod(), 'not mine')).toEqual({
+      refused: 'forbidden',
+    })
+    const byAuthor = await repository.editMessage(room, message.seq, bob(), 'by bob, edited')
+    expect(byAuthor.refused).toBeUndefined()
+
+    const byMember = await send(room, ada(), 'by ada')
+    expect(await repository.deleteMessage(room, byMember.seq, bob())).toEqual({ refused: 'forbidden' })
+    for (const [who, target] of [
+      [mod(), await send(room, ada(), 'a')],
+      [ada(), await send(room, bob(), 'b')],
+      [root(), await send(room, bob(), 'c')],
+      [bob(), await send(room, bob(), 'd')],
+    ] as const) {
+      const outcome = await repository.deleteMessage(room, target.seq, who)
+      expect(!outcome.refused && outcome.update?.by).toEqual(who)
+    }
+    expect(await repository.deleteMessage(room, message.seq, bob())).toMatchObject({
+      update: { change: 'deleted' },
+    })
+    // deleted: gone for everyone, its earlier texts too
+    expect(await repository.deleteMessage(room, message.seq, bob())).toEqual({ refused: 'unknown_message' })
+    expect(await repository.editMessage(room, message.seq, bob(), 'back')).toEqual({
+      refused: 'unknown_message',
+    })
+    expect(await repository.editMessage(room, 999, bob(), 'none')).toEqual({ refused: 'unknown_message' })
+    expect(await repository.editHistory(room, message.seq, mod())).toEqual([])
+  })
+
+  it('keeps earlier texts for owners, moderators and the admin only', async () => {
+    const room = await newRoom()
+    const message = await send(room, bob(), 'one')
+    await repository.editMessage(room, message.seq, bob(), 'two')
+    await repository.editMessage(room, message.seq, bob(), 'three')
+    for (const reader of [ada(), mod(), root()]) {
+      const edits = await repository.editHistory(room, message.seq, reader)
+      expect(edits?.map((edit) => edit.text)).toEqual(['one', 'two'])
+    }
+    expect(await repository.editHistory(room, message.seq, bob())).toBeUndefined()
+  })
+
+  it('refuses changes in an archived room, in the same statement', async () => {
+    const room = await newRoom()
+    const message = await send(room, bob(), 'before the archive')
+    await sql`update rooms set archived_on = now() where id = ${room.id}`.execute(db)
+    expect(await repository.editMessage(room, message.seq, bob(), 'x')).toEqual({ refused: 'archived' })
+    expect(await repository.deleteMessage(room, message.seq, mod())).toEqual({ refused: 'archived' })
+    expect(await repository.react(room, message.seq, bob(), '👍', true)).toEqual({ refused: 'archived' })
+    expect((await repository.findRoom(room.name))!.lastSeq).toBe(1)
+  })
+
+  it('toggles reactions as events, a repeat changing nothing, and shows who reacted', async () => {
+    const room = await newRoom()
+    const message = await send(room, ada(), 'react to me')
+    const on = await repository.react(room, message.seq, bob(), '🎉', true)
+    expect(await repository.react(room, message.seq, bob(), '🎉', true)).toEqual({ update: undefined })
+    await repository.react(room, message.seq, mod(), '🎉', true)
+    await repository.react(room, message.seq, ada(), '👍', true)
+    expect(!on.refused && on.update).toMatchObject({ seq: 2, change: 'reactions' })
+    const [shown] = (await repository.historyPage(room, {}, 5)).messages
+    expect(shown!.reactions).toEqual([
+      { emoji: '🎉', users: [bob(), mod()] },
+      { emoji: '👍', users: [ada()] },
+    ])
+    const off = await repository.react(room, message.seq, bob(), '🎉', false)
+    expect(!off.refused && off.update?.message.reactions).toEqual([
+      { emoji: '🎉', users: [mod()] },
+      { emoji: '👍', users: [ada()] },
+    ])
+    expect((await repository.findRoom(room.name))!.lastSeq).toBe(5)
+  })
+
+  it('quotes the message a reply answers, only from the same room, and follows its deletion', async () => {
+    const room = await newRoom()
+    const other = await newRoom()
+    const original = await send(room, ada(), 'the question')
+    const elsewhere = await send(other, ada(), 'elsewhere')
+    const reply = await send(room, bob(), 'the answer', { replyTo: original.seq })
+    expect(reply.replyTo).toEqual({ seq: original.seq, author: ada(), text: 'the question' })
+    const stray = await send(room, bob(), 'stray', { replyTo: elsewhere.seq + 10 })
+    expect(stray.replyTo).toBeUndefined()
+    await repository.deleteMessage(room, original.seq, ada())
+    const [, shown] = (await repository.historyPage(room, {}, 10)).messages
+    expect(shown!.replyTo).toEqual({ seq: original.seq, author: ada(), text: '', deleted: true })
+  })
+
+  it('stores mentions of the named, @room only from moderators, and counts them after the read marker', async () => {
+    const room = await newRoom()
+    const named = await send(room, ada(), 'hello @bob and @Mod')
+    expect(named.mentions?.sort()).toEqual([bob().id, mod().id].sort())
+    const hinted = await send(room, ada(), 'hi @Root', { mentions: [root().id, bob().id] })
+    // a hint the text does not name is dropped
+    expect(hinted.mentions).toEqual([root().id])
+    const byMember = await send(room, bob(), 'everyone! @room')
+    expect(byMember.mentionsRoom).toBeUndefined()
+    const byModerator = await send(room, mod(), '@room meeting now')
+    expect(byModerator.mentionsRoom).toBe(true)
+
+    expect((await repository.mentionCounts(bob().id)).get(room.name)).toBe(2)
+    expect((await repository.mentionCounts(mod().id)).get(room.name)).toBe(1)
+    await sql`update room_members set last_read_seq = ${named.seq} where room_id = ${room.id} and user_id = ${bob().id}`.execute(
+      db,
+    )
+    expect((await repository.mentionCounts(bob().id)).get(room.name)).toBe(1)
+    // Root is no member of the room: the count is for the room list of the rooms one is in
+    expect((await repository.mentionCounts(root().id)).has(room.name)).toBe(false)
+  })
+
+  it('pages both ways through a room of 10,000 messages: every message once, in order', async () => {
+    const room = await newRoom()
+    await fill(room, 10_000)
+    const backward: number[] = []
+    let page = await repository.historyPage(room, {}, HISTORY_PAGE_MAX)
+    backward.unshift(...page.messages.map((message) => message.seq))
+    while (page.hasOlder) {
+      page = await repository.historyPage(room, { before: backward[0]! }, HISTORY_PAGE_MAX)
+      expect(page.messages.length).toBeLessThanOrEqual(HISTORY_PAGE_MAX)
+      backward.unshift(...page.messages.map((message) => message.seq))
+    }
+    expect(backward).toEqual(Array.from({ length: 10_000 }, (_, index) => index + 1))
+
+    const forward: number[] = []
+    let after = 0
+    for (;;) {
+      const next = await repository.historyPage(room, { after }, 137)
+      forward.push(...next.messages.map((message) => message.seq))
+      if (next.done) break
+      after = forward.at(-1)!
+    }
+    expect(forward).toEqual(backward)
+  }, 60_000)
+
+  it('reads one page of a room of 100,000 messages: a bounded number of statements and rows', async () => {
+    const room = await newRoom()
+    await fill(room, 100_000)
+    const counter = new QueryCounter()
+    const counted = new ChatRepository(db.withPlugin(counter))
+    const started = performance.now()
+    const page = await counted.historyPage(room, {}, 50)
+    const elapsed = performance.now() - started
+    expect(page.messages.map((message) => message.seq)).toEqual(
+      Array.from({ length: 50 }, (_, index) => 100_000 - 49 + index),
+    )
+    expect(counter.queries).toBeLessThanOrEqual(2)
+    // the page plus one row to tell whether more lie before it, and the probe's one row
+    expect(counter.rows).toBeLessThanOrEqual(52)
+    // an index walk, not a scan of the room: far below what reading 100,000 rows takes
+    expect(elapsed).toBeLessThan(1_000)
+  }, 120_000)
+})

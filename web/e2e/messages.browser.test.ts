@@ -1,0 +1,172 @@
+import type { Page } from 'playwright-core'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { openSocket } from '../../server/src/test/ws-client.ts'
+import { launchChromium } from './browser'
+import {
+  composer,
+  contextsOf,
+  logIn as logInAs,
+  registerAccount,
+  sendMessage,
+  type Account,
+} from './chat-page'
+import { startServer, type TestServer } from './test-server'
+
+/**
+ * Stands in for the tab being hidden, and records the notifications the page shows: Chromium grants the
+ * permission (the context's), and the test reads what was shown instead of a desktop looking at it.
+ */
+const RECORD_NOTIFICATIONS = () => {
+  const shown: { title: string; body: string }[] = []
+  const state = window as unknown as { notified: typeof shown; tabHidden: boolean }
+  state.notified = shown
+  state.tabHidden = false
+  Object.defineProperty(document, 'hidden', { get: () => state.tabHidden })
+  const Real = window.Notification
+  class Recorded extends Real {
+    constructor(title: string, options?: NotificationOptions) {
+      super(title, options)
+      shown.push({ title, body: options?.body ?? '' })
+    }
+  }
+  window.Notification = Recorded as typeof Notification
+}
+
+describe('messages in the SPA: replies, reactions, edits, deletions, mentions, jumps', () => {
+  let server: TestServer
+  let base: string
+  let browser: Awaited<ReturnType<typeof launchChromium>>
+
+  beforeAll(async () => {
+    server = await startServer({ WS_MESSAGES_PER_SECOND: '100' })
+    base = server.url
+    browser = await launchChromium(server.trustedSpki)
+  })
+  afterAll(async () => {
+    await browser?.close()
+    await server?.stop()
+  })
+  const contexts = contextsOf(() => browser)
+  afterEach(() => contexts.closeAll())
+
+  /** A room made over the chat protocol by `owner`, with `count` numbered messages in it. */
+  async function roomWith(owner: Account, count: number): Promise<string> {
+    const room = `msgs-${crypto.randomUUID().slice(0, 8)}`
+    const socket = await openSocket(`${base.replace('http', 'ws')}/ws`, ['chat.v1', `bearer.${owner.token}`])
+    const say = (message: unknown) => socket.socket.send(JSON.stringify(message))
+    say({ type: 'create_room', room })
+    await socket.nextOfType('room_created')
+    say({ type: 'join', room })
+    await socket.nextOfType('joined')
+    for (let i = 1; i <= count; i++)
+      say({ type: 'send', room, clientId: `${room}-${i}`, text: `numbered ${i}` })
+    if (count > 0)
+      await socket.nextOfType(
+        'ack',
+        (ack: { clientId: string }) => ack.clientId === `${room}-${count}`,
+        30_000,
+      )
+    socket.socket.close()
+    return room
+  }
+
+  const open = async (page: Page, account: Account, room: string, query = '') => {
+    await logInAs(page, base, account)
+    await page.goto(`${base}/app/rooms/${room}${query}`)
+    await page.getByRole('status').filter({ hasText: 'Connected' }).waitFor({ timeout: 10_000 })
+  }
+  const article = (page: Page, text: string | RegExp) => page.getByRole('article').filter({ hasText: text })
+
+  it('two users: a mention completed and notified while hidden, a reply quoted and followed, a reaction, an edit, a deletion', async () => {
+    const [alice, bob] = [await registerAccount(base), await registerAccount(base)]
+    const room = await roomWith(alice, 0)
+    const alicePage = await contexts.newPage()
+    const bobContext = await contexts.newContext()
+    await bobContext.addInitScript(RECORD_NOTIFICATIONS)
+    const bobPage = await bobContext.newPage()
+    await open(bobPage, bob, room)
+    await open(alicePage, alice, room)
+    // asked for by a button, never on load: the page has not asked yet; Chromium says yes when it does
+    expect(await bobPage.evaluate(() => Notification.permission)).toBe('default')
+    await bobContext.grantPermissions(['notifications'])
+    await bobPage.getByRole('button', { name: 'Notify me of mentions' }).click()
+    await bobPage.getByText('Mentions notify you while this tab is hidden.').waitFor()
+    await bobPage.evaluate(() => ((window as unknown as { tabHidden: boolean }).tabHidden = true))
+
+    // @ and the first letters of bob's name: the completion offers him (he is in the room)
+    await alicePage.getByRole('listitem').filter({ hasText: bob.name }).first().waitFor()
+    await composer(alicePage).fill(`look here @${bob.name.slice(0, 6)}`)
+    await composer(alicePage).press('End')
+    await composer(alicePage).press('Space')
+    await composer(alicePage).press('Backspace')
+    await alicePage.getByRole('option', { name: bob.name }).click()
+    await expect.poll(() => composer(alicePage).inputValue()).toBe(`look here @${bob.name} `)
+    await composer(alicePage).press('Enter')
+
+    // the first: the answer to it quotes it later
+    const mention = article(bobPage, `look here @${bob.name}`).first()
+    await mention.getByText('Mentions you.').waitFor()
+    await expect
+      .poll(() => bobPage.evaluate(() => (window as unknown as { notified: unknown[] }).notified))
+      .toEqual([
+        { title: `${alice.name} (unverified) mentioned you in #${room}`, body: `look here @${bob.name} ` },
+      ])
+
+    // bob answers it: alice sees the quote, and following it highlights the message answered
+    await mention.getByRole('button', { name: 'Reply' }).click()
+    await bobPage.getByText(`Replying to ${alice.name}`).waitFor()
+    await sendMessage(bobPage, 'an answer')
+    const answer = article(alicePage, 'an answer')
+    const quote = answer.getByRole('link', { name: new RegExp(`^In reply to ${alice.name}: look here`) })
+    await quote.click()
+    await alicePage.waitForURL(/\?message=1$/)
+    await expect.poll(() => article(alicePage, 'look here').first().getAttribute('aria-current')).toBe('true')
+
+    // bob reacts: alice sees who did
+    await mention.getByRole('button', { name: 'React', exact: true }).click()
+    await mention.getByRole('button', { name: 'React with 👍' }).click()
+    await article(alicePage, 'look here')
+      .first()
+      .getByRole('button', { name: `👍 1: ${bob.name}` })
+      .waitFor()
+    expect(
+      await mention.getByRole('button', { name: `👍 1: ${bob.name}` }).getAttribute('aria-pressed'),
+    ).toBe('true')
+
+    // alice edits her message: bob sees the new text, marked edited
+    // her only message: the one with an Edit button (its text gives way to the edit field)
+    const own = alicePage
+      .getByRole('article')
+      .filter({ has: alicePage.getByRole('button', { name: 'Edit' }) })
+    await own.getByRole('button', { name: 'Edit' }).click()
+    await own.getByLabel('Edit message').fill('look over here')
+    await own.getByRole('button', { name: 'Save' }).click()
+    await article(bobPage, 'look over here').getByText('(edited)').waitFor()
+
+    // and deletes it, after saying yes: a tombstone for both, the text gone
+    await article(alicePage, 'look over here').getByRole('button', { name: 'Delete' }).click()
+    await alicePage.getByRole('button', { name: 'Delete message' }).click()
+    await bobPage.getByText('message deleted').first().waitFor()
+    expect(await bobPage.getByText('look over here').count()).toBe(0)
+    // the answer's quote says so too, once the page is read again
+    await bobPage.reload()
+    await article(bobPage, 'an answer')
+      .getByRole('link', { name: /message deleted/ })
+      .waitFor()
+  })
+
+  it('jumps to a message by its address, far back in a long room, and comes back to the present', async () => {
+    const owner = await registerAccount(base)
+    const room = await roomWith(owner, 180)
+    const page = await contexts.newPage()
+    await open(page, owner, room, '?message=20')
+    await page.getByRole('article').filter({ hasText: 'numbered 20' }).first().waitFor()
+    await expect
+      .poll(() => page.locator('[aria-current="true"]').getByText('numbered 20', { exact: true }).count())
+      .toBe(1)
+    expect(await page.getByText('numbered 180', { exact: true }).count()).toBe(0)
+    await page.getByRole('button', { name: 'Back to the present' }).click()
+    await page.getByText('numbered 180', { exact: true }).waitFor()
+    expect(page.url()).not.toContain('message=')
+  })
+})
