@@ -51,14 +51,69 @@ export const TYPING_RENEW_MS = 3_000
 /** …and others stop showing "typing…" when this long has passed without a renewal (a tab closed, say). */
 export const TYPING_EXPIRES_MS = 6_000
 
+/** A room's display title and topic: what people see, apart from the stable name in the URL. */
+export const ROOM_TITLE_MAX_CHARS = 64
+export const ROOM_TOPIC_MAX_CHARS = 250
+/** Direct rooms are named `dm-<lower user id>-<higher user id>`; no other room may take the prefix. */
+export const DIRECT_ROOM_PREFIX = 'dm-'
+/** At most this many users answer one `find_users`. */
+export const FIND_USERS_MAX = 10
+
+/** public: listed to all, anyone may join; private: members only, by invitation; direct: two users. */
+export type RoomKind = 'public' | 'private' | 'direct'
+/** owner: everything; moderator: invite, remove members, topic; member: read and write. */
+export type RoomRole = 'owner' | 'moderator' | 'member'
+
 const RoomName = Type.String({ pattern: ROOM_NAME_PATTERN })
+const UserId = Type.String({ pattern: '^[1-9][0-9]{0,18}$' })
+const RoleSchema = Type.Union([Type.Literal('owner'), Type.Literal('moderator'), Type.Literal('member')])
+/** one line of visible text, not blank */
+const Title = Type.String({
+  minLength: 1,
+  maxLength: ROOM_TITLE_MAX_CHARS,
+  pattern: '^[^\\u0000-\\u001F\\u007F-\\u009F]*\\S[^\\u0000-\\u001F\\u007F-\\u009F]*$',
+})
+const Topic = Type.String({
+  maxLength: ROOM_TOPIC_MAX_CHARS,
+  pattern: '^[^\\u0000-\\u001F\\u007F-\\u009F]*$',
+})
 const MessageText = Type.String({ minLength: 1, maxLength: MESSAGE_MAX_CHARS, pattern: MESSAGE_TEXT_PATTERN })
 const Seq = Type.Integer({ minimum: 1 })
 
 /** What a client sends. */
 export const ClientMessageSchemas = {
   rooms: Type.Object({ type: Type.Literal('rooms') }),
-  create_room: Type.Object({ type: Type.Literal('create_room'), room: RoomName }),
+  /** `kind` public (the default, as chat.v1 had it) or private; the creator becomes its owner */
+  create_room: Type.Object({
+    type: Type.Literal('create_room'),
+    room: RoomName,
+    kind: Type.Optional(Type.Union([Type.Literal('public'), Type.Literal('private')])),
+    title: Type.Optional(Title),
+    topic: Type.Optional(Topic),
+  }),
+  /** the direct room with that user, created on first use: answered `direct_room` */
+  direct: Type.Object({ type: Type.Literal('direct'), user: UserId }),
+  /** this user has seen the room up to `seq` (the newest message is on screen); never moves back */
+  read: Type.Object({ type: Type.Literal('read'), room: RoomName, seq: Type.Integer({ minimum: 0 }) }),
+  members: Type.Object({ type: Type.Literal('members'), room: RoomName }),
+  invite: Type.Object({ type: Type.Literal('invite'), room: RoomName, user: UserId }),
+  remove_member: Type.Object({ type: Type.Literal('remove_member'), room: RoomName, user: UserId }),
+  set_role: Type.Object({ type: Type.Literal('set_role'), room: RoomName, user: UserId, role: RoleSchema }),
+  /** any of title, topic, archived (an archived room is read-only) */
+  update_room: Type.Object({
+    type: Type.Literal('update_room'),
+    room: RoomName,
+    title: Type.Optional(Title),
+    topic: Type.Optional(Topic),
+    archived: Type.Optional(Type.Boolean()),
+  }),
+  /** gives up membership (`leave` only stops listening); an owner's role passes on, see docs/protocol.md */
+  leave_room: Type.Object({ type: Type.Literal('leave_room'), room: RoomName }),
+  /** users whose display name starts with `query` (to invite or write to them by name) */
+  find_users: Type.Object({
+    type: Type.Literal('find_users'),
+    query: Type.String({ minLength: 1, maxLength: 64 }),
+  }),
   join: Type.Object({
     type: Type.Literal('join'),
     room: RoomName,
@@ -177,6 +232,34 @@ export interface MessageEdit {
   at: string
 }
 
+/**
+ * A room as one user sees it in their room list. `role` only for a member; `unread` (messages by others
+ * after `lastReadSeq`, at most `UNREAD_COUNT_MAX`) only for a member. A direct room's `title` is the other
+ * person's name, and `peer` that person.
+ */
+export interface RoomSummary {
+  room: string
+  kind: RoomKind
+  title: string
+  topic: string
+  archived: boolean
+  lastSeq: number
+  role?: RoomRole
+  lastReadSeq?: number
+  unread?: number
+  peer?: ChatUser
+}
+
+/** Unread counts stop at this (shown "99+"), so a long-unread room costs a bounded count. */
+export const UNREAD_COUNT_MAX = 100
+
+export interface RoomMemberEntry {
+  user: ChatUser
+  role: RoomRole
+  /** ISO 8601 */
+  joinedAt: string
+}
+
 /** What the server sends. */
 export type ServerMessage =
   /**
@@ -186,14 +269,34 @@ export type ServerMessage =
   | {
       type: 'welcome'
       user: ChatUser
+      /** names of the rooms this user may open (chat.v1's list) */
       rooms: string[]
+      /**
+       * the same rooms with kind, title, role and unread count: one query. Absent from servers older than
+       * rooms with members, as `admin`: a client then takes every room as public
+       */
+      roomList?: RoomSummary[]
+      /** the instance admin sees and manages every room */
+      admin?: boolean
       heartbeatMs: number
       server: string
       /** absent from servers older than it: a client then assumes `WS_MESSAGES_PER_SECOND`'s default, 10 */
       messagesPerSecond?: number
     }
-  | { type: 'rooms'; rooms: string[] }
-  | { type: 'room_created'; room: string }
+  | { type: 'rooms'; rooms: string[]; roomList: RoomSummary[] }
+  /** a public room was created (to everyone), or a private one by this user; `summary` as this user sees it */
+  | { type: 'room_created'; room: string; summary: RoomSummary }
+  /** a room entered this user's list (invited, a new direct room) or changed (title, topic, role, archived) */
+  | { type: 'room_updated'; summary: RoomSummary }
+  /** the room left this user's list (removed, left): its frames stop */
+  | { type: 'room_removed'; room: string }
+  /** a new message in a room of this user's list that this connection has not joined */
+  | { type: 'activity'; room: string; seq: number }
+  /** this user's read marker moved (on any of their connections) */
+  | { type: 'read'; room: string; seq: number }
+  | { type: 'members'; room: string; members: RoomMemberEntry[] }
+  | { type: 'users'; query: string; users: ChatUser[] }
+  | { type: 'direct_room'; room: string; user: string }
   /**
    * At most `HISTORY_PAGE_MAX` messages, oldest first. `done`: no message after the last one (else page on
    * with `history` `after`); `hasOlder`: messages exist before the first one (page back with `before`).
@@ -235,6 +338,10 @@ export type ChatErrorCode =
   | 'unknown_room'
   | 'room_exists'
   | 'not_joined'
+  | 'not_member'
+  | 'forbidden'
+  | 'archived'
+  | 'unknown_user'
   | 'rate_limited'
   | 'unavailable'
   | 'unknown_message'

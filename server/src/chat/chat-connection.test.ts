@@ -8,6 +8,8 @@ import type { ChatPeer } from './chat-peer.ts'
 import { ChatConnection } from './chat-protocol-handler.ts'
 import type { ChatStore, HistoryCursor, HistoryPage, LogEntry, NewMessage, Room } from './chat-repository.ts'
 import { MemoryPresenceStore } from './presence.ts'
+import type { RoomStore } from './room-directory.ts'
+import type { RoomListing } from './room-repository.ts'
 import { messageFrame } from './room-feeds.ts'
 
 const PREFIX = 'unit:'
@@ -37,8 +39,7 @@ class FakeChatStore implements ChatStore {
     if (this.failing.delete(name)) throw new Error(`${name}: connection terminated unexpectedly`)
   }
 
-  async roomNames(): Promise<string[]> {
-    this.call('roomNames')
+  roomNames(): string[] {
     return [...this.rooms.keys()].sort()
   }
   async findRoom(name: string): Promise<Room | undefined> {
@@ -108,6 +109,56 @@ class FakeChatStore implements ChatStore {
   }
 }
 
+/**
+ * Memberships in memory, over the fake chat store's rooms, all public: joining one makes a member. What
+ * these tests do not reach (invitations, roles: chat-rooms.test.ts has them on both databases) is refused.
+ */
+class FakeRoomStore implements RoomStore {
+  private readonly memberships = new Set<string>()
+  constructor(private readonly chat: FakeChatStore) {}
+
+  private async listing(name: string, userId: string): Promise<RoomListing | undefined> {
+    const room = await this.chat.findRoom(name)
+    if (!room) return undefined
+    const member = this.memberships.has(`${room.id}:${userId}`)
+    return {
+      record: { ...room, kind: 'public', title: name, topic: '', archived: false },
+      role: member ? 'member' : undefined,
+      lastReadSeq: member ? 0 : undefined,
+      unread: member ? 0 : undefined,
+    }
+  }
+  async roomList(userId: string): Promise<RoomListing[]> {
+    const listings = await Promise.all(this.chat.roomNames().map((name) => this.listing(name, userId)))
+    return listings.filter((listing) => listing !== undefined)
+  }
+  roomFor(name: string, userId: string): Promise<RoomListing | undefined> {
+    return this.listing(name, userId)
+  }
+  async addMember(roomId: string, userId: string): Promise<boolean> {
+    const key = `${roomId}:${userId}`
+    if (this.memberships.has(key)) return false
+    this.memberships.add(key)
+    return true
+  }
+  roomById = refused
+  createRoom = refused
+  openDirect = refused
+  removeMember = refused
+  roleOf = refused
+  setRole = refused
+  leave = refused
+  members = refused
+  updateRoom = refused
+  markRead = refused
+  findUser = refused
+  findUsers = refused
+}
+
+function refused(): never {
+  throw new Error('not part of the fake room store')
+}
+
 /** The in-process bus, able to play a reconnect after which messages may have been missed. */
 class ReconnectingBus extends LocalBus {
   private readonly listeners: (() => void)[] = []
@@ -129,6 +180,7 @@ class ReconnectingBus extends LocalBus {
 }
 
 class FakePeer implements ChatPeer {
+  readonly admin = false
   readonly frames: Record<string, unknown>[] = []
   closedWith: { code: number; reason: string } | undefined
   constructor(readonly user: ChatUser) {}
@@ -163,6 +215,7 @@ describe('ChatConnection and RoomFeeds on a LocalBus, a fake store and fake peer
     const log = pino({ level: 'debug' }, { write: (line: string) => void logLines.push(JSON.parse(line)) })
     hub = new ChatHub(
       store,
+      new FakeRoomStore(store),
       undefined,
       bus,
       new MemoryPresenceStore(),

@@ -407,6 +407,70 @@ describe('chat across separate server processes on one database and one Redis pr
     })
   })
 
+  /**
+   * A private room made through process 0 by a new owner, and a new member invited, connected to
+   * processes 1 and 2: both connections told of the room.
+   */
+  async function privateRoomAcrossProcesses() {
+    const [owner, member] = [await cluster.register(), await cluster.register()]
+    const o = await cluster.connect(0, owner)
+    const room = newRoomName('private')
+    o.write({ type: 'create_room', room, kind: 'private' })
+    await o.socket.nextOfType<Frame>('room_created', (frame) => frame.room === room)
+    const memberClients = [await cluster.connect(1, member), await cluster.connect(2, member)] as const
+    o.write({ type: 'invite', room, user: memberClients[0].welcome!.user!.id })
+    for (const client of memberClients)
+      await client.socket.nextOfType<Frame>('room_created', (frame) => frame.room === room)
+    return { o, room, member, memberClients }
+  }
+
+  it('(h) a member removed through one process stops hearing the private room on the others within 1 s', async () => {
+    const { o, room, memberClients } = await privateRoomAcrossProcesses()
+    const [inRoom, listing] = memberClients
+    const memberId = inRoom.welcome!.user!.id
+    await o.join(room)
+    await inRoom.join(room)
+    await o.send(room, 'before the removal')
+    await inRoom.socket.nextOfType<Frame>('message', (frame) => frame.text === 'before the removal')
+
+    const removedAt = Date.now()
+    o.write({ type: 'remove_member', room, user: memberId })
+    await Promise.all(
+      [inRoom, listing].map((client) =>
+        client.socket.nextOfType<Frame>('room_removed', (frame) => frame.room === room, 1_000),
+      ),
+    )
+    expect(Date.now() - removedAt).toBeLessThan(1_000)
+    await o.send(room, 'after the removal')
+    o.write({ type: 'typing', room, typing: true })
+    await sleep(300)
+    for (const client of [inRoom, listing]) {
+      const heard = client.frames().filter((frame) => frame.room === room && frame.type !== 'room_removed')
+      expect(heard.some((frame) => frame.text === 'after the removal' || frame.type === 'typing')).toBe(false)
+      expect(heard.some((frame) => frame.type === 'activity' && frame.seq === 2)).toBe(false)
+    }
+    inRoom.write({ type: 'join', room })
+    expect(await inRoom.socket.nextOfType<Frame>('error')).toMatchObject({ code: 'unknown_room' })
+  })
+
+  it('(h) a read marker moved through one process reaches the user’s connections on the others, and the counts', async () => {
+    const { o: w, room, member: reader, memberClients } = await privateRoomAcrossProcesses()
+    const [phone, laptop] = memberClients
+    await w.join(room)
+    for (const text of ['one', 'two']) await w.send(room, text)
+    // both of the reader's connections hear of the new messages without having the room open
+    for (const client of [phone, laptop])
+      await client.socket.nextOfType<Frame>('activity', (frame) => frame.room === room && frame.seq === 2)
+    phone.write({ type: 'read', room, seq: 2 })
+    await laptop.socket.nextOfType<Frame>('read', (frame) => frame.room === room && frame.seq === 2, 1_000)
+    await w.send(room, 'three')
+    const later = await cluster.connect(0, reader)
+    const summary = (
+      later.welcome as unknown as { roomList: { room: string; unread: number }[] }
+    ).roomList.find((entry) => entry.room === room)
+    expect(summary).toMatchObject({ unread: 1 })
+  })
+
   it('(f) logout through one process closes that session’s sockets on the others within 1 s, with 4001', async () => {
     const bob = await cluster.register()
     const otherSession = await cluster.login(0, bob)

@@ -20,6 +20,7 @@ import type {
 } from './chat-repository.ts'
 import { GroupCommit } from './group-commit.ts'
 import { LocalPresence, mergeOnline, type PresenceStore } from './presence.ts'
+import { RoomDirectory, type RoomStore } from './room-directory.ts'
 import { RoomFeeds, type RoomMember } from './room-feeds.ts'
 
 export interface ChatSettings {
@@ -37,11 +38,6 @@ export type ChatMetrics = Pick<
   'messagesReceived' | 'messagesStored' | 'messagesDelivered' | 'storeDuration' | 'gapFills' | 'catchUps'
 >
 
-/** Something that can be told of new rooms: every open chat connection of this process. */
-export interface RoomListener {
-  roomCreated(frame: string): void
-}
-
 /**
  * The chat's state on one process: room feeds, presence, and the connections to tell of new rooms.
  * Everything crossing processes goes through the bus; everything durable through the repository.
@@ -52,14 +48,13 @@ export class ChatHub {
   private readonly writer: GroupCommit
   private readonly local = new LocalPresence()
   private readonly lastOnline = new Map<string, string>()
-  private readonly listeners = new Set<RoomListener>()
-  private readonly roomsChannel: string
+  /** rooms, memberships and their rules; its events keep every connection's cached membership true */
+  readonly directory: RoomDirectory
   private timer: NodeJS.Timeout | undefined
-  private readonly onRoomCreated = (frame: string) =>
-    this.listeners.forEach((listener) => listener.roomCreated(frame))
 
   constructor(
     private readonly repository: ChatStore,
+    rooms: RoomStore,
     /** undefined where messages are only sent and read (the unit tests' in-memory store) */
     private readonly changes: MessageChangeStore | undefined,
     private readonly bus: Bus,
@@ -73,7 +68,7 @@ export class ChatHub {
     /** how long an early message waits for the ones before it (RoomFeeds' default when undefined) */
     gapWaitMs?: number,
   ) {
-    this.roomsChannel = `${channelPrefix}rooms`
+    this.directory = new RoomDirectory(rooms, bus, channelPrefix, log)
     const onPresenceSignal = (room: string) => void this.refreshPresence(room)
     this.feeds = new RoomFeeds(bus, repository, channelPrefix, onPresenceSignal, log, metrics, gapWaitMs)
     this.writer = new GroupCommit(
@@ -84,7 +79,7 @@ export class ChatHub {
   }
 
   async start(): Promise<void> {
-    await this.bus.subscribe(this.roomsChannel, this.onRoomCreated)
+    await this.directory.start()
     await this.presence.keepAlive(this.serverId)
     this.timer = setInterval(() => void this.tick(), this.settings.presenceIntervalMs)
     this.timer.unref()
@@ -92,47 +87,32 @@ export class ChatHub {
 
   async stop(): Promise<void> {
     clearInterval(this.timer)
-    await this.bus.unsubscribe(this.roomsChannel, this.onRoomCreated)
+    await this.directory.stop()
     await Promise.all(this.local.roomNames().map((room) => this.presence.write(room, this.serverId, [])))
   }
 
-  listen(listener: RoomListener): void {
-    this.listeners.add(listener)
-  }
-  unlisten(listener: RoomListener): void {
-    this.listeners.delete(listener)
-  }
-
-  rooms(): Promise<string[]> {
-    return this.repository.roomNames()
-  }
-
-  /** false when the name is taken; else every connection on every process hears of the new room */
-  async createRoom(name: string, user: ChatUser): Promise<boolean> {
-    if (!(await this.repository.createRoom(name, user.id))) return false
-    await this.bus.publish(this.roomsChannel, JSON.stringify({ type: 'room_created', room: name }))
-    return true
-  }
-
   /**
-   * The member hears the room from now on, and everyone hears the user is online. Undefined when there
-   * is no such room.
+   * The member hears the room from now on, and everyone hears the user is online. Whether the user may
+   * is the caller's to have decided (ChatConnection, from its cached membership).
    */
-  async join(
-    roomName: string,
-    member: RoomMember,
-    user: ChatUser,
-  ): Promise<{ room: Room; online: ChatUser[] } | undefined> {
-    const room = await this.repository.findRoom(roomName)
-    if (!room) return undefined
+  async join(room: Room, member: RoomMember, user: ChatUser): Promise<ChatUser[]> {
     await this.feeds.join(room, member)
-    if (this.local.add(roomName, user)) await this.publishLocalPresence(roomName)
-    return { room, online: await this.online(roomName) }
+    if (this.local.add(room.name, user)) await this.publishLocalPresence(room.name)
+    return this.online(room.name)
   }
 
-  async leave(roomName: string, member: RoomMember, user: ChatUser): Promise<void> {
-    await this.feeds.leave(roomName, member)
+  /** `watching`: the member still follows the room's new messages (its room list), so keeps the feed */
+  async leave(roomName: string, member: RoomMember, user: ChatUser, watching = false): Promise<void> {
+    if (!watching) await this.feeds.leave(roomName, member)
     if (this.local.remove(roomName, user.id)) await this.publishLocalPresence(roomName)
+  }
+
+  /** Follows a room's new messages without joining it (no history, no presence): for unread counts. */
+  watch(room: Room, member: RoomMember): Promise<void> {
+    return this.feeds.join(room, member)
+  }
+  unwatch(roomName: string, member: RoomMember): Promise<void> {
+    return this.feeds.leave(roomName, member)
   }
 
   /** What a joiner without a `since` sees first: the room's newest messages. */

@@ -6,6 +6,8 @@ import type { ChatUser } from '@chat/contract'
  */
 export interface ChatPeer {
   readonly user: ChatUser
+  /** the instance admin, who sees and manages every room */
+  readonly admin: boolean
   send(frame: string): void
   /** RFC 6455 close code and a reason for people */
   close(code: number, reason: string): void

@@ -5,6 +5,7 @@ import { ChatHub } from './chat-hub.ts'
 import type { ChatPeer, ChatSession } from './chat-peer.ts'
 import { ChatConnection } from './chat-protocol-handler.ts'
 import { ChatRepository } from './chat-repository.ts'
+import { RoomRepository } from './room-repository.ts'
 import { MemoryPresenceStore, RedisPresenceStore } from './presence.ts'
 
 /** The chat domain as the transport sees it: hand it a peer, feed it what the peer says. */
@@ -27,6 +28,7 @@ export default fp(
     const repository = new ChatRepository(app.db)
     const hub = new ChatHub(
       repository,
+      new RoomRepository(app.db),
       repository,
       app.bus,
       app.redis ? new RedisPresenceStore(app.redis, prefix, presenceTtlMs) : new MemoryPresenceStore(),

@@ -2,18 +2,22 @@ import {
   CLIENT_ID_MAX_CHARS,
   ClientMessageSchemas,
   CloseCode,
-  type ChatErrorCode,
   type ChatUser,
   type ClientMessage,
   type ClientMessageType,
+  type RoomSummary,
   type ServerMessage,
 } from '@chat/contract'
 import type { FastifyBaseLogger } from 'fastify'
 import { Compile } from 'typebox/compile'
-import type { ChatHub, RoomListener } from './chat-hub.ts'
+import type { ChatHub } from './chat-hub.ts'
 import type { ChatPeer, ChatSession } from './chat-peer.ts'
+import { ChatProblem } from './chat-problem.ts'
 import type { ChangeOutcome, HistoryPage, Room } from './chat-repository.ts'
+import { summaryOf, type RoomEvent, type RoomEventListener } from './room-directory.ts'
 import type { RoomMember } from './room-feeds.ts'
+import type { RoomListing } from './room-repository.ts'
+import { mayOpen, mayWrite, type Actor } from './room-rules.ts'
 import { TokenBucket } from './token-bucket.ts'
 
 const validators = Object.fromEntries(
@@ -32,17 +36,6 @@ interface Membership {
 export interface ChatConnectionSettings {
   messagesPerSecond: number
   heartbeatMs: number
-}
-
-class ChatProblem extends Error {
-  constructor(
-    readonly code: ChatErrorCode,
-    message: string,
-    /** the `clientId` of the `send` refused, so the client can drop it rather than send it again */
-    readonly ref?: string,
-  ) {
-    super(message)
-  }
 }
 
 /** A send that was stored and acknowledged, but whose announcement to the room failed. */
@@ -66,8 +59,19 @@ function sendClientId(frame: string | Uint8Array): string | undefined {
 }
 
 /** One `chat.v1` connection: parses what the client says, and delivers what its rooms say. */
-export class ChatConnection implements RoomMember, RoomListener, ChatSession {
+export class ChatConnection implements RoomMember, RoomEventListener, ChatSession {
+  /** the rooms joined: their messages, presence and typing are sent */
   private readonly rooms = new Map<string, Membership>()
+  /**
+   * The user's room list, with their role in each: the membership cache every check reads, so no message
+   * costs a query (ASVS 5.0 V8.2.1). Loaded at welcome, kept true by room events from every process.
+   */
+  private readonly listed = new Map<string, RoomListing>()
+  /** member rooms followed for `activity` (unread counts) while not joined */
+  private readonly watching = new Set<string>()
+  readonly userId: string
+  /** the instance admin sees and manages every room (read at the upgrade, as the user's name is) */
+  private readonly admin: boolean
   private readonly budget: TokenBucket
   private overBudget = 0
   /**
@@ -88,18 +92,20 @@ export class ChatConnection implements RoomMember, RoomListener, ChatSession {
     private readonly log: FastifyBaseLogger,
   ) {
     this.user = { id: peer.user.id, name: peer.user.name, verified: peer.user.verified }
+    this.userId = peer.user.id
+    this.admin = peer.admin
     this.budget = new TokenBucket(settings.messagesPerSecond)
   }
 
   /** Says welcome; frames that arrive meanwhile wait their turn behind it. */
   start(): void {
-    this.hub.listen(this)
+    this.hub.directory.listen(this)
     this.work = this.welcome()
   }
 
   deliver(room: string, seq: number | undefined, frame: string): void {
     const membership = this.rooms.get(room)
-    if (!membership) return
+    if (!membership) return this.activity(room, seq)
     if (membership.held) return void membership.held.push({ seq, frame })
     if (seq !== undefined) {
       if (seq <= membership.lastSent) return
@@ -109,8 +115,93 @@ export class ChatConnection implements RoomMember, RoomListener, ChatSession {
     this.peer.send(frame)
   }
 
-  roomCreated(frame: string): void {
-    this.peer.send(frame)
+  /** A new message in a member room not joined: the client counts it unread. */
+  private activity(room: string, seq: number | undefined): void {
+    const listing = this.listed.get(room)
+    if (seq === undefined || !listing?.role || seq <= listing.record.lastSeq) return
+    listing.record.lastSeq = seq
+    listing.unread = (listing.unread ?? 0) + 1
+    this.peer.send(`{"type":"activity","room":${JSON.stringify(room)},"seq":${seq}}`)
+  }
+
+  /** A room event from any process: the cache follows, and the client is told what changed for it. */
+  roomEvent(event: RoomEvent): void {
+    if (this.gone) return
+    switch (event.t) {
+      case 'read': {
+        const listing = this.listed.get(event.room)
+        if (listing?.role) {
+          listing.lastReadSeq = Math.max(listing.lastReadSeq ?? 0, event.seq)
+          if (listing.lastReadSeq >= listing.record.lastSeq) listing.unread = 0
+        }
+        return this.send({ type: 'read', room: event.room, seq: event.seq })
+      }
+      case 'room': {
+        const before = this.listed.get(event.record.name)
+        if (!before && !mayOpen({ role: undefined, admin: this.admin }, event.record.kind)) return
+        const lastSeq = Math.max(before?.record.lastSeq ?? 0, event.record.lastSeq)
+        const listing: RoomListing = {
+          role: undefined,
+          lastReadSeq: undefined,
+          unread: undefined,
+          ...before,
+          record: { ...event.record, lastSeq },
+        }
+        this.listed.set(event.record.name, listing)
+        const summary = summaryOf(listing, this.userId)
+        return this.send(
+          event.created
+            ? { type: 'room_created', room: event.record.name, summary }
+            : { type: 'room_updated', summary },
+        )
+      }
+      case 'member':
+        return this.membershipChanged(event)
+    }
+  }
+
+  private membershipChanged(event: Extract<RoomEvent, { t: 'member' }>): void {
+    const name = event.record.name
+    const before = this.listed.get(name)
+    const record = { ...event.record, lastSeq: Math.max(before?.record.lastSeq ?? 0, event.record.lastSeq) }
+    if (event.role) {
+      const listing: RoomListing = before?.role
+        ? { ...before, record, role: event.role }
+        : { record, role: event.role, lastReadSeq: record.lastSeq, unread: 0 }
+      this.listed.set(name, listing)
+      this.watch(listing)
+      const summary = summaryOf(listing, this.userId)
+      return this.send(
+        event.created ? { type: 'room_created', room: name, summary } : { type: 'room_updated', summary },
+      )
+    }
+    // removed (or left): the room's frames stop on this connection now, and the list follows
+    const visible = mayOpen({ role: undefined, admin: this.admin }, record.kind)
+    const listing: RoomListing = { record, role: undefined, lastReadSeq: undefined, unread: undefined }
+    if (visible) this.listed.set(name, listing)
+    else this.listed.delete(name)
+    const joined = this.rooms.delete(name)
+    const watched = this.watching.delete(name)
+    if (joined || watched) {
+      const left = joined ? this.leaveRoom(name) : this.hub.unwatch(name, this)
+      left.catch((error: unknown) =>
+        this.log.error({ err: error, room: name }, 'leaving a room on removal failed'),
+      )
+    }
+    if (!visible) return this.send({ type: 'room_removed', room: name })
+    if (joined) this.send({ type: 'left', room: name })
+    this.send({ type: 'room_updated', summary: summaryOf(listing, this.userId) })
+  }
+
+  /** Follows a member room's new messages for its unread count. */
+  private watch(listing: RoomListing): void {
+    const name = listing.record.name
+    if (this.gone || this.watching.has(name) || !listing.role) return
+    this.watching.add(name)
+    this.hub.watch(listing.record, this).catch((error: unknown) => {
+      this.watching.delete(name)
+      this.log.error({ err: error, room: name }, 'following a room for unread counts failed')
+    })
   }
 
   /** The budget is taken on arrival, so a flood is refused before it queues up behind slow work. */
@@ -139,20 +230,30 @@ export class ChatConnection implements RoomMember, RoomListener, ChatSession {
   closed(): void {
     if (this.gone) return
     this.gone = true
-    this.hub.unlisten(this)
+    this.hub.directory.unlisten(this)
     const rooms = [...this.rooms.keys()]
+    const watched = [...this.watching].filter((room) => !this.rooms.has(room))
     this.rooms.clear()
+    this.watching.clear()
     for (const room of rooms) {
       this.leaveRoom(room).catch((error: unknown) => {
         this.log.error({ err: error, room }, 'leaving a room on disconnect failed')
       })
     }
+    for (const room of watched) {
+      this.hub.unwatch(room, this).catch((error: unknown) => {
+        this.log.error({ err: error, room }, 'unfollowing a room on disconnect failed')
+      })
+    }
   }
 
-  /** Out of the room's feed and presence, and no longer typing there. */
+  /**
+   * Out of the room's presence, and no longer typing there; out of its feed too unless the room is still
+   * followed for its unread count.
+   */
   private async leaveRoom(room: string): Promise<void> {
     if (this.typingIn.delete(room)) await this.hub.typing(room, this.user, false)
-    await this.hub.leave(room, this, this.user)
+    await this.hub.leave(room, this, this.user, this.watching.has(room))
   }
 
   private send(message: ServerMessage): void {
@@ -161,11 +262,13 @@ export class ChatConnection implements RoomMember, RoomListener, ChatSession {
 
   private async welcome(): Promise<void> {
     try {
-      const rooms = await this.hub.rooms()
+      const { rooms, roomList } = await this.loadRoomList()
       this.send({
         type: 'welcome',
         user: this.user,
         rooms,
+        roomList,
+        admin: this.admin,
         heartbeatMs: this.settings.heartbeatMs,
         server: this.hub.serverId,
         messagesPerSecond: this.settings.messagesPerSecond,
@@ -174,6 +277,74 @@ export class ChatConnection implements RoomMember, RoomListener, ChatSession {
       this.log.error({ err: error }, 'chat connection failed to start')
       this.peer.close(CloseCode.internalError, 'server error')
     }
+  }
+
+  /** The room list from the database (one query), cached as this connection's membership. */
+  private async loadRoomList(): Promise<{ rooms: string[]; roomList: RoomSummary[] }> {
+    const listings = await this.hub.directory.list(this.user, this.admin)
+    for (const listing of listings) {
+      this.listed.set(listing.record.name, listing)
+      this.watch(listing)
+    }
+    return {
+      rooms: listings.map((listing) => listing.record.name),
+      roomList: listings.map((listing) => summaryOf(listing, this.userId)),
+    }
+  }
+
+  private actorOf(listing: RoomListing): Actor {
+    return { role: listing.role, admin: this.admin }
+  }
+
+  /**
+   * A room this user may see, from the cache. A private room or someone else's direct room is answered
+   * as one that does not exist, so no name can be probed (ASVS 5.0 V8.2.2, V8.3.1).
+   */
+  private visible(roomName: string): RoomListing {
+    const listing = this.listed.get(roomName)
+    if (!listing || !mayOpen(this.actorOf(listing), listing.record.kind)) throw unknownRoom(roomName)
+    return listing
+  }
+
+  /**
+   * The room to join: from the cache for a member; else the database says whether it exists and may be
+   * opened, and a public room's joiner becomes a member (ASVS 5.0 V8.2.1, V8.2.2).
+   */
+  private async access(roomName: string): Promise<RoomListing> {
+    const cached = this.listed.get(roomName)
+    if (cached?.role) return cached
+    const found = await this.hub.directory.find(roomName, this.user)
+    if (!found || !mayOpen(this.actorOf(found), found.record.kind)) throw unknownRoom(roomName)
+    if (!found.role && found.record.kind === 'public') {
+      await this.hub.directory.joinPublic(found.record, this.user)
+      Object.assign(found, { role: 'member', lastReadSeq: found.record.lastSeq, unread: 0 })
+    }
+    // a room event may have brought a fresher copy meanwhile; its record is kept
+    const listing = this.listed.get(roomName)?.role ? this.listed.get(roomName)! : found
+    this.listed.set(roomName, listing)
+    this.watch(listing)
+    return listing
+  }
+
+  /**
+   * A joined room this user may write in: a member (or the admin) by the cached membership, and not
+   * archived. No query: removals and archiving reach the cache through room events (ASVS 5.0 V8.2.1).
+   */
+  private writable(roomName: string): Room {
+    const room = this.joined(roomName)
+    const listing = this.listed.get(roomName)
+    if (!listing || !mayWrite(this.actorOf(listing))) {
+      throw new ChatProblem('not_member', `You are no longer a member of ${roomName}`)
+    }
+    if (listing.record.archived) {
+      throw new ChatProblem('archived', `${roomName} is archived: it can be read, not written to`)
+    }
+    return room
+  }
+
+  private async sendMembers(listing: RoomListing): Promise<void> {
+    const members = await this.hub.directory.members(listing.record)
+    this.send({ type: 'members', room: listing.record.name, members })
   }
 
   private async process(frame: string | Uint8Array): Promise<void> {
@@ -217,12 +388,56 @@ export class ChatConnection implements RoomMember, RoomListener, ChatSession {
   private async handle(message: ClientMessage): Promise<void> {
     switch (message.type) {
       case 'rooms':
-        return this.send({ type: 'rooms', rooms: await this.hub.rooms() })
-      case 'create_room':
-        if (!(await this.hub.createRoom(message.room, this.user))) {
-          throw new ChatProblem('room_exists', `A room named ${message.room} exists already`)
+        return this.send({ type: 'rooms', ...(await this.loadRoomList()) })
+      case 'create_room': {
+        const { room, kind = 'public', title, topic = '' } = message
+        if (!(await this.hub.directory.create(room, kind, title, topic, this.user))) {
+          throw new ChatProblem('room_exists', `A room named ${room} exists already`)
         }
         return
+      }
+      case 'direct': {
+        const record = await this.hub.directory.openDirect(this.user, message.user)
+        return this.send({ type: 'direct_room', room: record.name, user: message.user })
+      }
+      case 'read': {
+        const listing = this.visible(message.room)
+        if (!listing.role) throw new ChatProblem('not_member', `You are not a member of ${message.room}`)
+        return this.hub.directory.markRead(listing.record, this.user, message.seq)
+      }
+      case 'members':
+        return this.sendMembers(this.visible(message.room))
+      case 'invite': {
+        const listing = this.visible(message.room)
+        await this.hub.directory.invite(this.actorOf(listing), listing.record, message.user)
+        return this.sendMembers(listing)
+      }
+      case 'remove_member': {
+        const listing = this.visible(message.room)
+        await this.hub.directory.remove(this.actorOf(listing), this.userId, listing.record, message.user)
+        return this.sendMembers(listing)
+      }
+      case 'set_role': {
+        const listing = this.visible(message.room)
+        const { user, role } = message
+        await this.hub.directory.setRole(this.actorOf(listing), this.userId, listing.record, user, role)
+        return this.sendMembers(listing)
+      }
+      case 'update_room': {
+        const listing = this.visible(message.room)
+        const { title, topic, archived } = message
+        return this.hub.directory.update(this.actorOf(listing), listing.record, { title, topic, archived })
+      }
+      case 'leave_room': {
+        const listing = this.visible(message.room)
+        return this.hub.directory.leave(this.actorOf(listing), listing.record, this.user)
+      }
+      case 'find_users':
+        return this.send({
+          type: 'users',
+          query: message.query,
+          users: await this.hub.directory.findUsers(message.query),
+        })
       case 'join':
         return this.join(message.room, message.since)
       case 'leave':
@@ -237,7 +452,7 @@ export class ChatConnection implements RoomMember, RoomListener, ChatSession {
         return
       }
       case 'typing':
-        this.joined(message.room)
+        this.writable(message.room)
         if (message.typing) this.typingIn.add(message.room)
         else this.typingIn.delete(message.room)
         return this.hub.typing(message.room, this.user, message.typing)
@@ -272,7 +487,7 @@ export class ChatConnection implements RoomMember, RoomListener, ChatSession {
     try {
       const { clientId, text, replyTo, mentions } = message
       const sent = { author: this.user, clientId, text, replyTo, mentions }
-      await this.hub.send(this.joined(message.room), sent, (stored) => {
+      await this.hub.send(this.writable(message.room), sent, (stored) => {
         acked = true
         this.send({
           type: 'ack',
@@ -310,8 +525,8 @@ export class ChatConnection implements RoomMember, RoomListener, ChatSession {
     this.rooms.set(roomName, membership)
     let entered = false
     try {
-      const joined = await this.hub.join(roomName, this, this.user)
-      if (!joined) throw new ChatProblem('unknown_room', `There is no room named ${roomName}`)
+      const listing = await this.access(roomName)
+      const joined = { room: listing.record, online: await this.hub.join(listing.record, this, this.user) }
       // the socket closed while the join was under way: `closed()` left before the hub had us, so leave
       // now, or this connection would stay in the room's feed and presence for good
       if (this.gone) return await this.leaveAfterFailedJoin(roomName)
@@ -360,7 +575,7 @@ export class ChatConnection implements RoomMember, RoomListener, ChatSession {
   /** The join's own error is what the client hears; a failure to leave again is only logged. */
   private async leaveAfterFailedJoin(roomName: string): Promise<void> {
     try {
-      await this.hub.leave(roomName, this, this.user)
+      await this.hub.leave(roomName, this, this.user, this.watching.has(roomName))
     } catch (error) {
       this.log.error({ err: error, room: roomName }, 'leaving a room after a failed join failed')
     }
@@ -386,6 +601,8 @@ export class ChatConnection implements RoomMember, RoomListener, ChatSession {
 }
 
 const notJoined = (room: string) => new ChatProblem('not_joined', `Join ${room} first`)
+const unknownRoom = (room: string) =>
+  new ChatProblem('unknown_room', `There is no room named ${room} you can open`)
 
 /** The highest `seq` a page holds, message or event (0 when empty). */
 const lastSeqOf = (page: HistoryPage) =>

@@ -142,10 +142,7 @@ const REPLY_QUOTE = (room: RawBuilder<unknown>, replyTo: RawBuilder<unknown>) =>
 const MESSAGE_JOINS = sql`join users u on u.id = m.user_id ${REPLY_QUOTE(sql`m.room_id`, sql`m.reply_to_seq`)}`
 
 /** What the chat domain asks of storage: the repository, or an in-memory fake in unit tests. */
-export type ChatStore = Pick<
-  ChatRepository,
-  'roomNames' | 'findRoom' | 'createRoom' | 'insertMessages' | 'logAfter' | 'historyPage'
->
+export type ChatStore = Pick<ChatRepository, 'findRoom' | 'insertMessages' | 'logAfter' | 'historyPage'>
 /** Changes to stored messages: the repository only (the unit tests' fake keeps to sending and reading). */
 export type MessageChangeStore = Pick<
   ChatRepository,
@@ -156,11 +153,6 @@ export type MessageChangeStore = Pick<
 export class ChatRepository {
   constructor(private readonly db: Db) {}
 
-  async roomNames(): Promise<string[]> {
-    const rows = await this.db.selectFrom('rooms').select('name').orderBy('name').execute()
-    return rows.map((row) => row.name)
-  }
-
   async findRoom(name: string): Promise<Room | undefined> {
     const row = await this.db
       .selectFrom('rooms')
@@ -168,17 +160,6 @@ export class ChatRepository {
       .where('name', '=', name)
       .executeTakeFirst()
     return row && { id: String(row.id), name: row.name, lastSeq: Number(row.last_seq) }
-  }
-
-  /** false when a room of that name exists already */
-  async createRoom(name: string, createdBy: string): Promise<boolean> {
-    const row = await this.db
-      .insertInto('rooms')
-      .values({ name, title: name, created_by: createdBy })
-      .onConflict((conflict) => conflict.column('name').doNothing())
-      .returning('id')
-      .executeTakeFirst()
-    return row !== undefined
   }
 
   /**

@@ -7,6 +7,7 @@ import { migrate } from '../db/migrator.ts'
 import { createTestDatabase } from '../test/backends.ts'
 import { UserRepository } from '../users/user-repository.ts'
 import { ChatRepository, entrySeq, type Room } from './chat-repository.ts'
+import { RoomRepository } from './room-repository.ts'
 
 /** Counts the statements run and the rows they hand back: what a read costs, whatever the room's size. */
 class QueryCounter implements KyselyPlugin {
@@ -79,13 +80,11 @@ describe.each(databases)('the message log on $name', ({ open }) => {
 
   async function newRoom(): Promise<Room> {
     const name = `room-${++rooms}`
-    await repository.createRoom(name, ada().id)
-    const room = (await repository.findRoom(name))!
-    await sql`insert into room_members (room_id, user_id, role) values
-      (${room.id}, ${ada().id}, 'owner'), (${room.id}, ${bob().id}, 'member'), (${room.id}, ${mod().id}, 'moderator')`.execute(
-      db,
-    )
-    return room
+    const members = new RoomRepository(db)
+    const created = (await members.createRoom(name, 'public', name, '', ada().id))!
+    await members.addMember(created.id, bob().id)
+    await members.addMember(created.id, mod().id, 'moderator')
+    return (await repository.findRoom(name))!
   }
   const send = async (room: Room, author: ChatUser, text: string, extra = {}) =>
     (await repository.insertMessages(room, [{ author, clientId: `c-${++clientIds}`, text, ...extra }]))[0]!

@@ -9,6 +9,7 @@ import { createMetrics, type Metrics } from '../metrics/metrics.ts'
 import { UserRepository, type User } from '../users/user-repository.ts'
 import { ChatRepository, type Room } from './chat-repository.ts'
 import { messageFrame, RoomFeeds, type RoomMember } from './room-feeds.ts'
+import { RoomRepository } from './room-repository.ts'
 import { TokenBucket } from './token-bucket.ts'
 
 const PREFIX = 'test:'
@@ -107,7 +108,7 @@ describe('RoomFeeds on a LocalBus and a real ChatRepository (PGlite)', () => {
 
   async function newRoom(): Promise<Room> {
     const name = `room-${++rooms}`
-    expect(await repository.createRoom(name, author.id)).toBe(true)
+    expect(await new RoomRepository(db).createRoom(name, 'public', name, '', author.id)).toBeDefined()
     return (await repository.findRoom(name))!
   }
 

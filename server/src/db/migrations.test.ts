@@ -194,6 +194,25 @@ describe('migrations on PostgreSQL', () => {
     ])
   })
 
+  it('indexes messages by room and seq with their author, keeping every message, and drops the index on down', async () => {
+    const db = open()
+    await migrate(db, 'to', '0013-create-room-members')
+    await sql`insert into users (email, password, display_name) values ('ann@x.io', 'h', 'ann')`.execute(db)
+    await sql`insert into messages (room_id, seq, user_id, client_id, body)
+      select r.id, 1, u.id, 'c1', 'kept' from rooms r, users u where r.name = 'general'`.execute(db)
+    const index = () =>
+      sql<{ definition: string }>`select indexdef as definition from pg_indexes
+        where tablename = 'messages' and indexname = 'messages_room_seq_author_idx'`.execute(db)
+    await migrate(db, 'to', '0016-index-unread-counts')
+    expect((await index()).rows.map((row) => row.definition)).toEqual([
+      expect.stringMatching(/\(room_id, seq\) INCLUDE \(user_id\)/),
+    ])
+    await migrate(db, 'to', '0013-create-room-members')
+    expect((await index()).rows).toEqual([])
+    const bodies = await sql<{ body: string }>`select body from messages`.execute(db)
+    expect(bodies.rows).toEqual([{ body: 'kept' }])
+  })
+
   it('makes email unique regardless of case', async () => {
     const db = open()
     await migrate(db, 'latest')

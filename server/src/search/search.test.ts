@@ -2,6 +2,7 @@ import { SEARCH_MATCHES_MAX, type SearchPage, type SearchResult } from '@chat/co
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ChatRepository } from '../chat/chat-repository.ts'
+import { RoomRepository } from '../chat/room-repository.ts'
 import { backends } from '../test/backends.ts'
 import { bearer, newEmail, postJson, startTestApp, type TestApp } from '../test/test-app.ts'
 import { SEARCHES_PER_MINUTE } from './search-service.ts'
@@ -15,6 +16,7 @@ interface Member {
 describe.each(backends)('message search on $name', (backend) => {
   let t: TestApp
   let chat: ChatRepository
+  let rooms: RoomRepository
   // a run of its own: every word the tests search for is made unique with it
   const tag = `t${crypto.randomUUID().slice(0, 6)}`
   let alice: Member
@@ -24,6 +26,7 @@ describe.each(backends)('message search on $name', (backend) => {
   beforeAll(async () => {
     t = await startTestApp(backend)
     chat = new ChatRepository(t.app.db)
+    rooms = new RoomRepository(t.app.db)
     alice = await register('Alice')
     bob = await register('Bob')
     carol = await register('Carol')
@@ -39,18 +42,14 @@ describe.each(backends)('message search on $name', (backend) => {
     return { id: me.json().data.id as string, name, token }
   }
 
-  /** a room of this run, its members (room_members has no API in this version: written here directly) */
+  /** a room of this run and its members: the first its owner (none: a room nobody is in) */
   async function room(suffix: string, kind: 'public' | 'private', members: Member[]) {
     const name = `${tag}-${suffix}`
-    await chat.createRoom(name, members[0]?.id ?? alice.id)
+    const owner = members[0]?.id ?? alice.id
+    const created = (await rooms.createRoom(name, kind, `Title of ${suffix}`, '', owner))!
+    if (members.length === 0) await rooms.removeMember(created.id, owner)
+    for (const member of members.slice(1)) await rooms.addMember(created.id, member.id)
     const found = (await chat.findRoom(name))!
-    await sql`update rooms set kind = ${kind}, title = ${`Title of ${suffix}`} where id = ${found.id}`.execute(
-      t.app.db,
-    )
-    for (const member of members)
-      await sql`insert into room_members (room_id, user_id) values (${found.id}, ${member.id})`.execute(
-        t.app.db,
-      )
     return { name, found }
   }
 

@@ -11,6 +11,8 @@ export class Peer {
     readonly socket: WebSocket,
     /** who it is, as others see them (read from the database at the upgrade) */
     readonly user: ChatUser,
+    /** the instance admin (read from the database at the upgrade): sees and manages every room */
+    readonly admin: boolean,
     readonly token: string,
     private readonly sendBufferLimit: number,
     private readonly log: FastifyBaseLogger,

@@ -29,6 +29,7 @@ declare module 'fastify' {
       token: string
       session: Session
       user: ChatUser
+      admin: boolean
       chat: boolean
       /** the placeholder HTTP response @fastify/websocket attaches to the socket for the upgrade */
       response: ServerResponse
@@ -206,6 +207,7 @@ export default fp(
         token,
         session,
         user: shown,
+        admin: user.admin,
         chat: wanted.includes(CHAT_SUBPROTOCOL),
         response: reply.raw,
       }
@@ -220,7 +222,7 @@ export default fp(
         preHandler: countedUpgrade,
       },
       (socket: WebSocket, request) => {
-        const { token, session, user, chat, response } = request.upgrade!
+        const { token, session, user, admin, chat, response } = request.upgrade!
         // Nothing of the upgrade request is kept for the socket's life (an idle socket's memory, issue
         // 13): the placeholder response, never sent once the socket is upgraded, stays attached to the
         // connection and its listeners hold Fastify's request and reply, so it is detached;
@@ -232,7 +234,7 @@ export default fp(
           app.log.error({ err: error, userId: user.id }, 'WebSocket error')
           socket.terminate()
         })
-        const peer = new Peer(socket, user, token, settings.sendBufferLimit, app.log)
+        const peer = new Peer(socket, user, admin, token, settings.sendBufferLimit, app.log)
         watch.add(peer, session.expiresAt)
         const protocol = { protocol: chat ? CHAT_SUBPROTOCOL : 'echo' }
         app.metrics.socketsOpen.inc(protocol)

@@ -7,6 +7,8 @@ import {
   type ClientMessage,
   type MessageUpdate,
   type Reaction,
+  type RoomMemberEntry,
+  type RoomSummary,
   type ServerMessage,
 } from '@chat/contract'
 import { backoffDelay } from './backoff'
@@ -16,8 +18,21 @@ export type ConnectionStatus = 'connecting' | 'open' | 'reconnecting' | 'ended'
 /** What the chat client tells whoever shows it (the Pinia store). */
 export interface ChatEvents {
   status(status: ConnectionStatus, detail?: string): void
-  welcome(user: ChatUser, rooms: string[]): void
-  roomCreated(room: string): void
+  /** `admin`: this user sees and manages every room */
+  welcome(user: ChatUser, rooms: RoomSummary[], admin: boolean): void
+  /** the room list again, as the server has it now */
+  roomList(rooms: RoomSummary[]): void
+  /** `created`: a room new to this user's list (made, invited to, a direct message) */
+  roomChanged(summary: RoomSummary, created: boolean): void
+  /** out of this user's list (removed, left): not joined any more */
+  roomRemoved(room: string): void
+  /** a new message in a listed room not joined */
+  activity(room: string, seq: number): void
+  /** this user's read marker, moved on any of their connections */
+  read(room: string, seq: number): void
+  members(room: string, members: RoomMemberEntry[]): void
+  users(query: string, users: ChatUser[]): void
+  directRoom(room: string, userId: string): void
   /** stored messages, in `seq` order, each once; `live`: announced as they were stored, not a page of history */
   messages(room: string, messages: ChatMessage[], live: boolean): void
   /** an edit, deletion or reaction change, in `seq` order with the messages, each once */
@@ -99,6 +114,19 @@ const newRoomState = (): RoomState => ({
   catchingUp: false,
   held: [],
   windowRequests: new Set(),
+})
+
+/** Sends refused so would be refused again: not pending any more (an archive, a room one was removed from). */
+const REFUSED_FOR_GOOD = new Set(['invalid_message', 'archived', 'not_member'])
+
+/** A room as a server of before rooms had members names it: public, titled by its name. */
+const publicRoom = (room: string): RoomSummary => ({
+  room,
+  kind: 'public',
+  title: room,
+  topic: '',
+  archived: false,
+  lastSeq: 0,
 })
 
 /** Until the server says its rate in `welcome`: the server's default. */
@@ -216,8 +244,29 @@ export class ChatClient {
     this.sendNow({ type: 'leave', room })
   }
 
-  createRoom(room: string): void {
-    this.sendNow({ type: 'create_room', room })
+  createRoom(room: string, kind: 'public' | 'private' = 'public', title?: string): void {
+    this.sendNow({ type: 'create_room', room, kind, ...(title ? { title } : {}) })
+  }
+
+  /** Room management and look-ups: each answered by its own event (docs/protocol.md). */
+  request(
+    message: Extract<
+      ClientMessage,
+      {
+        type:
+          | 'direct'
+          | 'read'
+          | 'members'
+          | 'invite'
+          | 'remove_member'
+          | 'set_role'
+          | 'update_room'
+          | 'leave_room'
+          | 'find_users'
+      }
+    >,
+  ): void {
+    this.sendNow(message)
   }
 
   /**
@@ -361,7 +410,12 @@ export class ChatClient {
         // whatever is not acknowledged goes again, in order (after the rejoins, which the server needs first)
         this.outbox = [...this.pending.keys()]
         this.events.status('open')
-        this.events.welcome(message.user, message.rooms)
+        // a server of before rooms had members lists names only: every room public
+        this.events.welcome(
+          message.user,
+          message.roomList ?? message.rooms.map((room) => publicRoom(room)),
+          message.admin ?? false,
+        )
         return this.pump()
       case 'history': {
         const state = this.rooms.get(message.room)
@@ -390,14 +444,30 @@ export class ChatClient {
       case 'typing':
         return this.events.typing(message.room, message.user, message.typing)
       case 'room_created':
-        return this.events.roomCreated(message.room)
+        return this.events.roomChanged(message.summary ?? publicRoom(message.room), true)
+      case 'room_updated':
+        return this.events.roomChanged(message.summary, false)
+      case 'room_removed':
+        this.rooms.delete(message.room)
+        return this.events.roomRemoved(message.room)
       case 'rooms':
+        return this.events.roomList(message.roomList)
+      case 'activity':
+        return this.events.activity(message.room, message.seq)
+      case 'read':
+        return this.events.read(message.room, message.seq)
+      case 'members':
+        return this.events.members(message.room, message.members)
+      case 'users':
+        return this.events.users(message.query, message.users)
+      case 'direct_room':
+        return this.events.directRoom(message.room, message.user)
       case 'left':
         return
       case 'error':
         if (message.ref !== undefined) {
           // refused as invalid, a message would be refused again; stored, it is safe: neither is pending
-          if (message.code === 'invalid_message' || message.stored) this.pending.delete(message.ref)
+          if (REFUSED_FOR_GOOD.has(message.code) || message.stored) this.pending.delete(message.ref)
           else if (message.code === 'rate_limited' || message.code === 'unavailable') this.retry(message.ref)
         }
         return this.events.error(message.code, message.message, message.ref)

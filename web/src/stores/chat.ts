@@ -3,11 +3,15 @@ import {
   MENTION_HINTS_MAX,
   MESSAGE_TEXT_PATTERN,
   TYPING_EXPIRES_MS,
+  UNREAD_COUNT_MAX,
   type ChatMessage,
   type ChatUser,
   type MessageReaction,
   type Reaction,
   type ReplyPreview,
+  type RoomMemberEntry,
+  type RoomRole,
+  type RoomSummary,
 } from '@chat/contract'
 import { defineStore } from 'pinia'
 import { computed, reactive, ref, shallowReactive, shallowRef } from 'vue'
@@ -46,6 +50,12 @@ export interface HistoryWindow {
   hasOlder: boolean
   hasNewer: boolean
 }
+
+/** how often, at most, the read marker goes to the server while messages keep coming */
+const READ_MARKER_EVERY_MS = 500
+
+/** a send refused so is not sent again: it would be refused again */
+const SEND_REFUSED_FOR_GOOD = new Set(['invalid_message', 'archived', 'not_member'])
 
 /** the server's rule for message text, checked before sending (docs/protocol.md, "Message text") */
 const MESSAGE_TEXT = new RegExp(MESSAGE_TEXT_PATTERN)
@@ -97,7 +107,28 @@ export const useChatStore = defineStore('chat', () => {
   const status = ref<ConnectionStatus>('connecting')
   const statusDetail = ref<string | undefined>()
   const me = ref<ChatUser | null>(null)
-  const rooms = ref<string[]>([])
+  /** the instance admin sees and manages every room */
+  const admin = ref(false)
+  /** the user's room list as the server keeps it: kind, title, role, unread count */
+  const roomsByName = reactive(new Map<string, RoomSummary>())
+  /** every room name, once the server has said (welcome); empty until then */
+  const rooms = computed(() => [...roomsByName.keys()])
+  const byTitle = (a: RoomSummary, b: RoomSummary) =>
+    a.title.localeCompare(b.title) || a.room.localeCompare(b.room)
+  /** the list in its two groups: rooms, and direct messages */
+  const channels = computed(() =>
+    [...roomsByName.values()].filter((room) => room.kind !== 'direct').sort(byTitle),
+  )
+  const directs = computed(() =>
+    [...roomsByName.values()].filter((room) => room.kind === 'direct').sort(byTitle),
+  )
+  /** the page title's count: every unread message in the user's rooms */
+  const unreadTotal = computed(() =>
+    [...roomsByName.values()].reduce((total, room) => total + (room.unread ?? 0), 0),
+  )
+  const membersByRoom = reactive(new Map<string, RoomMemberEntry[]>())
+  /** the last `find_users` answer: who matches what was typed */
+  const foundUsers = shallowRef<ChatUser[]>([])
   const current = ref(DEFAULT_ROOM)
   /** each room's list is shallow: items are replaced, never mutated, so thousands cost no deep proxies */
   const messagesByRoom = reactive(new Map<string, ShownMessage[]>())
@@ -121,9 +152,13 @@ export const useChatStore = defineStore('chat', () => {
   let typingIn: string | undefined
   /** a room this page asked to create: opened once the server says it exists */
   let creating: { room: string; done: (created: boolean) => void } | undefined
+  /** direct rooms asked for, by the other user's id: opened once the server names the room */
+  const openingDirect = new Map<string, { user: ChatUser; done: (room: string) => void }>()
 
   const historyWindow = computed(() => windowByRoom.get(current.value))
   const messages = computed(() => historyWindow.value?.messages ?? messagesByRoom.get(current.value) ?? [])
+  const currentRoom = computed(() => roomsByName.get(current.value))
+  const members = computed(() => membersByRoom.get(current.value) ?? [])
   /** everyone seen in the room (writers and who is online), for `@name` completion */
   const people = computed(() => {
     const byId = new Map<string, ChatUser>()
@@ -146,6 +181,45 @@ export const useChatStore = defineStore('chat', () => {
   const listOf = (room: string): ShownMessage[] => {
     if (!messagesByRoom.has(room)) messagesByRoom.set(room, shallowReactive([]))
     return messagesByRoom.get(room)!
+  }
+
+  function setRooms(list: RoomSummary[]): void {
+    roomsByName.clear()
+    for (const summary of list) roomsByName.set(summary.room, summary)
+  }
+
+  /** The newest message of the room shown is on screen: the server moves the read marker (all tabs follow). */
+  /**
+   * Sent at most once per `READ_MARKER_EVERY_MS` however fast messages come: each `read` counts against
+   * the connection's frame budget, and a busy room must not crowd out the user's own sends.
+   */
+  let readTimer: ReturnType<typeof setTimeout> | undefined
+  function markSeen(room: string): void {
+    if (room !== current.value || readTimer !== undefined) return
+    readTimer = setTimeout(() => {
+      readTimer = undefined
+      const shown = current.value
+      const summary = roomsByName.get(shown)
+      const seq = client.value?.lastSeq(shown)
+      if (!summary?.role || seq === undefined) return
+      if (summary.lastSeq < seq) summary.lastSeq = seq
+      if (summary.unread) summary.unread = 0
+      if (seq <= (summary.lastReadSeq ?? 0)) return
+      summary.lastReadSeq = seq
+      client.value?.request({ type: 'read', room: shown, seq })
+    }, READ_MARKER_EVERY_MS)
+  }
+
+  /** New messages of a room not shown: counted unread unless they are the user's own. */
+  function countUnread(room: string, seq: number, authorId: string | undefined): void {
+    // the room shown is read as it comes (markSeen): nothing to count, nothing to redraw per message
+    if (room === current.value) return
+    const summary = roomsByName.get(room)
+    if (!summary || seq <= summary.lastSeq) return
+    summary.lastSeq = seq
+    if (!summary.role || authorId === me.value?.id) return
+    if (seq > (summary.lastReadSeq ?? 0))
+      summary.unread = Math.min(UNREAD_COUNT_MAX, (summary.unread ?? 0) + 1)
   }
 
   const persistUnsent = () => me.value && saveUnsent(me.value.id, unsent.values())
@@ -214,15 +288,65 @@ export const useChatStore = defineStore('chat', () => {
           statusDetail.value = detail
           if (next === 'ended') onEnded(detail ?? 'Your session has ended')
         },
-        welcome(user, names) {
+        welcome(user, list, isAdmin) {
           me.value = user
-          rooms.value = names
+          admin.value = isAdmin
+          setRooms(list)
           if (!restored) resendSaved(chat, user)
           restored = true
         },
-        roomCreated(room) {
-          if (!rooms.value.includes(room)) rooms.value = [...rooms.value, room].sort()
-          if (creating?.room === room) creating.done(true)
+        roomList(list) {
+          setRooms(list)
+        },
+        roomChanged(summary, created) {
+          const before = roomsByName.get(summary.room)
+          // the count this page keeps stays: the summary's is as of the server's last look
+          roomsByName.set(
+            summary.room,
+            before?.role && summary.role ? { ...summary, unread: before.unread } : summary,
+          )
+          if (created && creating?.room === summary.room) creating.done(true)
+        },
+        roomRemoved(room) {
+          roomsByName.delete(room)
+          membersByRoom.delete(room)
+          messagesByRoom.delete(room)
+        },
+        activity(room, seq) {
+          countUnread(room, seq, undefined)
+        },
+        read(room, seq) {
+          const summary = roomsByName.get(room)
+          if (!summary) return
+          summary.lastReadSeq = Math.max(summary.lastReadSeq ?? 0, seq)
+          if (summary.lastReadSeq >= summary.lastSeq) summary.unread = 0
+        },
+        members(room, list) {
+          membersByRoom.set(room, list)
+        },
+        users(_query, users) {
+          foundUsers.value = users
+        },
+        directRoom(room, userId) {
+          const opening = openingDirect.get(userId)
+          openingDirect.delete(userId)
+          // the room's own announcement may come a moment later: listed now, so it can be opened at once
+          if (opening && !roomsByName.has(room)) {
+            const peer = opening.user
+            roomsByName.set(room, {
+              room,
+              kind: 'direct',
+              title: peer.name,
+              topic: '',
+              archived: false,
+              lastSeq: 0,
+              role: 'member',
+              lastReadSeq: 0,
+              unread: 0,
+              peer,
+            })
+          }
+          opening?.done(room)
         },
         messages(room, stored, announced) {
           const list = listOf(room)
@@ -231,9 +355,12 @@ export const useChatStore = defineStore('chat', () => {
           for (const message of stored) {
             insertStored(list, message, live)
             unsent.delete(message.clientId)
+            // history is at or below the count's last seq already: only what is new counts
+            countUnread(room, message.seq, message.author.id)
             if (live && mentions(message, me.value)) notifyMention(message)
           }
           persistUnsent()
+          markSeen(room)
         },
         updated(room, update) {
           replaceBySeq(listOf(room), update.message, me.value)
@@ -280,7 +407,7 @@ export const useChatStore = defineStore('chat', () => {
           // a refused send that was not stored goes again by itself: nothing for the reader to do
           if ((code === 'rate_limited' || code === 'unavailable') && ref !== undefined) return
           notices.show(message)
-          if (code !== 'invalid_message' || ref === undefined) return
+          if (!SEND_REFUSED_FOR_GOOD.has(code) || ref === undefined) return
           unsent.delete(ref)
           persistUnsent()
           updateOwn(ref, (item) => ({ ...item, state: 'failed' }))
@@ -293,6 +420,8 @@ export const useChatStore = defineStore('chat', () => {
   }
 
   function stop(): void {
+    clearTimeout(readTimer)
+    readTimer = undefined
     client.value?.stop()
     client.value = null
   }
@@ -303,6 +432,7 @@ export const useChatStore = defineStore('chat', () => {
     if (typingIn !== undefined && typingIn !== room) setTyping(false)
     current.value = room
     client.value?.join(room)
+    markSeen(room)
   }
 
   /** A room that does not exist (a mistyped address): not joined again, nothing kept of it. */
@@ -363,7 +493,7 @@ export const useChatStore = defineStore('chat', () => {
   }
 
   /** true once the server has created the room; false when the name is taken. */
-  function createRoom(room: string): Promise<boolean> {
+  function createRoom(room: string, kind: 'public' | 'private' = 'public', title?: string): Promise<boolean> {
     creating?.done(false)
     return new Promise((resolve) => {
       const request = {
@@ -374,8 +504,42 @@ export const useChatStore = defineStore('chat', () => {
         },
       }
       creating = request
-      client.value?.createRoom(room)
+      client.value?.createRoom(room, kind, title)
     })
+  }
+
+  /** The direct room with that user (made on first use): its name, to open it. */
+  function startDirect(user: ChatUser): Promise<string> {
+    return new Promise((resolve) => {
+      openingDirect.set(user.id, { user, done: resolve })
+      client.value?.request({ type: 'direct', user: user.id })
+    })
+  }
+
+  function loadMembers(room = current.value): void {
+    client.value?.request({ type: 'members', room })
+  }
+  function findUsers(query: string): void {
+    if (query.trim() === '') foundUsers.value = []
+    else client.value?.request({ type: 'find_users', query: query.trim() })
+  }
+  function invite(userId: string, room = current.value): void {
+    client.value?.request({ type: 'invite', room, user: userId })
+  }
+  function removeMember(userId: string, room = current.value): void {
+    client.value?.request({ type: 'remove_member', room, user: userId })
+  }
+  function setRole(userId: string, role: RoomRole, room = current.value): void {
+    client.value?.request({ type: 'set_role', room, user: userId, role })
+  }
+  function updateRoom(
+    changes: { title?: string; topic?: string; archived?: boolean },
+    room = current.value,
+  ): void {
+    client.value?.request({ type: 'update_room', room, ...changes })
+  }
+  function leaveRoom(room = current.value): void {
+    client.value?.request({ type: 'leave_room', room })
   }
 
   function send(text: string): boolean {
@@ -410,7 +574,14 @@ export const useChatStore = defineStore('chat', () => {
     status,
     statusDetail,
     me,
+    admin,
     rooms,
+    channels,
+    directs,
+    unreadTotal,
+    currentRoom,
+    members,
+    foundUsers,
     current,
     messages,
     online,
@@ -433,6 +604,14 @@ export const useChatStore = defineStore('chat', () => {
     remove,
     react,
     createRoom,
+    startDirect,
+    loadMembers,
+    findUsers,
+    invite,
+    removeMember,
+    setRole,
+    updateRoom,
+    leaveRoom,
     send,
     setTyping,
   }

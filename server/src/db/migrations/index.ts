@@ -12,6 +12,7 @@ import * as confirmExistingUsers from './0012-confirm-existing-users.ts'
 import * as createRoomMembers from './0013-create-room-members.ts'
 import * as messageLogEvents from './0014-message-log-events.ts'
 import * as createMessageSearch from './0015-create-message-search.ts'
+import * as indexUnreadCounts from './0016-index-unread-counts.ts'
 
 /** Every migration, in order. Names sort as they apply; never rename one that has shipped. */
 export const migrations: Record<string, Migration> = {
@@ -28,4 +29,5 @@ export const migrations: Record<string, Migration> = {
   '0013-create-room-members': createRoomMembers,
   '0014-message-log-events': messageLogEvents,
   '0015-create-message-search': createMessageSearch,
+  '0016-index-unread-counts': indexUnreadCounts,
 }
