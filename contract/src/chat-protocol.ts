@@ -247,6 +247,8 @@ export interface RoomSummary {
   role?: RoomRole
   lastReadSeq?: number
   unread?: number
+  /** of the unread, those that mention this user by name or the whole room (`@room`) */
+  mentions?: number
   peer?: ChatUser
 }
 
@@ -291,7 +293,7 @@ export type ServerMessage =
   /** the room left this user's list (removed, left): its frames stop */
   | { type: 'room_removed'; room: string }
   /** a new message in a room of this user's list that this connection has not joined */
-  | { type: 'activity'; room: string; seq: number }
+  | { type: 'activity'; room: string; seq: number; mentioned?: true }
   /** this user's read marker moved (on any of their connections) */
   | { type: 'read'; room: string; seq: number }
   | { type: 'members'; room: string; members: RoomMemberEntry[] }

@@ -115,7 +115,7 @@ describe(`rooms with members, two users in two browsers${via}`, () => {
     expect(await messageItem(guest.page, 'thanks for having me').count()).toBe(0)
   })
 
-  it('counts unread messages of a room not shown, and clears them when it is opened', async () => {
+  it('counts unread messages of a room not shown and those mentioning the reader, and clears them when it is opened; its owner deletes a member’s message', async () => {
     const writer = await person()
     const reader = await person()
     const room = `news-${crypto.randomUUID().slice(0, 6)}`
@@ -128,19 +128,31 @@ describe(`rooms with members, two users in two browsers${via}`, () => {
     await reader.page.waitForURL(new RegExp(`/app/rooms/${room}$`))
     await roomLinks(reader.page).filter({ hasText: 'general' }).click()
     await reader.page.waitForURL(`${base}/app/`)
-    for (const text of ['first', 'second', 'third']) {
+    for (const text of ['first', 'second', `@${reader.name}, a third one`]) {
       await sendMessage(writer.page, text)
-      await messageItem(writer.page, text).waitFor()
+      // a mention is marked apart: the item is found by its plain words
+      await messageItem(writer.page, text.replace(/^.*, /, '')).waitFor()
     }
-    await expect.poll(() => link.getAttribute('aria-label')).toBe(`# ${room}, 3 unread`)
+    const counted = `# ${room}, 3 unread, 1 mentioning you`
+    await expect.poll(() => link.getAttribute('aria-label')).toBe(counted)
     await expect.poll(() => reader.page.title()).toBe('(3) Chat')
     // counts come from the server after a reload too
     await reader.page.reload()
     await connected(reader.page).waitFor()
-    await expect.poll(() => link.getAttribute('aria-label')).toBe(`# ${room}, 3 unread`)
+    await expect.poll(() => link.getAttribute('aria-label')).toBe(counted)
     await link.click()
-    await messageItem(reader.page, 'third').waitFor()
+    await messageItem(reader.page, 'a third one').waitFor()
     await expect.poll(() => link.getAttribute('aria-label')).toBe(`# ${room}`)
     await expect.poll(() => reader.page.title()).toBe('Chat')
+
+    // the room's owner moderates: Delete on a member's message; the member has no Delete on the owner's
+    await sendMessage(reader.page, 'an off-topic aside')
+    const aside = writer.page.getByRole('article').filter({ hasText: 'an off-topic aside' })
+    await aside.getByRole('button', { name: 'Delete' }).click()
+    await writer.page.getByRole('button', { name: 'Delete message' }).click()
+    await reader.page.getByText('message deleted').first().waitFor()
+    const ownersMessage = reader.page.getByRole('article').filter({ hasText: 'first' })
+    await ownersMessage.getByRole('button', { name: 'Reply' }).waitFor()
+    expect(await ownersMessage.getByRole('button', { name: 'Delete' }).count()).toBe(0)
   })
 })

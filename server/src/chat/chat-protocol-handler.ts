@@ -105,7 +105,7 @@ export class ChatConnection implements RoomMember, RoomEventListener, ChatSessio
 
   deliver(room: string, seq: number | undefined, frame: string): void {
     const membership = this.rooms.get(room)
-    if (!membership) return this.activity(room, seq)
+    if (!membership) return this.activity(room, seq, frame)
     if (membership.held) return void membership.held.push({ seq, frame })
     if (seq !== undefined) {
       if (seq <= membership.lastSent) return
@@ -115,13 +115,33 @@ export class ChatConnection implements RoomMember, RoomEventListener, ChatSessio
     this.peer.send(frame)
   }
 
-  /** A new message in a member room not joined: the client counts it unread. */
-  private activity(room: string, seq: number | undefined): void {
+  /** A new message in a member room not joined: the client counts it unread, and a mention of this user. */
+  private activity(room: string, seq: number | undefined, frame: string): void {
     const listing = this.listed.get(room)
     if (seq === undefined || !listing?.role || seq <= listing.record.lastSeq) return
     listing.record.lastSeq = seq
     listing.unread = (listing.unread ?? 0) + 1
-    this.peer.send(`{"type":"activity","room":${JSON.stringify(room)},"seq":${seq}}`)
+    const mentioned = this.mentions(frame)
+    if (mentioned) listing.mentions = (listing.mentions ?? 0) + 1
+    this.peer.send(
+      `{"type":"activity","room":${JSON.stringify(room)},"seq":${seq}${mentioned ? ',"mentioned":true' : ''}}`,
+    )
+  }
+
+  /** Whether a room's frame is a message by someone else that mentions this user; read only when it names anyone. */
+  private mentions(frame: string): boolean {
+    if (!frame.includes('"mention')) return false
+    const message = JSON.parse(frame) as {
+      type?: string
+      author?: { id?: string }
+      mentions?: string[]
+      mentionsRoom?: boolean
+    }
+    return (
+      message.type === 'message' &&
+      message.author?.id !== this.userId &&
+      (message.mentionsRoom === true || (message.mentions?.includes(this.userId) ?? false))
+    )
   }
 
   /** A room event from any process: the cache follows, and the client is told what changed for it. */
@@ -132,7 +152,8 @@ export class ChatConnection implements RoomMember, RoomEventListener, ChatSessio
         const listing = this.listed.get(event.room)
         if (listing?.role) {
           listing.lastReadSeq = Math.max(listing.lastReadSeq ?? 0, event.seq)
-          if (listing.lastReadSeq >= listing.record.lastSeq) listing.unread = 0
+          if (listing.lastReadSeq >= listing.record.lastSeq)
+            Object.assign(listing, { unread: 0, mentions: 0 })
         }
         return this.send({ type: 'read', room: event.room, seq: event.seq })
       }

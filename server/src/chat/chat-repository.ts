@@ -537,23 +537,4 @@ export class ChatRepository {
     `.execute(this.db)
     return rows[0]!.any
   }
-
-  /** A user's mentions per room after their read marker there (`@room` included), for the room list. */
-  async mentionCounts(userId: string): Promise<Map<string, number>> {
-    const { rows } = await sql<{ name: string; count: string | number }>`
-      select r.name, count(*) as count
-      from room_members rm
-      join rooms r on r.id = rm.room_id
-      join lateral (
-        select mm.seq from message_mentions mm
-        where mm.user_id = rm.user_id and mm.room_id = rm.room_id and mm.seq > rm.last_read_seq
-        union
-        select m.seq from messages m
-        where m.room_id = rm.room_id and m.mentions_room and m.seq > rm.last_read_seq and m.user_id <> rm.user_id
-      ) mentioned on true
-      where rm.user_id = ${userId}
-      group by r.name
-    `.execute(this.db)
-    return new Map(rows.map((row) => [row.name, Number(row.count)]))
-  }
 }

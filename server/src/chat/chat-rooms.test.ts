@@ -18,6 +18,7 @@ interface Frame {
   users?: { id: string; name: string }[]
   online?: { id: string }[]
   user?: { id: string }
+  mentioned?: boolean
 }
 
 /** One chat.v1 connection of a test user. */
@@ -390,6 +391,34 @@ describe.each(backends)('rooms with members on $name', (backend) => {
     await join(boss, room)
     boss.say({ type: 'update_room', room, topic: 'moderated by the admin' })
     await owner.next('room_updated', (frame) => frame.summary?.topic === 'moderated by the admin')
+  })
+
+  it('counts the unread messages that mention the user apart, live and after a reconnect, until read', async () => {
+    const [writer, reader] = [await newUser(), await newUser()]
+    const room = await privateRoom(writer)
+    await withRole(writer, room, reader, 'member')
+    await join(writer, room)
+    await send(writer, room, 'nobody in particular')
+    await send(writer, room, `a question for @${reader.name}`)
+    expect((await reader.next('activity', (frame) => frame.seq === 1)).mentioned).toBeUndefined()
+    expect((await reader.next('activity', (frame) => frame.seq === 2)).mentioned).toBe(true)
+    const again = await connect(reader.token)
+    expect(again.welcome.roomList!.find((summary) => summary.room === room)).toMatchObject({
+      unread: 2,
+      mentions: 1,
+    })
+    // the writer is not mentioned by their own message
+    const writerAgain = await connect(writer.token)
+    expect(writerAgain.welcome.roomList!.find((summary) => summary.room === room)).toMatchObject({
+      mentions: 0,
+    })
+    again.say({ type: 'read', room, seq: 2 })
+    await again.next('read', (frame) => frame.room === room)
+    const third = await connect(reader.token)
+    expect(third.welcome.roomList!.find((summary) => summary.room === room)).toMatchObject({
+      unread: 0,
+      mentions: 0,
+    })
   })
 
   it('counts unread messages by others, moves the read marker forward only, and tells the user’s other connections', async () => {

@@ -49,7 +49,7 @@ export interface RoomEventListener {
 
 /** A room as a viewer sees it in their list: a direct room is titled with the other person's name. */
 export function summaryOf(listing: RoomListing, viewerId: string): RoomSummary {
-  const { record, role, lastReadSeq, unread } = listing
+  const { record, role, lastReadSeq, unread, mentions } = listing
   const peer = record.pair?.find((user) => user.id !== viewerId) ?? record.pair?.[0]
   return {
     room: record.name,
@@ -58,7 +58,9 @@ export function summaryOf(listing: RoomListing, viewerId: string): RoomSummary {
     topic: record.topic,
     archived: record.archived,
     lastSeq: record.lastSeq,
-    ...(role === undefined ? {} : { role, lastReadSeq: lastReadSeq ?? 0, unread: unread ?? 0 }),
+    ...(role === undefined
+      ? {}
+      : { role, lastReadSeq: lastReadSeq ?? 0, unread: unread ?? 0, mentions: mentions ?? 0 }),
     ...(peer && record.kind === 'direct' ? { peer } : {}),
   }
 }

@@ -29,6 +29,8 @@ export interface RoomListing {
   role: RoomRole | undefined
   lastReadSeq: number | undefined
   unread: number | undefined
+  /** messages after the read marker that mention the user by name, or the room (`@room`) */
+  mentions?: number
 }
 
 export interface RoomChanges {
@@ -79,12 +81,12 @@ export class RoomRepository {
   /**
    * A user's room list in one query: every room they are a member of, with their role and how many
    * messages by others came after their read marker (counted up to `UNREAD_COUNT_MAX` through the
-   * `(room_id, seq)` unique index), and every public room they are not in. `everything`: the instance
+   * `(room_id, seq)` unique index) and how many of those mention them, and every public room they are not in. `everything`: the instance
    * admin's view, every room.
    */
   async roomList(userId: string, everything: boolean): Promise<RoomListing[]> {
     const { rows } = await sql<
-      RoomRow & { role: RoomRole | null; last_read_seq: Id | null; unread: Id | null }
+      RoomRow & { role: RoomRole | null; last_read_seq: Id | null; unread: Id | null; mentions: Id | null }
     >`
       select ${ROOM_COLUMNS}, m.role, m.last_read_seq,
         case when m.user_id is null then null else (
@@ -93,7 +95,17 @@ export class RoomRepository {
             where x.room_id = r.id and x.seq > m.last_read_seq and x.user_id <> ${userId}
             limit ${UNREAD_COUNT_MAX}
           ) counted
-        ) end as unread
+        ) end as unread,
+        case when m.user_id is null then null else (
+          select count(*) from (
+            select mm.seq from message_mentions mm
+            where mm.room_id = r.id and mm.user_id = ${userId} and mm.seq > m.last_read_seq
+            union
+            select x.seq from messages x
+            where x.room_id = r.id and x.mentions_room and x.seq > m.last_read_seq and x.user_id <> ${userId}
+            limit ${UNREAD_COUNT_MAX}
+          ) mentioned
+        ) end as mentions
       from rooms r
       left join room_members m on m.room_id = r.id and m.user_id = ${userId}
       where m.user_id is not null or r.kind = 'public' or ${everything}
@@ -104,6 +116,7 @@ export class RoomRepository {
       role: row.role ?? undefined,
       lastReadSeq: row.last_read_seq === null ? undefined : Number(row.last_read_seq),
       unread: row.unread === null ? undefined : Number(row.unread),
+      ...(row.mentions === null ? {} : { mentions: Number(row.mentions) }),
     }))
   }
 

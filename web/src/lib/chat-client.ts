@@ -26,8 +26,8 @@ export interface ChatEvents {
   roomChanged(summary: RoomSummary, created: boolean): void
   /** out of this user's list (removed, left): not joined any more */
   roomRemoved(room: string): void
-  /** a new message in a listed room not joined */
-  activity(room: string, seq: number): void
+  /** a new message in a listed room not joined; `mentioned`: it mentions this user or the room */
+  activity(room: string, seq: number, mentioned: boolean): void
   /** this user's read marker, moved on any of their connections */
   read(room: string, seq: number): void
   members(room: string, members: RoomMemberEntry[]): void
@@ -453,7 +453,7 @@ export class ChatClient {
       case 'rooms':
         return this.events.roomList(message.roomList)
       case 'activity':
-        return this.events.activity(message.room, message.seq)
+        return this.events.activity(message.room, message.seq, message.mentioned === true)
       case 'read':
         return this.events.read(message.room, message.seq)
       case 'members':

@@ -77,7 +77,9 @@ const shownOf = (message: ChatMessage, me: ChatUser | null, live = false): Shown
 
 /** Whether a message mentions this user: the server resolved its `@name`s and checked its `@room`. */
 const mentions = (message: ChatMessage, me: ChatUser | null) =>
-  me !== null && message.author.id !== me.id && (message.mentionsRoom || message.mentions?.includes(me.id))
+  me !== null &&
+  message.author.id !== me.id &&
+  (message.mentionsRoom === true || (message.mentions?.includes(me.id) ?? false))
 
 /** Replaces the message with that seq, if the list holds it (a list is in seq order but for pending ones). */
 function replaceBySeq(list: ShownMessage[], message: ChatMessage, me: ChatUser | null): void {
@@ -204,22 +206,24 @@ export const useChatStore = defineStore('chat', () => {
       if (!summary?.role || seq === undefined) return
       if (summary.lastSeq < seq) summary.lastSeq = seq
       if (summary.unread) summary.unread = 0
+      if (summary.mentions) summary.mentions = 0
       if (seq <= (summary.lastReadSeq ?? 0)) return
       summary.lastReadSeq = seq
       client.value?.request({ type: 'read', room: shown, seq })
     }, READ_MARKER_EVERY_MS)
   }
 
-  /** New messages of a room not shown: counted unread unless they are the user's own. */
-  function countUnread(room: string, seq: number, authorId: string | undefined): void {
+  /** New messages of a room not shown: counted unread unless they are the user's own; mentions apart. */
+  function countUnread(room: string, seq: number, authorId: string | undefined, mentioned: boolean): void {
     // the room shown is read as it comes (markSeen): nothing to count, nothing to redraw per message
     if (room === current.value) return
     const summary = roomsByName.get(room)
     if (!summary || seq <= summary.lastSeq) return
     summary.lastSeq = seq
     if (!summary.role || authorId === me.value?.id) return
-    if (seq > (summary.lastReadSeq ?? 0))
-      summary.unread = Math.min(UNREAD_COUNT_MAX, (summary.unread ?? 0) + 1)
+    if (seq <= (summary.lastReadSeq ?? 0)) return
+    summary.unread = Math.min(UNREAD_COUNT_MAX, (summary.unread ?? 0) + 1)
+    if (mentioned) summary.mentions = Math.min(UNREAD_COUNT_MAX, (summary.mentions ?? 0) + 1)
   }
 
   const persistUnsent = () => me.value && saveUnsent(me.value.id, unsent.values())
@@ -303,7 +307,9 @@ export const useChatStore = defineStore('chat', () => {
           // the count this page keeps stays: the summary's is as of the server's last look
           roomsByName.set(
             summary.room,
-            before?.role && summary.role ? { ...summary, unread: before.unread } : summary,
+            before?.role && summary.role
+              ? { ...summary, unread: before.unread, mentions: before.mentions }
+              : summary,
           )
           if (created && creating?.room === summary.room) creating.done(true)
         },
@@ -312,14 +318,14 @@ export const useChatStore = defineStore('chat', () => {
           membersByRoom.delete(room)
           messagesByRoom.delete(room)
         },
-        activity(room, seq) {
-          countUnread(room, seq, undefined)
+        activity(room, seq, mentioned) {
+          countUnread(room, seq, undefined, mentioned)
         },
         read(room, seq) {
           const summary = roomsByName.get(room)
           if (!summary) return
           summary.lastReadSeq = Math.max(summary.lastReadSeq ?? 0, seq)
-          if (summary.lastReadSeq >= summary.lastSeq) summary.unread = 0
+          if (summary.lastReadSeq >= summary.lastSeq) Object.assign(summary, { unread: 0, mentions: 0 })
         },
         members(room, list) {
           membersByRoom.set(room, list)
@@ -356,8 +362,9 @@ export const useChatStore = defineStore('chat', () => {
             insertStored(list, message, live)
             unsent.delete(message.clientId)
             // history is at or below the count's last seq already: only what is new counts
-            countUnread(room, message.seq, message.author.id)
-            if (live && mentions(message, me.value)) notifyMention(message)
+            const mentioned = mentions(message, me.value)
+            countUnread(room, message.seq, message.author.id, mentioned)
+            if (live && mentioned) notifyMention(message)
           }
           persistUnsent()
           markSeen(room)
