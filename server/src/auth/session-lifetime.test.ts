@@ -14,16 +14,17 @@ describe.each(backends)('session lifetime on $name', (backend) => {
     app.app.inject({ method: 'GET', url: ME, headers: bearer(token) })
 
   it('ends a session left idle, and slides the idle timeout on use', async () => {
-    t = await startTestApp(backend, { SESSION_IDLE_TIMEOUT: '0.6', SESSION_ABSOLUTE_TIMEOUT: '60' })
+    t = await startTestApp(backend, { SESSION_IDLE_TIMEOUT: '1.5', SESSION_ABSOLUTE_TIMEOUT: '60' })
     const used = await loginAsAdmin(t)
     const idle = await loginAsAdmin(t)
-    // `used` is touched every 300 ms, well inside its 600 ms idle timeout
+    // `used` is touched every 500 ms, leaving a request a second before its 1.5 s idle timeout even on a
+    // loaded machine; `idle`, untouched for 2 s or more, has run out
     for (let i = 0; i < 4; i++) {
-      await sleep(300)
+      await sleep(500)
       expect((await me(t, used)).statusCode).toBe(200)
     }
     expect((await me(t, idle)).statusCode).toBe(401)
-    await sleep(900)
+    await sleep(2_000)
     expect((await me(t, used)).statusCode).toBe(401)
   })
 

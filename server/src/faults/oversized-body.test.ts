@@ -1,17 +1,22 @@
 import { connect } from 'node:net'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { spawnServer, type ServerProcess } from '../test/server-process.ts'
 
 // The embedded server as `npm start` runs it, in a process of its own, so the client's timing is real.
 describe('a request body over the limit', () => {
   let server: ServerProcess | undefined
-  afterEach(() => server?.stop())
+  let url: string
+  // the start (tsx, PGlite's migrations) is a hook's, with its longer timeout: on a busy machine it alone
+  // has taken most of a test's 30 s
+  beforeAll(async () => {
+    server = spawnServer({ PGLITE_DATA_DIR: 'memory://', API_MODE: 'dev' })
+    url = await server.ready()
+  })
+  afterAll(() => server?.stop())
 
   // A client still uploading when the 413 goes out must be able to read it: Node's fetch (undici) used to
   // lose it to the connection reset (EPIPE) that closing with the body unread causes, while curl got it.
   it('lets a fetch client that is still sending read its 413, and stops reading after 64 MiB', async () => {
-    server = spawnServer({ PGLITE_DATA_DIR: 'memory://', API_MODE: 'dev' })
-    const url = await server.ready()
     const total = 3 * 1024 * 1024
     const chunk = new Uint8Array(64 * 1024).fill(0x20)
     let sent = 0
