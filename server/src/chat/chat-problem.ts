@@ -11,3 +11,13 @@ export class ChatProblem extends Error {
     super(message)
   }
 }
+
+/**
+ * A send or a change to a message that was stored (a send also acknowledged), but whose announcement to
+ * the room failed: the client is told it is safe, so it does not do it again.
+ */
+export class AnnouncementFailed extends Error {
+  constructor(cause: unknown) {
+    super('stored, but the announcement failed', { cause })
+  }
+}
