@@ -147,8 +147,11 @@ const MODERATES = (room: string, user: RawBuilder<unknown> | string) =>
       and rm.role in ('owner', 'moderator'))
     or exists (select 1 from users a where a.id = ${user} and a.is_admin))`
 /** Whether a text's `@room` counts: said by the room's owners or moderators or the instance admin. */
-const MENTIONS_ROOM = (body: RawBuilder<unknown> | string, room: string, author: RawBuilder<unknown> | string) =>
-  sql`((${body})::text ~ '(^|[^[:alnum:]_])@room([^[:alnum:]_]|$)' and ${MODERATES(room, author)})`
+const MENTIONS_ROOM = (
+  body: RawBuilder<unknown> | string,
+  room: string,
+  author: RawBuilder<unknown> | string,
+) => sql`((${body})::text ~ '(^|[^[:alnum:]_])@room([^[:alnum:]_]|$)' and ${MODERATES(room, author)})`
 /**
  * Who a text may mention by `@name`: the room's members, and the users the client named (`hints`, a json
  * array of ids; a member list may not hold everyone who reads a public room); rows of `id, display_name`.
@@ -531,7 +534,13 @@ export class ChatRepository {
     }
     const [message] = await this.messagesBySeq(room, [seq])
     const change = kind === 'edit' ? 'edited' : kind === 'delete' ? 'deleted' : 'reactions'
-    const update: MessageUpdate = { room: room.name, seq: Number(row.event_seq), change, by: user, message: message! }
+    const update: MessageUpdate = {
+      room: room.name,
+      seq: Number(row.event_seq),
+      change,
+      by: user,
+      message: message!,
+    }
     const added = json(row.mentions_added)
     if (added && added.users.length > 0) update.mentionsAdded = added.users
     if (added?.room) update.mentionsRoomAdded = true

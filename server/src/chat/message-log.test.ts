@@ -1,4 +1,4 @@
-import { HISTORY_PAGE_MAX, type ChatUser } from '@chat/contract'
+import { HISTORY_PAGE_MAX, MEMBER_MATCHES_MAX, type ChatUser } from '@chat/contract'
 import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs } from 'kysely'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -92,8 +92,9 @@ describe.each(databases)('the message log on $name', ({ open }) => {
 
   /** The user's count of unread mentions in the room, as their room list says it. */
   const mentionCount = async (room: Room, userId: string) =>
-    (await new RoomRepository(db).roomList(userId, false)).find((listing) => listing.record.name === room.name)
-      ?.mentions
+    (await new RoomRepository(db).roomList(userId, false)).find(
+      (listing) => listing.record.name === room.name,
+    )?.mentions
 
   /** `count` messages, as a room that has lived long (in chunks: each statement well within the timeout). */
   async function fill(room: Room, count: number): Promise<void> {
@@ -314,10 +315,37 @@ describe.each(databases)('the message log on $name', ({ open }) => {
     const kept = await repository.editMessage(room, message.seq, ada(), 'ask @root, please')
     expect(!kept.refused && kept.update?.message.mentions).toEqual([root().id])
     // a refused edit changes no mention
-    expect(await repository.editMessage(room, message.seq, bob(), 'hi @bob')).toEqual({ refused: 'forbidden' })
+    expect(await repository.editMessage(room, message.seq, bob(), 'hi @bob')).toEqual({
+      refused: 'forbidden',
+    })
     const { rows } = await sql<{ user_id: string }>`select user_id::text from message_mentions
       where room_id = ${room.id} and seq = ${message.seq}`.execute(db)
     expect(rows).toEqual([{ user_id: root().id }])
+  })
+
+  it('answers members by the start of their name, any case, at most MEMBER_MATCHES_MAX, however many match', async () => {
+    const room = await newRoom()
+    const members = new RoomRepository(db)
+    const userRepository = new UserRepository(db)
+    const tag = crypto.randomUUID().slice(0, 6)
+    for (let i = 0; i < MEMBER_MATCHES_MAX + 5; i++) {
+      const user = (await userRepository.insert({
+        email: `many-${tag}-${i}@example.com`,
+        displayName: `Many_${tag} ${String(i).padStart(2, '0')}`,
+        passwordHash: 'x',
+      }))!
+      await members.addMember(room.id, user.id)
+    }
+    const many = await members.members(room.id, `many_${tag}`)
+    expect(many.map((member) => member.user.name)).toEqual(
+      Array.from({ length: MEMBER_MATCHES_MAX }, (_, i) => `Many_${tag} ${String(i).padStart(2, '0')}`),
+    )
+    expect((await members.members(room.id, 'BO')).map((member) => member.user.id)).toEqual([bob().id])
+    // LIKE's wildcards are taken as the characters they are
+    expect(await members.members(room.id, '%')).toEqual([])
+    expect(await members.members(room.id, `Many%${tag}`)).toEqual([])
+    // without a query: everyone, in the order they joined (room settings)
+    expect(await members.members(room.id)).toHaveLength(3 + MEMBER_MATCHES_MAX + 5)
   })
 
   it('pages both ways through a room of 10,000 messages: every message once, in order', async () => {
