@@ -5,7 +5,7 @@ export class ChatProblem extends Error {
   constructor(
     readonly code: ChatErrorCode,
     message: string,
-    /** the `clientId` of the `send` refused, so the client can drop it rather than send it again */
+    /** the `clientId` of the `send` (or the `ref` of the change) refused, so the client need not try again */
     readonly ref?: string,
   ) {
     super(message)
