@@ -300,4 +300,76 @@ describe('chat store', () => {
       vi.useRealTimers()
     }
   })
+  it('notifies a mention an edit adds, and counts it in a room not shown as a mention, not an unread message', () => {
+    // a hidden tab that may notify: what the page shows is recorded
+    const notified: string[] = []
+    vi.stubGlobal('document', { hidden: true })
+    vi.stubGlobal('localStorage', new MemoryStorage())
+    vi.stubGlobal(
+      'Notification',
+      class {
+        static permission = 'granted'
+        constructor(title: string) {
+          notified.push(title)
+        }
+      },
+    )
+    const chat = started()
+    FakeWebSocket.last.receive({
+      type: 'room_updated',
+      summary: {
+        room: 'general',
+        kind: 'public',
+        title: 'general',
+        topic: '',
+        archived: false,
+        lastSeq: 1,
+        role: 'member',
+        lastReadSeq: 0,
+        unread: 1,
+        mentions: 0,
+      },
+    })
+    chat.open('random')
+    const message = {
+      room: 'general',
+      seq: 1,
+      id: '1',
+      clientId: 'b1',
+      text: 'hi @Alice',
+      at: new Date().toISOString(),
+      author: bob,
+    }
+    const edit = {
+      room: 'general',
+      change: 'edited',
+      by: bob,
+      message: { ...message, mentions: [alice.id] },
+    } as const
+    const general = () => chat.channels.find((room) => room.room === 'general')!
+    // read back in a page: no news, nothing counted
+    FakeWebSocket.last.receive({
+      type: 'history',
+      room: 'general',
+      messages: [message],
+      done: true,
+      hasOlder: false,
+      updates: [{ ...edit, seq: 2 }],
+    })
+    expect([general().unread, general().mentions]).toEqual([1, 0])
+    // live, naming the reader as newly mentioned
+    expect(notified).toEqual([])
+    FakeWebSocket.last.receive({ type: 'message_updated', ...edit, seq: 3, mentionsAdded: [alice.id] })
+    expect([general().unread, general().mentions]).toEqual([1, 1])
+    expect(notified).toEqual(['Bob mentioned you in #general'])
+    // from a room not joined: the server's activity for such an edit
+    FakeWebSocket.last.receive({
+      type: 'activity',
+      room: 'general',
+      seq: 4,
+      mentioned: true,
+      change: 'edited',
+    })
+    expect([general().unread, general().mentions]).toEqual([1, 2])
+  })
 })
