@@ -10,11 +10,11 @@ import {
 } from '@chat/contract'
 import { startMailCatcher, type MailCatcher } from '@chat/server/testing'
 import { Secret, TOTP } from 'otpauth'
-import type { Browser, Page } from 'playwright-core'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { descriptionOf, launchChromium, seriousViolations } from './browser'
-import { connected, contextsOf, logIn as logInAs, registerAccount, type Account } from './chat-page'
-import { startServer, type TestServer } from './test-server'
+import type { Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { descriptionOf, seriousViolations } from './browser'
+import { browserSuite } from './browser-suite'
+import { connected, logIn as logInAs, registerAccount, type Account } from './chat-page'
 
 const via = process.env.E2E_STACK === '1' ? ', through nginx' : ''
 /** where the server's mailed links point; the test opens their path on the server under test */
@@ -26,28 +26,17 @@ const totpCode = (secret: string, steps = 0) =>
   new TOTP({ secret: Secret.fromBase32(secret) }).generate({ timestamp: Date.now() + steps * STEP_MS })
 
 describe(`accounts in Chromium${via}: mailed links, settings, two-step login, the admin console`, () => {
-  let server: TestServer
   let mail: MailCatcher
-  let browser: Browser
-  let base: string
-
+  // before the suite's own hooks, so the server starts with the catcher's address and stops before it
   beforeAll(async () => {
     mail = await startMailCatcher()
-    server = await startServer({ SMTP_URL: mail.url, PUBLIC_URL, MAIL_FROM: 'chat@example.org' })
-    base = server.url
-    browser = await launchChromium(server.trustedSpki)
   })
-  afterAll(async () => {
-    await browser?.close()
-    await server?.stop()
-    await mail?.close()
-  })
-
-  const contexts = contextsOf(() => browser)
-  afterEach(() => contexts.closeAll())
-  const { newPage } = contexts
-  const register = () => registerAccount(base, { mail })
-  const logIn = (page: Page, account: { email: string; password: string }) => logInAs(page, base, account)
+  afterAll(() => mail?.close())
+  const suite = browserSuite(() => ({ SMTP_URL: mail.url, PUBLIC_URL, MAIL_FROM: 'chat@example.org' }))
+  const { newPage } = suite.contexts
+  const register = () => registerAccount(suite.base, { mail })
+  const logIn = (page: Page, account: { email: string; password: string }) =>
+    logInAs(page, suite.base, account)
 
   /** the link in the newest mail to `to` whose subject matches, opened on the server under test */
   async function openMailedLink(page: Page, to: string, subject: RegExp, path: string) {
@@ -55,7 +44,7 @@ describe(`accounts in Chromium${via}: mailed links, settings, two-step login, th
     const link = text.match(new RegExp(`${PUBLIC_URL}${path}#token=[\\w-]+`))?.[0]
     expect(link, text).toBeDefined()
     const { pathname, hash } = new URL(link!)
-    await page.goto(`${base}${pathname}${hash}`)
+    await page.goto(`${suite.base}${pathname}${hash}`)
   }
 
   async function openSettings(page: Page) {
@@ -72,7 +61,7 @@ describe(`accounts in Chromium${via}: mailed links, settings, two-step login, th
     const id = crypto.randomUUID().slice(0, 8)
     const email = `new-${id}@example.com`
     const page = await newPage()
-    await page.goto(`${base}/app/register`)
+    await page.goto(`${suite.base}/app/register`)
     await page.getByLabel('Your name').fill(`Newcomer ${id}`)
     await page.getByLabel('Email').fill(email)
     await page.getByLabel('Password').fill('a-good-password')
@@ -89,7 +78,7 @@ describe(`accounts in Chromium${via}: mailed links, settings, two-step login, th
     await mail.next(email, /^Confirm your email address/)
     await openMailedLink(page, email, /^Confirm your email address/, '/app/verify-email')
     await page.getByText('Your email address is confirmed. You are logged in.').waitFor()
-    await page.waitForURL(`${base}/app/verify-email`)
+    await page.waitForURL(`${suite.base}/app/verify-email`)
     expect(await seriousViolations(page)).toEqual([])
     await page.getByRole('link', { name: 'Go to the chat' }).click()
     await connected(page).waitFor({ timeout: 10_000 })
@@ -115,7 +104,7 @@ describe(`accounts in Chromium${via}: mailed links, settings, two-step login, th
     const [chatPage, page] = [await newPage(), await newPage()]
     await logIn(chatPage, account)
 
-    await page.goto(`${base}/app/login`)
+    await page.goto(`${suite.base}/app/login`)
     await page.getByRole('link', { name: 'Forgot password?' }).click()
     await page.getByRole('heading', { name: 'Forgot password' }).waitFor()
     await page.getByRole('button', { name: 'Send the link' }).click()
@@ -128,7 +117,7 @@ describe(`accounts in Chromium${via}: mailed links, settings, two-step login, th
     await openMailedLink(page, account.email, /reset/i, '/app/reset-password')
     await page.getByRole('heading', { name: 'Set a new password' }).waitFor()
     // the token leaves the address bar (and so the history) at once
-    await page.waitForURL(`${base}/app/reset-password`)
+    await page.waitForURL(`${suite.base}/app/reset-password`)
     expect(await seriousViolations(page)).toEqual([])
     await page.getByLabel('New password').fill('a brand new passphrase')
     await page.getByRole('button', { name: 'Set the password' }).click()
@@ -182,7 +171,8 @@ describe(`accounts in Chromium${via}: mailed links, settings, two-step login, th
       .waitFor()
     await expect.poll(() => sessionsList(page).getByRole('listitem').count()).toBe(1)
     // every other page is logged out, by the end button or by the password change
-    for (const ended of [other, another]) await ended.waitForURL(`${base}/app/login`, { timeout: 5_000 })
+    for (const ended of [other, another])
+      await ended.waitForURL(`${suite.base}/app/login`, { timeout: 5_000 })
 
     await page.getByLabel('Password to delete the account').fill('another good passphrase')
     await page.getByRole('button', { name: 'Delete my account' }).click()
@@ -193,7 +183,7 @@ describe(`accounts in Chromium${via}: mailed links, settings, two-step login, th
     await dialog.waitFor({ state: 'hidden' })
     await page.getByRole('button', { name: 'Delete my account' }).click()
     await dialog.getByRole('button', { name: 'Delete it' }).click()
-    await page.waitForURL(`${base}/app/login`)
+    await page.waitForURL(`${suite.base}/app/login`)
     await page.getByText(ACCOUNT_DELETED).waitFor()
     await page.getByLabel('Email').fill(account.email)
     await page.getByLabel('Password').fill('another good passphrase')
@@ -242,7 +232,7 @@ describe(`accounts in Chromium${via}: mailed links, settings, two-step login, th
 
     // logging in now takes a code after the password
     const second = await newPage()
-    await second.goto(`${base}/app/login`)
+    await second.goto(`${suite.base}/app/login`)
     await second.getByLabel('Email').fill(account.email)
     await second.getByLabel('Password').fill(account.password)
     await second.getByRole('button', { name: 'Log in' }).click()
@@ -262,7 +252,7 @@ describe(`accounts in Chromium${via}: mailed links, settings, two-step login, th
 
     // or a recovery code, when the phone is not at hand
     const third = await newPage()
-    await third.goto(`${base}/app/login`)
+    await third.goto(`${suite.base}/app/login`)
     await third.getByLabel('Email').fill(account.email)
     await third.getByLabel('Password').fill(account.password)
     await third.getByRole('button', { name: 'Log in' }).click()
@@ -296,17 +286,19 @@ describe(`accounts in Chromium${via}: mailed links, settings, two-step login, th
     const prefix = `paged-${crypto.randomUUID().slice(0, 6)}`
     const many: Account[] = []
     for (let i = 0; i < 26; i++)
-      many.push(await registerAccount(base, { localPart: `${prefix}-${String(i).padStart(2, '0')}`, mail }))
+      many.push(
+        await registerAccount(suite.base, { localPart: `${prefix}-${String(i).padStart(2, '0')}`, mail }),
+      )
     const target = many[0]!
     const [page, targetPage] = [await newPage(), await newPage()]
     await logIn(targetPage, target)
     // a user has no way in: no link, and the address leads back to the chat
     await targetPage.getByRole('link', { name: 'Settings' }).waitFor()
     expect(await targetPage.getByRole('link', { name: 'Admin console' }).count()).toBe(0)
-    await targetPage.goto(`${base}/app/admin`)
-    await targetPage.waitForURL(`${base}/app/`)
+    await targetPage.goto(`${suite.base}/app/admin`)
+    await targetPage.waitForURL(`${suite.base}/app/`)
 
-    await logIn(page, server.admin)
+    await logIn(page, suite.server.admin)
     await page.getByRole('link', { name: 'Admin console' }).click()
     await page.getByRole('heading', { name: 'Admin console' }).waitFor()
     await page.getByLabel('Search by email').fill(prefix)
@@ -331,7 +323,7 @@ describe(`accounts in Chromium${via}: mailed links, settings, two-step login, th
     await dialog.getByRole('button', { name: 'Disable' }).click()
     await expect.poll(() => row.getByRole('cell').first().textContent()).toContain('disabled')
     // disabling ended their session
-    await targetPage.waitForURL(`${base}/app/login`, { timeout: 5_000 })
+    await targetPage.waitForURL(`${suite.base}/app/login`, { timeout: 5_000 })
     await row.getByRole('button', { name: `Enable: ${target.email}` }).waitFor()
 
     // each action asks first, then the row shows the new state

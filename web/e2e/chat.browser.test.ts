@@ -1,17 +1,10 @@
 import { mkdirSync } from 'node:fs'
-import type { Browser, Page } from 'playwright-core'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import type { Page } from 'playwright-core'
+import { describe, expect, it } from 'vitest'
 import { openSocket } from '../../server/src/test/ws-client.ts'
-import { descriptionOf, launchChromium } from './browser'
-import {
-  contextsOf,
-  logIn as logInAs,
-  messageItem,
-  messagesOf,
-  registerAccount,
-  sendMessage,
-} from './chat-page'
-import { startServer, type TestServer } from './test-server'
+import { descriptionOf } from './browser'
+import { browserSuite } from './browser-suite'
+import { logIn as logInAs, messageItem, messagesOf, registerAccount, sendMessage } from './chat-page'
 
 const artifacts = new URL('../../test-artifacts/', import.meta.url)
 mkdirSync(artifacts, { recursive: true })
@@ -20,45 +13,31 @@ const screenshot = (page: Page, name: string) =>
   page.screenshot({ path: new URL(`${via}${name}.png`, artifacts).pathname })
 
 describe(`the SPA in Chromium${via ? ', through nginx' : ''}`, () => {
-  let server: TestServer
-  let browser: Browser
-  let base: string
-
-  beforeAll(async () => {
-    // a sender fast enough to fill a room in the test's setup; no test here is about the rate limit
-    server = await startServer({ WS_SESSION_CHECK_INTERVAL: '0.5', WS_MESSAGES_PER_SECOND: '100' })
-    base = server.url
-    browser = await launchChromium(server.trustedSpki)
-  })
-  afterAll(async () => {
-    await browser?.close()
-    await server?.stop()
-  })
-
-  const register = () => registerAccount(base)
-  const contexts = contextsOf(() => browser)
-  afterEach(() => contexts.closeAll())
-  const { newContext, newPage } = contexts
-  const logIn = (page: Page, account: { email: string; password: string }) => logInAs(page, base, account)
+  // a sender fast enough to fill a room in the test's setup; no test here is about the rate limit
+  const suite = browserSuite({ WS_SESSION_CHECK_INTERVAL: '0.5', WS_MESSAGES_PER_SECOND: '100' })
+  const { newContext, newPage } = suite.contexts
+  const register = () => registerAccount(suite.base)
+  const logIn = (page: Page, account: { email: string; password: string }) =>
+    logInAs(page, suite.base, account)
   const messages = messagesOf
 
   it('says "Wrong email or password" for a wrong password, and keeps the form', async () => {
     const page = await newPage()
     const account = await register()
-    await page.goto(`${base}/app/login`)
+    await page.goto(`${suite.base}/app/login`)
     await page.getByLabel('Email').waitFor()
     await screenshot(page, 'login')
     await page.getByLabel('Email').fill(account.email)
     await page.getByLabel('Password').fill('not-the-password')
     await page.getByRole('button', { name: 'Log in' }).click()
     await expect(page.getByRole('alert').textContent()).resolves.toBe('Wrong email or password')
-    expect(page.url()).toBe(`${base}/app/login`)
+    expect(page.url()).toBe(`${suite.base}/app/login`)
     await screenshot(page, 'login-error')
   })
 
   it('shows field errors under their fields, checked before sending and as the server sends them', async () => {
     const page = await newPage()
-    await page.goto(`${base}/app/login`)
+    await page.goto(`${suite.base}/app/login`)
     await page.getByLabel('Email').fill('not-an-email')
     await page.getByLabel('Password').fill('abc')
     await page.getByRole('button', { name: 'Log in' }).click()
@@ -93,7 +72,7 @@ describe(`the SPA in Chromium${via ? ', through nginx' : ''}`, () => {
 
     await alicePage.reload()
     await alicePage.getByRole('status').filter({ hasText: 'Connected' }).waitFor()
-    expect(alicePage.url()).toBe(`${base}/app/`)
+    expect(alicePage.url()).toBe(`${suite.base}/app/`)
     await messages(alicePage).filter({ hasText: 'Hi Alice' }).waitFor()
     // the session cookie is HttpOnly: page script cannot read it
     expect(await alicePage.evaluate(() => document.cookie)).toBe('')
@@ -103,7 +82,7 @@ describe(`the SPA in Chromium${via ? ', through nginx' : ''}`, () => {
     const { token, ...account } = await register()
     // 70 messages, more than the 50 a join shows, sent over the chat protocol with the account's token
     const room = `older-${crypto.randomUUID().slice(0, 8)}`
-    const socket = await openSocket(`${base.replace('http', 'ws')}/ws`, ['chat.v1', `bearer.${token}`])
+    const socket = await openSocket(`${suite.base.replace('http', 'ws')}/ws`, ['chat.v1', `bearer.${token}`])
     const say = (message: unknown) => socket.socket.send(JSON.stringify(message))
     say({ type: 'create_room', room })
     await socket.nextOfType('room_created')
@@ -155,11 +134,11 @@ describe(`the SPA in Chromium${via ? ', through nginx' : ''}`, () => {
     const context = await newContext()
     const [first, second] = [await context.newPage(), await context.newPage()]
     await logIn(first, account)
-    await second.goto(`${base}/app/`)
+    await second.goto(`${suite.base}/app/`)
     await second.getByRole('status').filter({ hasText: 'Connected' }).waitFor()
     const started = Date.now()
     await first.getByRole('button', { name: 'Log out' }).click()
-    await second.waitForURL(`${base}/app/login`, { timeout: 2_000 })
+    await second.waitForURL(`${suite.base}/app/login`, { timeout: 2_000 })
     expect(Date.now() - started).toBeLessThan(2_000)
     await second
       .getByText(/logged out|session/i)
@@ -175,7 +154,7 @@ describe(`the SPA in Chromium${via ? ', through nginx' : ''}`, () => {
     await sendMessage(alicePage, 'before restart')
     await messages(bobPage).filter({ hasText: 'before restart' }).waitFor()
 
-    const restarted = server.restart(1_500)
+    const restarted = suite.server.restart(1_500)
     await alicePage.getByRole('status').filter({ hasText: 'reconnecting' }).waitFor({ timeout: 5_000 })
     await sendMessage(alicePage, 'while the server was down')
     await restarted

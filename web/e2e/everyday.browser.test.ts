@@ -1,11 +1,11 @@
 import type { ChatMessage } from '@chat/contract'
-import type { Browser, Page, Response } from 'playwright-core'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { descriptionOf, launchChromium, seriousViolations } from './browser'
+import type { Page, Response } from 'playwright-core'
+import { describe, expect, it } from 'vitest'
+import { descriptionOf, seriousViolations } from './browser'
+import { browserSuite } from './browser-suite'
 import {
   composer,
   connected,
-  contextsOf,
   logIn as logInAs,
   messageItem,
   messagesOf,
@@ -14,7 +14,6 @@ import {
 } from './chat-page'
 import { fakeChatServer, pastMessages } from './fake-chat-server'
 import { floodLiveMessages, watchLiveMessages } from './message-flood'
-import { startServer, type TestServer } from './test-server'
 
 const via = process.env.E2E_STACK === '1' ? ', through nginx' : ''
 /** the server's rate for these tests: low, so that 40 quick messages run into it within seconds */
@@ -29,25 +28,11 @@ const noonUtc = (daysAgo: number, minute = 0) => {
 }
 
 describe(`the SPA as people use it, in Chromium${via}`, () => {
-  let server: TestServer
-  let browser: Browser
-  let base: string
-
-  beforeAll(async () => {
-    server = await startServer({ WS_MESSAGES_PER_SECOND: String(MESSAGES_PER_SECOND) })
-    base = server.url
-    browser = await launchChromium(server.trustedSpki)
-  })
-  afterAll(async () => {
-    await browser?.close()
-    await server?.stop()
-  })
-
-  const contexts = contextsOf(() => browser)
-  afterEach(() => contexts.closeAll())
-  const { newPage } = contexts
-  const register = () => registerAccount(base)
-  const logIn = (page: Page, account: { email: string; password: string }) => logInAs(page, base, account)
+  const suite = browserSuite({ WS_MESSAGES_PER_SECOND: String(MESSAGES_PER_SECOND) })
+  const { newPage } = suite.contexts
+  const register = () => registerAccount(suite.base)
+  const logIn = (page: Page, account: { email: string; password: string }) =>
+    logInAs(page, suite.base, account)
   /** the chat frames of a given type the page sends */
   const framesSent = (page: Page, type: string) => {
     const frames: Record<string, unknown>[] = []
@@ -66,15 +51,15 @@ describe(`the SPA as people use it, in Chromium${via}`, () => {
     await logIn(alicePage, alice)
     await logIn(bobPage, bob)
     // while the server is away, the session ends (expired, revoked, or a store that forgot it on restart)
-    const restarted = server.restart(1_500)
+    const restarted = suite.server.restart(1_500)
     await alicePage.getByRole('status').filter({ hasText: 'reconnecting' }).waitFor({ timeout: 5_000 })
-    await server.forgetSessions()
+    await suite.server.forgetSessions()
     await sendMessage(alicePage, 'written while the session was lost')
     await messagesOf(alicePage).filter({ hasText: 'written while the session was lost' }).waitFor()
     await restarted
     const back = Date.now()
     // the next reconnect (backoff: at most 5 s) is refused, GET /me says 401: the login page, at once
-    await alicePage.waitForURL(`${base}/app/login`, { timeout: 12_000 })
+    await alicePage.waitForURL(`${suite.base}/app/login`, { timeout: 12_000 })
     expect(Date.now() - back).toBeLessThan(10_000)
     await alicePage.getByText('Your session has ended. Please log in again.').waitFor()
 
@@ -137,11 +122,11 @@ describe(`the SPA as people use it, in Chromium${via}`, () => {
     const room = `made-${crypto.randomUUID().slice(0, 8)}`
     await page.getByLabel('New room').fill(room)
     await page.getByRole('button', { name: 'Create' }).click()
-    await page.waitForURL(`${base}/app/rooms/${room}`)
+    await page.waitForURL(`${suite.base}/app/rooms/${room}`)
     await page.getByRole('heading', { name: `# ${room}` }).waitFor()
     expect(await composer(page).inputValue()).toBe('')
     await page.getByRole('link', { name: '# general' }).click()
-    await page.waitForURL(`${base}/app/`)
+    await page.waitForURL(`${suite.base}/app/`)
     expect(await composer(page).inputValue()).toBe('a draft for general')
 
     const joinsBefore = joins.length
@@ -152,7 +137,7 @@ describe(`the SPA as people use it, in Chromium${via}`, () => {
     // general was joined, the new room once: going back and forth, or clicking the current room, joins nothing
     expect(joins.length - joinsBefore).toBe(0)
 
-    await page.goto(`${base}/app/rooms/${room}`)
+    await page.goto(`${suite.base}/app/rooms/${room}`)
     await connected(page).waitFor()
     await page.getByRole('heading', { name: `# ${room}` }).waitFor()
   })
@@ -189,7 +174,7 @@ describe(`the SPA as people use it, in Chromium${via}`, () => {
     page.on('response', (response) => {
       if (response.url().endsWith('.js')) scripts.push(response)
     })
-    const answer = await page.goto(`${base}/app/login`)
+    const answer = await page.goto(`${suite.base}/app/login`)
     await page.getByLabel('Email').waitFor()
     expect(answer?.headers()['content-security-policy']).toContain("frame-ancestors 'none'")
     expect(answer?.headers()['cache-control']).toBe('no-cache')
@@ -203,12 +188,12 @@ describe(`the SPA as people use it, in Chromium${via}`, () => {
         expect(script.headers()['cache-control']).toBe('public, max-age=31536000, immutable')
     }
     const icon = await page.evaluate(() => document.querySelector('link[rel="icon"]')?.getAttribute('href'))
-    expect((await page.request.get(new URL(icon!, base).href)).status()).toBe(200)
+    expect((await page.request.get(new URL(icon!, suite.base).href)).status()).toBe(200)
   })
 
   it('words the forms for people: what is missing, minutes to wait, and sentences', async () => {
     const page = await newPage()
-    await page.goto(`${base}/app/login`)
+    await page.goto(`${suite.base}/app/login`)
     await page.getByRole('button', { name: 'Log in' }).click()
     expect(await descriptionOf(page, 'Email')).toBe('Enter your email address.')
     expect(await descriptionOf(page, 'Password')).toBe('Enter your password.')
@@ -231,7 +216,7 @@ describe(`the SPA as people use it, in Chromium${via}`, () => {
     const account = await register()
     const chatPage = await newPage()
     await logIn(chatPage, account)
-    await fetch(`${base}/api/v1.0/user/logout-all`, {
+    await fetch(`${suite.base}/api/v1.0/user/logout-all`, {
       method: 'POST',
       headers: { authorization: `Bearer ${account.token}`, 'content-type': 'application/json' },
       body: '{}',
@@ -241,7 +226,7 @@ describe(`the SPA as people use it, in Chromium${via}`, () => {
 
   it('counts characters near the 4,000 limit and says when a paste was cut', async () => {
     const page = await newPage()
-    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base })
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: suite.base })
     await logIn(page, await register())
     await composer(page).fill('x'.repeat(3_990))
     expect(await descriptionOf(page, 'Message')).toBe('10 characters left')
@@ -269,11 +254,11 @@ describe(`the SPA as people use it, in Chromium${via}`, () => {
     await page.getByRole('button', { name: 'Create' }).click()
     await expect.poll(() => descriptionOf(page, 'New room')).toBe('A room named general exists already.')
 
-    await page.goto(`${base}/app/rooms/no-such-room`)
+    await page.goto(`${suite.base}/app/rooms/no-such-room`)
     const notice = page.getByRole('alert').filter({ hasText: 'There is no room named no-such-room' })
     await notice.waitFor()
     // a mistyped address leads to the default room, saying why
-    await page.waitForURL(`${base}/app/`)
+    await page.waitForURL(`${suite.base}/app/`)
     await page.getByRole('button', { name: /^Dismiss: There is no room named no-such-room/ }).click()
     await notice.waitFor({ state: 'detached' })
 
@@ -362,16 +347,16 @@ describe(`the SPA as people use it, in Chromium${via}`, () => {
 
   it('has no serious accessibility violations, announces only new live messages, and puts focus where writing starts', async () => {
     const page = await newPage()
-    await page.goto(`${base}/app/login`)
+    await page.goto(`${suite.base}/app/login`)
     await page.getByLabel('Email').waitFor()
     expect(await seriousViolations(page)).toEqual([])
     for (const path of ['register', 'forgot-password']) {
-      await page.goto(`${base}/app/${path}`)
+      await page.goto(`${suite.base}/app/${path}`)
       await page.getByLabel('Email').waitFor()
       expect(await seriousViolations(page)).toEqual([])
     }
     // opened without the mailed link's token: the page says what it needs
-    await page.goto(`${base}/app/reset-password`)
+    await page.goto(`${suite.base}/app/reset-password`)
     await page.getByText('This page needs the link from the mail.').waitFor()
     expect(await seriousViolations(page)).toEqual([])
 

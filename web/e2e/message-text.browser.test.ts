@@ -1,37 +1,23 @@
-import type { Browser, Page } from 'playwright-core'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { launchChromium, seriousViolations } from './browser'
-import { contextsOf, logIn as logInAs, messagesOf, registerAccount, sendMessage } from './chat-page'
-import { startServer, type TestServer } from './test-server'
+import type { Page } from 'playwright-core'
+import { describe, expect, it } from 'vitest'
+import { seriousViolations } from './browser'
+import { browserSuite } from './browser-suite'
+import { logIn as logInAs, messagesOf, registerAccount, sendMessage } from './chat-page'
 
 const via = process.env.E2E_STACK === '1' ? ', through nginx' : ''
 
 describe(`message text: links, Markdown and mentions, in Chromium${via}`, () => {
-  let server: TestServer
-  let browser: Browser
-  let base: string
-
-  beforeAll(async () => {
-    server = await startServer()
-    base = server.url
-    browser = await launchChromium(server.trustedSpki)
-  })
-  afterAll(async () => {
-    await browser?.close()
-    await server?.stop()
-  })
-
-  const contexts = contextsOf(() => browser)
-  afterEach(() => contexts.closeAll())
+  const suite = browserSuite()
   // The page's Content-Security-Policy would stop inline script on its own: bypassed here, so that what is
   // tested is the rendering itself (the policy is the second line of defence, not the first).
-  const newPage = () => contexts.newPage({ bypassCSP: true })
-  const logIn = (page: Page, account: { email: string; password: string }) => logInAs(page, base, account)
+  const newPage = () => suite.contexts.newPage({ bypassCSP: true })
+  const logIn = (page: Page, account: { email: string; password: string }) =>
+    logInAs(page, suite.base, account)
   /** set by any script of a message that ran */
   const ranScript = (page: Page) => page.evaluate(() => (window as { ranScript?: number }).ranScript)
 
   it('shows links, bold, code, quotes and mentions, and markup or script as text that runs nothing', async () => {
-    const [alice, bob] = [await registerAccount(base), await registerAccount(base)]
+    const [alice, bob] = [await registerAccount(suite.base), await registerAccount(suite.base)]
     const [alicePage, bobPage] = [await newPage(), await newPage()]
     await logIn(alicePage, alice)
     await logIn(bobPage, bob)
@@ -94,7 +80,7 @@ describe(`message text: links, Markdown and mentions, in Chromium${via}`, () => 
   })
 
   it('opens a link in a new tab that cannot reach back to the chat and is not told where it came from', async () => {
-    const [alice, bob] = [await registerAccount(base), await registerAccount(base)]
+    const [alice, bob] = [await registerAccount(suite.base), await registerAccount(suite.base)]
     const [alicePage, bobPage] = [await newPage(), await newPage()]
     await logIn(alicePage, alice)
     await logIn(bobPage, bob)
@@ -124,6 +110,6 @@ describe(`message text: links, Markdown and mentions, in Chromium${via}`, () => 
     })
     expect(referers).toEqual([undefined])
     // the chat stays where it was
-    expect(bobPage.url()).toBe(`${base}/app/`)
+    expect(bobPage.url()).toBe(`${suite.base}/app/`)
   })
 })

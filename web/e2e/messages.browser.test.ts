@@ -1,16 +1,8 @@
 import type { Page } from 'playwright-core'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { openSocket } from '../../server/src/test/ws-client.ts'
-import { launchChromium } from './browser'
-import {
-  composer,
-  contextsOf,
-  logIn as logInAs,
-  registerAccount,
-  sendMessage,
-  type Account,
-} from './chat-page'
-import { startServer, type TestServer } from './test-server'
+import { browserSuite } from './browser-suite'
+import { composer, logIn as logInAs, registerAccount, sendMessage, type Account } from './chat-page'
 
 /**
  * Stands in for the tab being hidden, and records the notifications the page shows: Chromium grants the
@@ -33,26 +25,16 @@ const RECORD_NOTIFICATIONS = () => {
 }
 
 describe('messages in the SPA: replies, reactions, edits, deletions, mentions, jumps', () => {
-  let server: TestServer
-  let base: string
-  let browser: Awaited<ReturnType<typeof launchChromium>>
-
-  beforeAll(async () => {
-    server = await startServer({ WS_MESSAGES_PER_SECOND: '100' })
-    base = server.url
-    browser = await launchChromium(server.trustedSpki)
-  })
-  afterAll(async () => {
-    await browser?.close()
-    await server?.stop()
-  })
-  const contexts = contextsOf(() => browser)
-  afterEach(() => contexts.closeAll())
+  const suite = browserSuite({ WS_MESSAGES_PER_SECOND: '100' })
+  const { contexts } = suite
 
   /** A room made over the chat protocol by `owner`, with `count` numbered messages in it. */
   async function roomWith(owner: Account, count: number): Promise<string> {
     const room = `msgs-${crypto.randomUUID().slice(0, 8)}`
-    const socket = await openSocket(`${base.replace('http', 'ws')}/ws`, ['chat.v1', `bearer.${owner.token}`])
+    const socket = await openSocket(`${suite.base.replace('http', 'ws')}/ws`, [
+      'chat.v1',
+      `bearer.${owner.token}`,
+    ])
     const say = (message: unknown) => socket.socket.send(JSON.stringify(message))
     say({ type: 'create_room', room })
     await socket.nextOfType('room_created')
@@ -71,14 +53,14 @@ describe('messages in the SPA: replies, reactions, edits, deletions, mentions, j
   }
 
   const open = async (page: Page, account: Account, room: string, query = '') => {
-    await logInAs(page, base, account)
-    await page.goto(`${base}/app/rooms/${room}${query}`)
+    await logInAs(page, suite.base, account)
+    await page.goto(`${suite.base}/app/rooms/${room}${query}`)
     await page.getByRole('status').filter({ hasText: 'Connected' }).waitFor({ timeout: 10_000 })
   }
   const article = (page: Page, text: string | RegExp) => page.getByRole('article').filter({ hasText: text })
 
   it('two users: a mention completed and notified while hidden, a reply quoted and followed, a reaction, an edit, a deletion', async () => {
-    const [alice, bob] = [await registerAccount(base), await registerAccount(base)]
+    const [alice, bob] = [await registerAccount(suite.base), await registerAccount(suite.base)]
     const room = await roomWith(alice, 0)
     const alicePage = await contexts.newPage()
     const bobContext = await contexts.newContext()
@@ -156,7 +138,7 @@ describe('messages in the SPA: replies, reactions, edits, deletions, mentions, j
   })
 
   it('jumps to a message by its address, far back in a long room, and comes back to the present', async () => {
-    const owner = await registerAccount(base)
+    const owner = await registerAccount(suite.base)
     const room = await roomWith(owner, 180)
     const page = await contexts.newPage()
     await open(page, owner, room, '?message=20')

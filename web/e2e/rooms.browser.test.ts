@@ -1,40 +1,19 @@
-import type { Browser, Page } from 'playwright-core'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { launchChromium } from './browser'
-import {
-  connected,
-  contextsOf,
-  logIn as logInAs,
-  messageItem,
-  registerAccount,
-  sendMessage,
-} from './chat-page'
-import { startServer, type TestServer } from './test-server'
+import type { Page } from 'playwright-core'
+import { describe, expect, it } from 'vitest'
+import { browserSuite } from './browser-suite'
+import { connected, logIn as logInAs, messageItem, registerAccount, sendMessage } from './chat-page'
 
 const via = process.env.E2E_STACK === '1' ? ', through nginx' : ''
 
 describe(`rooms with members, two users in two browsers${via}`, () => {
-  let server: TestServer
-  let browser: Browser
-  let base: string
-
-  beforeAll(async () => {
-    server = await startServer({ WS_MESSAGES_PER_SECOND: '100' })
-    base = server.url
-    browser = await launchChromium(server.trustedSpki)
-  })
-  afterAll(async () => {
-    await browser?.close()
-    await server?.stop()
-  })
-  const contexts = contextsOf(() => browser)
-  afterEach(() => contexts.closeAll())
+  const suite = browserSuite({ WS_MESSAGES_PER_SECOND: '100' })
+  const { contexts } = suite
 
   /** A new user logged in in a browser of their own. */
   async function person(): Promise<{ page: Page; name: string }> {
-    const account = await registerAccount(base)
+    const account = await registerAccount(suite.base)
     const page = await contexts.newPage()
-    await logInAs(page, base, account)
+    await logInAs(page, suite.base, account)
     return { page, name: account.name }
   }
   const roomLinks = (page: Page) => page.getByRole('list', { name: 'Rooms', exact: true }).getByRole('link')
@@ -84,7 +63,7 @@ describe(`rooms with members, two users in two browsers${via}`, () => {
 
     // the guest neither sees it listed nor opens it by its address
     expect(await roomLinks(guest.page).filter({ hasText: room }).count()).toBe(0)
-    await guest.page.goto(`${base}/app/rooms/${room}`)
+    await guest.page.goto(`${suite.base}/app/rooms/${room}`)
     await connected(guest.page).waitFor()
     await expect
       .poll(() =>
@@ -94,7 +73,7 @@ describe(`rooms with members, two users in two browsers${via}`, () => {
           .count(),
       )
       .toBe(1)
-    await guest.page.waitForURL(`${base}/app/`)
+    await guest.page.waitForURL(`${suite.base}/app/`)
 
     // invited by name from the room's settings
     await owner.page.getByRole('button', { name: 'Room settings' }).click()
@@ -111,7 +90,7 @@ describe(`rooms with members, two users in two browsers${via}`, () => {
     // removed: the room leaves the guest's list and page at once
     await owner.page.getByRole('button', { name: `Remove ${guest.name}` }).click()
     await listed.waitFor({ state: 'detached' })
-    await guest.page.waitForURL(`${base}/app/`)
+    await guest.page.waitForURL(`${suite.base}/app/`)
     expect(await messageItem(guest.page, 'thanks for having me').count()).toBe(0)
   })
 
@@ -127,7 +106,7 @@ describe(`rooms with members, two users in two browsers${via}`, () => {
     await link.click()
     await reader.page.waitForURL(new RegExp(`/app/rooms/${room}$`))
     await roomLinks(reader.page).filter({ hasText: 'general' }).click()
-    await reader.page.waitForURL(`${base}/app/`)
+    await reader.page.waitForURL(`${suite.base}/app/`)
     for (const text of ['first', 'second', `@${reader.name}, a third one`]) {
       await sendMessage(writer.page, text)
       // a mention is marked apart: the item is found by its plain words

@@ -1,32 +1,19 @@
-import type { Browser, Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import pg from 'pg'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { openSocket } from '../../server/src/test/ws-client.ts'
-import { launchChromium } from './browser'
-import { contextsOf, logIn, registerAccount, type Account } from './chat-page'
-import { startServer, type TestServer } from './test-server'
+import { browserSuite } from './browser-suite'
+import { logIn, registerAccount, type Account } from './chat-page'
 
 const via = process.env.E2E_STACK === '1' ? ', through nginx' : ''
 
 describe(`message search in the SPA, in Chromium${via}`, () => {
-  let server: TestServer
-  let browser: Browser
-
-  beforeAll(async () => {
-    server = await startServer()
-    browser = await launchChromium(server.trustedSpki)
-  })
-  afterAll(async () => {
-    await browser?.close()
-    await server?.stop()
-  })
-
-  const contexts = contextsOf(() => browser)
-  afterEach(() => contexts.closeAll())
+  const suite = browserSuite()
+  const { contexts } = suite
 
   /** a room made over the chat protocol, with one message in it; answers the message's seq */
   async function roomWithMessage(account: Account, room: string, text: string): Promise<number> {
-    const socket = await openSocket(`${server.url.replace('http', 'ws')}/ws`, [
+    const socket = await openSocket(`${suite.server.url.replace('http', 'ws')}/ws`, [
       'chat.v1',
       `bearer.${account.token}`,
     ])
@@ -49,7 +36,7 @@ describe(`message search in the SPA, in Chromium${via}`, () => {
    * rooms), so the test writes room_members as that API will.
    */
   async function setMembers(room: string, kind: 'public' | 'private', accounts: Account[]) {
-    const client = new pg.Client({ connectionString: server.databaseUrl })
+    const client = new pg.Client({ connectionString: suite.server.databaseUrl })
     await client.connect()
     try {
       await client.query('update rooms set kind = $2 where name = $1', [room, kind])
@@ -79,7 +66,7 @@ describe(`message search in the SPA, in Chromium${via}`, () => {
   }
 
   it('finds a message of a room the user is in, marks the match, links to it, and hides a private room', async () => {
-    const [alice, bob] = [await registerAccount(server.url), await registerAccount(server.url)]
+    const [alice, bob] = [await registerAccount(suite.server.url), await registerAccount(suite.server.url)]
     const tag = crypto.randomUUID().slice(0, 6)
     const [shared, secret] = [`shared-${tag}`, `secret-${tag}`]
     const word = `zebra${tag}`
@@ -89,7 +76,7 @@ describe(`message search in the SPA, in Chromium${via}`, () => {
     await setMembers(secret, 'private', [bob])
 
     const page = await contexts.newPage()
-    await logIn(page, server.url, alice)
+    await logIn(page, suite.server.url, alice)
     const results = await searchFor(page, word)
     const found = results.getByRole('listitem')
     await expect.poll(() => found.count()).toBe(1)
@@ -115,14 +102,14 @@ describe(`message search in the SPA, in Chromium${via}`, () => {
 
     // bob, a member of both, finds both
     const bobPage = await contexts.newPage()
-    await logIn(bobPage, server.url, bob)
+    await logIn(bobPage, suite.server.url, bob)
     const bobs = await searchFor(bobPage, word)
     await expect.poll(() => bobs.getByRole('listitem').count()).toBe(2)
   })
 
   it('says in words what is wrong with a search', async () => {
     const page = await contexts.newPage()
-    await logIn(page, server.url, await registerAccount(server.url))
+    await logIn(page, suite.server.url, await registerAccount(suite.server.url))
     await searchFor(page, '?!')
     await page.getByRole('alert').filter({ hasText: 'Type a word to search for.' }).waitFor()
   })

@@ -16,7 +16,7 @@ import type { ChatPeer, ChatSession } from './chat-peer.ts'
 import { AnnouncementFailed, ChatProblem } from './chat-problem.ts'
 import type { ChangeOutcome, HistoryPage, Room } from './chat-repository.ts'
 import { summaryOf, type RoomEvent, type RoomEventListener } from './room-directory.ts'
-import type { RoomMember } from './room-feeds.ts'
+import { activityFrame, type RoomMember } from './room-feeds.ts'
 import type { RoomListing } from './room-repository.ts'
 import { mayOpen, mayWrite, type Actor } from './room-rules.ts'
 import { TokenBucket } from './token-bucket.ts'
@@ -145,9 +145,7 @@ export class ChatConnection implements RoomMember, RoomEventListener, ChatSessio
     listing.unread = (listing.unread ?? 0) + 1
     const mentioned = this.mentions(frame)
     if (mentioned) listing.mentions = (listing.mentions ?? 0) + 1
-    this.peer.send(
-      `{"type":"activity","room":${JSON.stringify(room)},"seq":${seq}${mentioned ? ',"mentioned":true' : ''}}`,
-    )
+    this.peer.send(activityFrame(room, seq, mentioned))
   }
 
   /**

@@ -8,7 +8,7 @@ import { LocalBus, type Bus, type BusHandler } from '../bus/bus.ts'
 import { createMetrics, type Metrics } from '../metrics/metrics.ts'
 import { UserRepository, type User } from '../users/user-repository.ts'
 import { ChatRepository, type Room } from './chat-repository.ts'
-import { messageFrame, RoomFeeds, type RoomMember } from './room-feeds.ts'
+import { activityFrame, messageFrame, RoomFeeds, type RoomMember } from './room-feeds.ts'
 import { RoomRepository } from './room-repository.ts'
 import { TokenBucket } from './token-bucket.ts'
 
@@ -147,6 +147,18 @@ describe('RoomFeeds on a LocalBus and a real ChatRepository (PGlite)', () => {
       { channel: `${PREFIX}room:${room.name}`, message: `m ${message.seq}\n${messageFrame(message)}` },
     ])
     expect(JSON.parse(messageFrame(message))).toEqual({ type: 'message', ...message })
+  })
+
+  it('serialises activity as the protocol has it, `mentioned` only when true, each entry anew', () => {
+    expect(activityFrame('general', 7, false)).toBe('{"type":"activity","room":"general","seq":7}')
+    expect(activityFrame('general', 7, true)).toBe(
+      '{"type":"activity","room":"general","seq":7,"mentioned":true}',
+    )
+    expect(activityFrame('general', 7, false)).toBe('{"type":"activity","room":"general","seq":7}')
+    expect(activityFrame('general', 8, false)).toBe('{"type":"activity","room":"general","seq":8}')
+    expect(activityFrame('other', 8, true)).toBe(
+      '{"type":"activity","room":"other","seq":8,"mentioned":true}',
+    )
   })
 
   it('announces a stored batch in one bus message, seqs then frames, and members get each frame in order', async () => {

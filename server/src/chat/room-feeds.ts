@@ -1,4 +1,4 @@
-import { HISTORY_PAGE_MAX, type ChatMessage, type MessageUpdate } from '@chat/contract'
+import { HISTORY_PAGE_MAX, type ChatMessage, type MessageUpdate, type ServerMessage } from '@chat/contract'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Bus } from '../bus/bus.ts'
 import type { Metrics } from '../metrics/metrics.ts'
@@ -16,6 +16,19 @@ export const messageFrame = (message: ChatMessage) => JSON.stringify({ type: 'me
 export const updateFrame = (update: MessageUpdate) => JSON.stringify({ type: 'message_updated', ...update })
 export const entryFrame = (entry: LogEntry) =>
   'message' in entry ? messageFrame(entry.message) : updateFrame(entry.update)
+
+/** the `activity` frames of the last entry one was built for: without and with `mentioned` */
+let lastActivity: { room: string; seq: number; frames: [plain?: string, mentioned?: string] } | undefined
+/**
+ * The one serialisation of `activity` for a stored entry, for each member that lists its room without
+ * having joined it: they are handed the same entry one after another, so the frame is built once per entry
+ * (and per answer to "mentions you?") and reused, as the entry's own frame is.
+ */
+export function activityFrame(room: string, seq: number, mentioned: boolean): string {
+  if (lastActivity?.room !== room || lastActivity.seq !== seq) lastActivity = { room, seq, frames: [] }
+  const activity: ServerMessage = { type: 'activity', room, seq, ...(mentioned && { mentioned }) }
+  return (lastActivity.frames[mentioned ? 1 : 0] ??= JSON.stringify(activity))
+}
 
 // Bus payloads on `<prefix>room:<name>`: "m <seq>…\n<frame>…" messages (one or a stored batch: their seqs
 // space-separated, their frames newline-separated; JSON frames hold no raw newline), "e\n<frame>" an event,
