@@ -153,7 +153,7 @@ describe('messages in the SPA: replies, reactions, edits, deletions, mentions, j
   })
   /** `account` on the chat protocol, in `room` (joining makes a member): to act as someone without a page */
   async function speakerIn(account: Account, room: string) {
-    const socket = await openSocket(`${base.replace('http', 'ws')}/ws`, [
+    const socket = await openSocket(`${suite.base.replace('http', 'ws')}/ws`, [
       'chat.v1',
       `bearer.${account.token}`,
     ])
@@ -166,7 +166,7 @@ describe('messages in the SPA: replies, reactions, edits, deletions, mentions, j
   }
 
   it('the owner reads an edited message’s earlier versions in a dialog; a plain member has no such control', async () => {
-    const [owner, author] = [await registerAccount(base), await registerAccount(base)]
+    const [owner, author] = [await registerAccount(suite.base), await registerAccount(suite.base)]
     const room = await roomWith(owner, 0)
     const { socket, say } = await speakerIn(author, room)
     say({ type: 'send', clientId: 'versions', text: 'first version' })
@@ -207,7 +207,7 @@ describe('messages in the SPA: replies, reactions, edits, deletions, mentions, j
   })
 
   it('completes @name to a member who has never written in the room and is not online', async () => {
-    const [owner, quiet] = [await registerAccount(base), await registerAccount(base)]
+    const [owner, quiet] = [await registerAccount(suite.base), await registerAccount(suite.base)]
     const room = await roomWith(owner, 1)
     const { socket } = await speakerIn(quiet, room)
     socket.socket.close()
