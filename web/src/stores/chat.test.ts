@@ -1,4 +1,4 @@
-import type { ChatMessage, ServerMessage } from '@chat/contract'
+import type { ChatMessage, MessageUpdate, RoomSummary, ServerMessage } from '@chat/contract'
 import { createPinia, setActivePinia } from 'pinia'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { TYPING_EXPIRES_MS } from '@chat/contract'
@@ -48,6 +48,20 @@ class FakeWebSocket {
 
 const alice = { id: '1', name: 'Alice', verified: true }
 const bob = { id: '2', name: 'Bob', verified: true }
+
+/** `general` changed, as the server tells a member: a public room, with what `summary` adds */
+const generalUpdated = (summary: Partial<RoomSummary> = {}): ServerMessage => ({
+  type: 'room_updated',
+  summary: {
+    room: 'general',
+    kind: 'public',
+    title: 'general',
+    topic: '',
+    archived: false,
+    lastSeq: 0,
+    ...summary,
+  },
+})
 
 describe('chat store', () => {
   beforeEach(() => {
@@ -282,17 +296,7 @@ describe('chat store', () => {
       vi.advanceTimersByTime(200)
       expect(asked()).toEqual(['Ca'])
       // a membership change heard: asked again
-      FakeWebSocket.last.receive({
-        type: 'room_updated',
-        summary: {
-          room: 'general',
-          kind: 'public',
-          title: 'general',
-          topic: '',
-          archived: false,
-          lastSeq: 0,
-        },
-      })
+      FakeWebSocket.last.receive(generalUpdated())
       chat.completeMembers('Car')
       vi.advanceTimersByTime(200)
       expect(asked()).toEqual(['Ca', 'Car'])
@@ -300,6 +304,7 @@ describe('chat store', () => {
       vi.useRealTimers()
     }
   })
+
   it('notifies a mention an edit adds, and counts it in a room not shown as a mention, not an unread message', () => {
     // a hidden tab that may notify: what the page shows is recorded
     const notified: string[] = []
@@ -315,21 +320,9 @@ describe('chat store', () => {
       },
     )
     const chat = started()
-    FakeWebSocket.last.receive({
-      type: 'room_updated',
-      summary: {
-        room: 'general',
-        kind: 'public',
-        title: 'general',
-        topic: '',
-        archived: false,
-        lastSeq: 1,
-        role: 'member',
-        lastReadSeq: 0,
-        unread: 1,
-        mentions: 0,
-      },
-    })
+    FakeWebSocket.last.receive(
+      generalUpdated({ lastSeq: 1, role: 'member', lastReadSeq: 0, unread: 1, mentions: 0 }),
+    )
     chat.open('random')
     const message = {
       room: 'general',
@@ -340,12 +333,12 @@ describe('chat store', () => {
       at: new Date().toISOString(),
       author: bob,
     }
-    const edit = {
+    const edit: Omit<MessageUpdate, 'seq'> = {
       room: 'general',
       change: 'edited',
       by: bob,
       message: { ...message, mentions: [alice.id] },
-    } as const
+    }
     const general = () => chat.channels.find((room) => room.room === 'general')!
     // read back in a page: no news, nothing counted
     FakeWebSocket.last.receive({
