@@ -58,6 +58,11 @@ export const ROOM_TOPIC_MAX_CHARS = 250
 export const DIRECT_ROOM_PREFIX = 'dm-'
 /** At most this many users answer one `find_users`. */
 export const FIND_USERS_MAX = 10
+/**
+ * At most this many members answer a `members` request with a `query` (the composer's `@name` completion),
+ * so completing a name in a public room of any size costs one bounded answer (ASVS 5.0 V4.4).
+ */
+export const MEMBER_MATCHES_MAX = 20
 
 /** public: listed to all, anyone may join; private: members only, by invitation; direct: two users. */
 export type RoomKind = 'public' | 'private' | 'direct'
@@ -79,6 +84,15 @@ const Topic = Type.String({
 })
 const MessageText = Type.String({ minLength: 1, maxLength: MESSAGE_MAX_CHARS, pattern: MESSAGE_TEXT_PATTERN })
 const Seq = Type.Integer({ minimum: 1 })
+/** ids of users the text names as `@name` (the composer's picks); the server keeps those it finds */
+const MentionHints = Type.Optional(
+  Type.Array(Type.String({ pattern: '^[0-9]{1,19}$' }), { maxItems: MENTION_HINTS_MAX }),
+)
+/**
+ * The client's own name for a change it asks for (`edit`, `delete`, `react`): an error answering it carries
+ * it back with `stored`, so the client knows whether the change was saved.
+ */
+const ChangeRef = Type.Optional(Type.String({ minLength: 1, maxLength: CLIENT_ID_MAX_CHARS }))
 
 /** What a client sends. */
 export const ClientMessageSchemas = {
@@ -95,7 +109,15 @@ export const ClientMessageSchemas = {
   direct: Type.Object({ type: Type.Literal('direct'), user: UserId }),
   /** this user has seen the room up to `seq` (the newest message is on screen); never moves back */
   read: Type.Object({ type: Type.Literal('read'), room: RoomName, seq: Type.Integer({ minimum: 0 }) }),
-  members: Type.Object({ type: Type.Literal('members'), room: RoomName }),
+  /**
+   * the room's members; with `query`, only those whose display name starts with it (any case), at most
+   * `MEMBER_MATCHES_MAX`: what `@name` completion offers
+   */
+  members: Type.Object({
+    type: Type.Literal('members'),
+    room: RoomName,
+    query: Type.Optional(Type.String({ maxLength: 64 })),
+  }),
   invite: Type.Object({ type: Type.Literal('invite'), room: RoomName, user: UserId }),
   remove_member: Type.Object({ type: Type.Literal('remove_member'), room: RoomName, user: UserId }),
   set_role: Type.Object({ type: Type.Literal('set_role'), room: RoomName, user: UserId, role: RoleSchema }),
@@ -128,15 +150,19 @@ export const ClientMessageSchemas = {
     text: MessageText,
     /** the `seq` of the message of this room it answers */
     replyTo: Type.Optional(Seq),
-    /** ids of users the text names as `@name` (the composer's picks); the server keeps those it finds */
-    mentions: Type.Optional(
-      Type.Array(Type.String({ pattern: '^[0-9]{1,19}$' }), { maxItems: MENTION_HINTS_MAX }),
-    ),
+    mentions: MentionHints,
   }),
-  /** the author's new text for their message `seq` */
-  edit: Type.Object({ type: Type.Literal('edit'), room: RoomName, seq: Seq, text: MessageText }),
+  /** the author's new text for their message `seq`; who it mentions is worked out again from it */
+  edit: Type.Object({
+    type: Type.Literal('edit'),
+    room: RoomName,
+    seq: Seq,
+    text: MessageText,
+    mentions: MentionHints,
+    ref: ChangeRef,
+  }),
   /** the author, the room's owners and moderators, and the instance admin delete a message */
-  delete: Type.Object({ type: Type.Literal('delete'), room: RoomName, seq: Seq }),
+  delete: Type.Object({ type: Type.Literal('delete'), room: RoomName, seq: Seq, ref: ChangeRef }),
   /** `on`: add this user's reaction, or take it back */
   react: Type.Object({
     type: Type.Literal('react'),
@@ -144,6 +170,7 @@ export const ClientMessageSchemas = {
     seq: Seq,
     emoji: Type.Enum(REACTIONS),
     on: Type.Boolean(),
+    ref: ChangeRef,
   }),
   /** a message's earlier texts: for the room's owners and moderators and the instance admin */
   edit_history: Type.Object({ type: Type.Literal('edit_history'), room: RoomName, seq: Seq }),
@@ -222,6 +249,13 @@ export interface MessageUpdate {
   /** who made the change (a moderator may delete another's message) */
   by: ChatUser
   message: ChatMessage
+  /**
+   * Only on the live frame of an edit, never on one read back: the users it mentions by name that the
+   * message did not mention before (absent when none, and when it mentions the room before or after)…
+   */
+  mentionsAdded?: string[]
+  /** …and whether it added an `@room` that counts (by an owner or moderator): everyone is newly mentioned */
+  mentionsRoomAdded?: true
 }
 
 /** One earlier text of a message, as a moderator reads it. */
@@ -292,11 +326,16 @@ export type ServerMessage =
   | { type: 'room_updated'; summary: RoomSummary }
   /** the room left this user's list (removed, left): its frames stop */
   | { type: 'room_removed'; room: string }
-  /** a new message in a room of this user's list that this connection has not joined */
-  | { type: 'activity'; room: string; seq: number; mentioned?: true }
+  /**
+   * a new message in a room of this user's list that this connection has not joined; with `change:
+   * 'edited'`, no new message but an edit (event `seq`) that newly mentions this user in a message still
+   * unread to them: count a mention, not an unread message
+   */
+  | { type: 'activity'; room: string; seq: number; mentioned?: true; change?: 'edited' }
   /** this user's read marker moved (on any of their connections) */
   | { type: 'read'; room: string; seq: number }
-  | { type: 'members'; room: string; members: RoomMemberEntry[] }
+  /** `query`: that of the request answered, when it had one (then at most `MEMBER_MATCHES_MAX` members) */
+  | { type: 'members'; room: string; members: RoomMemberEntry[]; query?: string }
   | { type: 'users'; query: string; users: ChatUser[] }
   | { type: 'direct_room'; room: string; user: string }
   /**
@@ -327,8 +366,9 @@ export type ServerMessage =
   | { type: 'presence'; room: string; online: ChatUser[] }
   | { type: 'typing'; room: string; user: ChatUser; typing: boolean }
   /**
-   * `ref`: the `clientId` of the `send` answered, when there is one; `stored` then says whether that
-   * message is stored (true: it is safe, and was acknowledged; false: send it again, same `clientId`).
+   * `ref`: the `clientId` of the `send` answered, or the `ref` of the `edit`, `delete` or `react`, when there
+   * is one; `stored` then says whether that message or change is stored (true: it is safe (a send was
+   * acknowledged), only its announcement failed: do not do it again; false: it was not, see the code).
    */
   | { type: 'error'; code: ChatErrorCode; message: string; ref?: string; stored?: boolean }
 

@@ -151,4 +151,76 @@ describe('messages in the SPA: replies, reactions, edits, deletions, mentions, j
     await page.getByText('numbered 180', { exact: true }).waitFor()
     expect(page.url()).not.toContain('message=')
   })
+  /** `account` on the chat protocol, in `room` (joining makes a member): to act as someone without a page */
+  async function speakerIn(account: Account, room: string) {
+    const socket = await openSocket(`${suite.base.replace('http', 'ws')}/ws`, [
+      'chat.v1',
+      `bearer.${account.token}`,
+    ])
+    socket.socket.send(JSON.stringify({ type: 'join', room }))
+    await socket.nextOfType('joined')
+    return {
+      socket,
+      say: (message: Record<string, unknown>) => socket.socket.send(JSON.stringify({ room, ...message })),
+    }
+  }
+
+  it('the owner reads an edited message’s earlier versions in a dialog; a plain member has no such control', async () => {
+    const [owner, author] = [await registerAccount(suite.base), await registerAccount(suite.base)]
+    const room = await roomWith(owner, 0)
+    const { socket, say } = await speakerIn(author, room)
+    say({ type: 'send', clientId: 'versions', text: 'first version' })
+    await socket.nextOfType('ack')
+    for (const text of ['second version', 'third version']) {
+      say({ type: 'edit', seq: 1, text })
+      await socket.nextOfType(
+        'message_updated',
+        (update: { message: { text: string } }) => update.message.text === text,
+      )
+    }
+    socket.socket.close()
+
+    const ownerPage = await contexts.newPage()
+    await open(ownerPage, owner, room)
+    const history = article(ownerPage, 'third version').getByRole('button', {
+      name: 'Edited: show earlier versions',
+    })
+    await history.click()
+    const dialog = ownerPage.getByRole('dialog', { name: 'Earlier versions' })
+    const versions = dialog.getByRole('list', { name: 'Earlier versions, oldest first' })
+    await versions.waitFor()
+    expect(await versions.getByRole('paragraph').allTextContents()).toEqual([
+      'first version',
+      'second version',
+    ])
+    expect(await versions.getByText(/^Replaced /).count()).toBe(2)
+    await ownerPage.keyboard.press('Escape')
+    await dialog.waitFor({ state: 'hidden' })
+    // focus is back where the dialog was opened from
+    expect(await history.evaluate((button) => button === document.activeElement)).toBe(true)
+
+    // the author is a plain member: the mark, no control (the server would refuse them anyway)
+    const authorPage = await contexts.newPage()
+    await open(authorPage, author, room)
+    await article(authorPage, 'third version').getByText('(edited)').waitFor()
+    expect(await authorPage.getByRole('button', { name: /earlier versions/ }).count()).toBe(0)
+  })
+
+  it('completes @name to a member who has never written in the room and is not online', async () => {
+    const [owner, quiet] = [await registerAccount(suite.base), await registerAccount(suite.base)]
+    const room = await roomWith(owner, 1)
+    const { socket } = await speakerIn(quiet, room)
+    socket.socket.close()
+    const page = await contexts.newPage()
+    await open(page, owner, room)
+    await page.getByText('numbered 1', { exact: true }).waitFor()
+    await expect.poll(() => page.getByRole('list', { name: 'Online' }).getByText(quiet.name).count()).toBe(0)
+
+    await composer(page).fill(`hi @${quiet.name.slice(0, 7)}`)
+    await composer(page).press('End')
+    await composer(page).press('Space')
+    await composer(page).press('Backspace')
+    await page.getByRole('option', { name: quiet.name }).click()
+    await expect.poll(() => composer(page).inputValue()).toBe(`hi @${quiet.name} `)
+  })
 })

@@ -1,4 +1,10 @@
-import { HISTORY_PAGE_MAX, type ChatMessage, type ChatUser } from '@chat/contract'
+import {
+  HISTORY_PAGE_MAX,
+  type ChatMessage,
+  type ChatUser,
+  type MessageUpdate,
+  type Reaction,
+} from '@chat/contract'
 import { pino } from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
 import { LocalBus } from '../bus/bus.ts'
@@ -6,7 +12,16 @@ import { createMetrics } from '../metrics/metrics.ts'
 import { ChatHub } from './chat-hub.ts'
 import type { ChatPeer } from './chat-peer.ts'
 import { ChatConnection } from './chat-protocol-handler.ts'
-import type { ChatStore, HistoryCursor, HistoryPage, LogEntry, NewMessage, Room } from './chat-repository.ts'
+import type {
+  ChangeOutcome,
+  ChatStore,
+  HistoryCursor,
+  HistoryPage,
+  LogEntry,
+  MessageChangeStore,
+  NewMessage,
+  Room,
+} from './chat-repository.ts'
 import { MemoryPresenceStore } from './presence.ts'
 import type { RoomStore } from './room-directory.ts'
 import type { RoomListing } from './room-repository.ts'
@@ -24,8 +39,11 @@ async function waitUntil(what: string, condition: () => boolean, timeoutMs = 2_0
   }
 }
 
-/** The chat's storage in memory: rooms number their messages as PostgreSQL would. */
-class FakeChatStore implements ChatStore {
+/**
+ * The chat's storage in memory: rooms number their messages as PostgreSQL would, and a change to a
+ * message (its author's only, as the repository checks) takes the next number as its event.
+ */
+class FakeChatStore implements ChatStore, MessageChangeStore {
   private readonly rooms = new Map<string, Room>()
   private readonly messages = new Map<string, ChatMessage[]>()
   /** the next call of that name throws, as a database that went away */
@@ -103,6 +121,47 @@ class FakeChatStore implements ChatStore {
     this.messages.get(roomName)!.push(message)
     return message
   }
+  async editMessage(room: Room, seq: number, user: ChatUser, text: string): Promise<ChangeOutcome> {
+    this.call('editMessage')
+    return this.change(room, seq, user, 'edited', (message) => ({
+      ...message,
+      text,
+      editedAt: new Date().toISOString(),
+    }))
+  }
+  async deleteMessage(room: Room, seq: number, user: ChatUser): Promise<ChangeOutcome> {
+    this.call('deleteMessage')
+    return this.change(room, seq, user, 'deleted', (message) => ({ ...message, text: '', deleted: true }))
+  }
+  async react(room: Room, seq: number, user: ChatUser, emoji: Reaction): Promise<ChangeOutcome> {
+    this.call('react')
+    return this.change(room, seq, user, 'reactions', (message) => ({
+      ...message,
+      reactions: [{ emoji, users: [user] }],
+    }))
+  }
+  editHistory(): never {
+    throw new Error('not part of the fake chat store')
+  }
+  private change(
+    room: Room,
+    seq: number,
+    user: ChatUser,
+    change: MessageUpdate['change'],
+    apply: (message: ChatMessage) => ChatMessage,
+  ): ChangeOutcome {
+    const messages = this.messages.get(room.name)!
+    const at = messages.findIndex((message) => message.seq === seq && !message.deleted)
+    if (at === -1) return { refused: 'unknown_message' }
+    // anyone reacts; only the author edits and (no roles here) deletes
+    if (change !== 'reactions' && messages[at]!.author.id !== user.id) return { refused: 'forbidden' }
+    const message = apply(messages[at]!)
+    messages[at] = message
+    return {
+      update: { room: room.name, seq: ++this.rooms.get(room.name)!.lastSeq, change, by: user, message },
+    }
+  }
+
   /** A seq taken and never stored, as when two connections race to store one client id. */
   skipSeq(roomName: string): void {
     this.rooms.get(roomName)!.lastSeq++
@@ -216,7 +275,7 @@ describe('ChatConnection and RoomFeeds on a LocalBus, a fake store and fake peer
     hub = new ChatHub(
       store,
       new FakeRoomStore(store),
-      undefined,
+      store,
       bus,
       new MemoryPresenceStore(),
       PREFIX,
@@ -443,6 +502,78 @@ describe('ChatConnection and RoomFeeds on a LocalBus, a fake store and fake peer
     expect(a.peer.ofType('error')[0]).toMatchObject({ code: 'unavailable', ref: 'kept', stored: true })
     expect(logLines.filter((line) => line.msg === 'chat request failed')).toMatchObject([
       { ref: 'kept', err: { message: 'publish: connection closed' } },
+    ])
+  })
+
+  it('says an edit, deletion or reaction whose announcement failed is saved: its ref, stored: true, no "try again"', async () => {
+    await setUp()
+    const a = await joined(alice)
+    const message = store.store('general', alice, 'mine', 'to be changed')
+    const changes = [
+      { type: 'edit', room: 'general', seq: message.seq, text: 'changed', ref: 'edit-1' },
+      { type: 'react', room: 'general', seq: message.seq, emoji: '🎉', on: true, ref: 'react-1' },
+      { type: 'delete', room: 'general', seq: message.seq, ref: 'delete-1' },
+    ]
+    for (const [index, change] of changes.entries()) {
+      bus.failingChannels.add('room:general')
+      a.say(change)
+      await waitUntil(`error ${index + 1}`, () => a.peer.ofType('error').length === index + 1)
+    }
+    expect(a.peer.ofType('error')).toEqual(
+      changes.map(({ ref }) => ({
+        type: 'error',
+        code: 'unavailable',
+        message: 'Saved; others will see it when they next open the room',
+        ref,
+        stored: true,
+      })),
+    )
+    // each was stored once: its own event, nothing applied twice
+    const changeCalls = new Set(['editMessage', 'react', 'deleteMessage'])
+    expect(store.calls.filter((call) => changeCalls.has(call))).toEqual([
+      'editMessage',
+      'react',
+      'deleteMessage',
+    ])
+    expect(logLines.filter((line) => line.msg === 'chat request failed')).toMatchObject(
+      changes.map(({ ref, type }) => ({ ref, type, err: { message: 'publish: connection closed' } })),
+    )
+
+    // a client of before, naming no ref, is told the same truth in words
+    const other = store.store('general', alice, 'other', 'another')
+    bus.failingChannels.add('room:general')
+    a.say({ type: 'edit', room: 'general', seq: other.seq, text: 'changed too' })
+    await waitUntil('error 4', () => a.peer.ofType('error').length === 4)
+    expect(a.peer.ofType('error')[3]).toEqual({
+      type: 'error',
+      code: 'unavailable',
+      message: 'Saved; others will see it when they next open the room',
+    })
+  })
+
+  it('names a refused change by its ref, with stored: false: refused by right, as invalid, over the rate', async () => {
+    await setUp()
+    const b = await joined(bob, undefined, 2)
+    const message = store.store('general', alice, 'hers', 'not bob’s')
+    b.say({ type: 'edit', room: 'general', seq: message.seq, text: 'bob was here', ref: 'not-mine' })
+    b.say({ type: 'edit', room: 'general', seq: message.seq, text: '', ref: 'empty' })
+    // the join took one of the burst of 4: the fifth frame is over budget
+    b.say({ type: 'react', room: 'general', seq: message.seq, emoji: '👍', on: true, ref: 'fine' })
+    b.say({ type: 'delete', room: 'general', seq: message.seq, ref: 'too-fast' })
+    await waitUntil('errors', () => b.peer.ofType('error').length === 3)
+    await waitUntil('the reaction', () => b.peer.ofType('message_updated').length === 1)
+    expect(
+      b.peer
+        .ofType<{ code: string; ref?: string; stored?: boolean }>('error')
+        .map(({ code, ref, stored }) => ({
+          code,
+          ref,
+          stored,
+        })),
+    ).toEqual([
+      { code: 'rate_limited', ref: 'too-fast', stored: false },
+      { code: 'forbidden', ref: 'not-mine', stored: false },
+      { code: 'invalid_message', ref: 'empty', stored: false },
     ])
   })
 

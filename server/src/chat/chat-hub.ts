@@ -18,6 +18,7 @@ import type {
   NewMessage,
   Room,
 } from './chat-repository.ts'
+import { AnnouncementFailed } from './chat-problem.ts'
 import { GroupCommit } from './group-commit.ts'
 import { LocalPresence, mergeOnline, type PresenceStore } from './presence.ts'
 import { RoomDirectory, type RoomStore } from './room-directory.ts'
@@ -142,10 +143,18 @@ export class ChatHub {
 
   /**
    * An edit, deletion or reaction change: stored with its own `seq` (or refused, saying why), then
-   * announced to the room as messages are, in `seq` order with them.
+   * announced to the room as messages are, in `seq` order with them. Stored but not announced, it throws
+   * `AnnouncementFailed`: the change is safe, and others get it with the room's next announcement (a
+   * gap fill) or when they next join.
    */
-  async edit(room: Room, seq: number, user: ChatUser, text: string): Promise<ChangeOutcome> {
-    return this.announced(await this.changeStore().editMessage(room, seq, user, text))
+  async edit(
+    room: Room,
+    seq: number,
+    user: ChatUser,
+    text: string,
+    mentionHints?: readonly string[],
+  ): Promise<ChangeOutcome> {
+    return this.announced(await this.changeStore().editMessage(room, seq, user, text, mentionHints))
   }
   async delete(room: Room, seq: number, user: ChatUser): Promise<ChangeOutcome> {
     return this.announced(await this.changeStore().deleteMessage(room, seq, user))
@@ -165,7 +174,12 @@ export class ChatHub {
 
   private async announced(outcome: ChangeOutcome): Promise<ChangeOutcome> {
     const update: MessageUpdate | undefined = outcome.refused ? undefined : outcome.update
-    if (update) await this.feeds.publishUpdate(update)
+    if (!update) return outcome
+    try {
+      await this.feeds.publishUpdate(update)
+    } catch (error) {
+      throw new AnnouncementFailed(error)
+    }
     return outcome
   }
 

@@ -5,6 +5,7 @@ import {
   type ChatUser,
   type ClientMessage,
   type ClientMessageType,
+  type MessageUpdate,
   type RoomSummary,
   type ServerMessage,
 } from '@chat/contract'
@@ -12,7 +13,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import { Compile } from 'typebox/compile'
 import type { ChatHub } from './chat-hub.ts'
 import type { ChatPeer, ChatSession } from './chat-peer.ts'
-import { ChatProblem } from './chat-problem.ts'
+import { AnnouncementFailed, ChatProblem } from './chat-problem.ts'
 import type { ChangeOutcome, HistoryPage, Room } from './chat-repository.ts'
 import { summaryOf, type RoomEvent, type RoomEventListener } from './room-directory.ts'
 import { activityFrame, type RoomMember } from './room-feeds.ts'
@@ -38,25 +39,41 @@ export interface ChatConnectionSettings {
   heartbeatMs: number
 }
 
-/** A send that was stored and acknowledged, but whose announcement to the room failed. */
-class AnnouncementFailed extends Error {
-  constructor(cause: unknown) {
-    super('stored, but the announcement failed', { cause })
-  }
+/** The requests whose errors name them by the client's `ref`: changes to a message. */
+const CHANGES = new Set(['edit', 'delete', 'react'])
+
+/**
+ * The client's name for what a frame asks, read only to say which request a refusal is about: a send's
+ * `clientId`, or the `ref` of an edit, deletion or reaction.
+ */
+function refIn(value: unknown): string | undefined {
+  const frame = value as { type?: unknown; clientId?: unknown; ref?: unknown } | null
+  const ref =
+    frame?.type === 'send'
+      ? frame.clientId
+      : typeof frame?.type === 'string' && CHANGES.has(frame.type)
+        ? frame.ref
+        : undefined
+  return typeof ref === 'string' && ref.length > 0 && ref.length <= CLIENT_ID_MAX_CHARS ? ref : undefined
 }
 
-/** The `clientId` of a frame that is a `send`, read only to say which send a refusal is about. */
-function sendClientId(frame: string | Uint8Array): string | undefined {
+/** `refIn` of a raw frame: a refusal before parsing (the rate limit) still names what it refuses. */
+function frameRef(frame: string | Uint8Array): string | undefined {
   if (typeof frame !== 'string') return undefined
   try {
-    const value = JSON.parse(frame) as { type?: unknown; clientId?: unknown } | null
-    const clientId = value?.type === 'send' ? value.clientId : undefined
-    return typeof clientId === 'string' && clientId.length <= CLIENT_ID_MAX_CHARS ? clientId : undefined
+    return refIn(JSON.parse(frame))
   } catch {
-    // not JSON: there is no send to name; the refusal goes out without a ref
+    // not JSON: there is nothing to name; the refusal goes out without a ref
     return undefined
   }
 }
+
+const STORED_NOT_ANNOUNCED = {
+  send: 'Your message is stored, but others may see it only when they next open the room',
+  change: 'Saved; others will see it when they next open the room',
+}
+/** a live `message_updated` frame starts so (room-feeds.ts `updateFrame`): told apart without parsing */
+const UPDATE_FRAME_START = '{"type":"message_updated",'
 
 /** One `chat.v1` connection: parses what the client says, and delivers what its rooms say. */
 export class ChatConnection implements RoomMember, RoomEventListener, ChatSession {
@@ -115,15 +132,43 @@ export class ChatConnection implements RoomMember, RoomEventListener, ChatSessio
     this.peer.send(frame)
   }
 
-  /** A new message in a member room not joined: the client counts it unread, and a mention of this user. */
+  /**
+   * A new message in a member room not joined: the client counts it unread, and a mention of this user.
+   * An event of the log (edit, deletion, reaction) is no new message: nothing is counted, but for an edit
+   * that newly mentions this user in a message still unread to them (`editActivity`).
+   */
   private activity(room: string, seq: number | undefined, frame: string): void {
     const listing = this.listed.get(room)
     if (seq === undefined || !listing?.role || seq <= listing.record.lastSeq) return
     listing.record.lastSeq = seq
+    if (frame.startsWith(UPDATE_FRAME_START)) return this.editActivity(listing, seq, frame)
     listing.unread = (listing.unread ?? 0) + 1
     const mentioned = this.mentions(frame)
     if (mentioned) listing.mentions = (listing.mentions ?? 0) + 1
     this.peer.send(activityFrame(room, seq, mentioned))
+  }
+
+  /**
+   * An edit that newly mentions this user, by name or with a new `@room`, in a message after their read
+   * marker: counted as a mention, as the room list counts it after a reconnect (unread messages that
+   * mention the user as they stand). A mention added to a message already read is shown when the room is
+   * opened, not counted: docs/protocol.md, "Replies and mentions".
+   */
+  private editActivity(listing: RoomListing, seq: number, frame: string): void {
+    // only an edit's live frame says who it newly mentions (`mentionsAdded`, `mentionsRoomAdded`)
+    if (!frame.includes('"mentionsAdded"') && !frame.includes('"mentionsRoomAdded"')) return
+    const update = JSON.parse(frame) as MessageUpdate
+    const newlyMentioned = update.mentionsRoomAdded === true || update.mentionsAdded?.includes(this.userId)
+    if (
+      update.change !== 'edited' ||
+      !newlyMentioned ||
+      update.message.author.id === this.userId ||
+      update.message.seq <= (listing.lastReadSeq ?? 0)
+    )
+      return
+    listing.mentions = (listing.mentions ?? 0) + 1
+    const room = listing.record.name
+    this.send({ type: 'activity', room, seq, mentioned: true, change: 'edited' })
   }
 
   /** Whether a room's frame is a message by someone else that mentions this user; read only when it names anyone. */
@@ -236,7 +281,7 @@ export class ChatConnection implements RoomMember, RoomEventListener, ChatSessio
       return this.peer.close(CloseCode.policyViolation, 'message rate limit exceeded')
     }
     const limit = this.settings.messagesPerSecond
-    const ref = sendClientId(frame)
+    const ref = frameRef(frame)
     this.send({
       type: 'error',
       code: 'rate_limited',
@@ -361,9 +406,11 @@ export class ChatConnection implements RoomMember, RoomEventListener, ChatSessio
     return room
   }
 
-  private async sendMembers(listing: RoomListing): Promise<void> {
-    const members = await this.hub.directory.members(listing.record)
-    this.send({ type: 'members', room: listing.record.name, members })
+  /** `query`: only the members whose name starts with it, few (for `@name` completion), and it is echoed */
+  private async sendMembers(listing: RoomListing, query?: string): Promise<void> {
+    const members = await this.hub.directory.members(listing.record, query)
+    const room = listing.record.name
+    this.send({ type: 'members', room, members, ...(query === undefined ? {} : { query }) })
   }
 
   private async process(frame: string | Uint8Array): Promise<void> {
@@ -380,12 +427,15 @@ export class ChatConnection implements RoomMember, RoomEventListener, ChatSessio
     }
   }
 
+  /**
+   * The error that answers a request. A send or a change the client named (`clientId`, `ref`) is told
+   * whether it is stored: a refused one is not; the only stored ones are those whose announcement failed,
+   * which must not be done again (a change would be applied twice, or refused as unknown).
+   */
   private fail(message: ClientMessage | undefined, error: unknown): void {
-    const clientId =
-      message?.type === 'send' ? message.clientId : error instanceof ChatProblem ? error.ref : undefined
-    const ref = clientId ? { ref: clientId } : {}
-    // a refused send is not stored: the only stored one is a send whose announcement failed
-    const stored = clientId ? { stored: error instanceof AnnouncementFailed } : {}
+    const clientRef = refIn(message) ?? (error instanceof ChatProblem ? error.ref : undefined)
+    const ref = clientRef ? { ref: clientRef } : {}
+    const stored = clientRef ? { stored: error instanceof AnnouncementFailed } : {}
     if (error instanceof ChatProblem)
       return this.send({ type: 'error', code: error.code, message: error.message, ...ref, ...stored })
     // unexpected: logged here, once, with what the client asked; the client hears `unavailable`
@@ -397,7 +447,7 @@ export class ChatConnection implements RoomMember, RoomEventListener, ChatSessio
       code: 'unavailable',
       message:
         error instanceof AnnouncementFailed
-          ? 'Your message is stored, but others may see it only when they next open the room'
+          ? STORED_NOT_ANNOUNCED[message?.type === 'send' ? 'send' : 'change']
           : 'The server could not do that now; try again',
       ...ref,
       ...stored,
@@ -425,7 +475,7 @@ export class ChatConnection implements RoomMember, RoomEventListener, ChatSessio
         return this.hub.directory.markRead(listing.record, this.user, message.seq)
       }
       case 'members':
-        return this.sendMembers(this.visible(message.room))
+        return this.sendMembers(this.visible(message.room), message.query)
       case 'invite': {
         const listing = this.visible(message.room)
         await this.hub.directory.invite(this.actorOf(listing), listing.record, message.user)
@@ -477,10 +527,10 @@ export class ChatConnection implements RoomMember, RoomEventListener, ChatSessio
         return this.hub.typing(message.room, this.user, message.typing)
       case 'history':
         return this.history(message)
-      case 'edit':
-        return this.changed(
-          await this.hub.edit(this.joined(message.room), message.seq, this.user, message.text),
-        )
+      case 'edit': {
+        const { room, seq, text, mentions } = message
+        return this.changed(await this.hub.edit(this.joined(room), seq, this.user, text, mentions))
+      }
       case 'delete':
         return this.changed(await this.hub.delete(this.joined(message.room), message.seq, this.user))
       case 'react': {
@@ -652,12 +702,7 @@ function parse(text: string): ClientMessage {
   const validator = validators[type as ClientMessageType]
   if (!validator.Check(value)) {
     const [first] = validator.Errors(value)
-    const clientId = (value as { clientId?: unknown }).clientId
-    const ref =
-      type === 'send' && typeof clientId === 'string' && clientId.length <= CLIENT_ID_MAX_CHARS
-        ? clientId
-        : undefined
-    throw new ChatProblem('invalid_message', `Invalid ${type}: ${describe(first)}`, ref)
+    throw new ChatProblem('invalid_message', `Invalid ${type}: ${describe(first)}`, refIn(value))
   }
   return value as ClientMessage
 }

@@ -141,6 +141,31 @@ const REPLY_QUOTE = (room: RawBuilder<unknown>, replyTo: RawBuilder<unknown>) =>
   ) p on true`
 const MESSAGE_JOINS = sql`join users u on u.id = m.user_id ${REPLY_QUOTE(sql`m.room_id`, sql`m.reply_to_seq`)}`
 
+/** Whether the user is the room's owner or a moderator, or the instance admin: may moderate its messages (ASVS 5.0 V8.2.2, checked in the statement that acts). */
+const MODERATES = (room: string, user: RawBuilder<unknown> | string) =>
+  sql`(exists (select 1 from room_members rm where rm.room_id = ${room} and rm.user_id = ${user}
+      and rm.role in ('owner', 'moderator'))
+    or exists (select 1 from users a where a.id = ${user} and a.is_admin))`
+/** Whether a text's `@room` counts: said by the room's owners or moderators or the instance admin. */
+const MENTIONS_ROOM = (
+  body: RawBuilder<unknown> | string,
+  room: string,
+  author: RawBuilder<unknown> | string,
+) => sql`((${body})::text ~ '(^|[^[:alnum:]_])@room([^[:alnum:]_]|$)' and ${MODERATES(room, author)})`
+/**
+ * Who a text may mention by `@name`: the room's members, and the users the client named (`hints`, a json
+ * array of ids; a member list may not hold everyone who reads a public room); rows of `id, display_name`.
+ */
+const MENTIONABLE = (room: string, hints: RawBuilder<unknown>) => sql`
+  select u.id, u.display_name from room_members rm join users u on u.id = rm.user_id
+  where rm.room_id = ${room}
+  union
+  select u.id, u.display_name from users u
+  where u.id in (select h::bigint from json_array_elements_text(${hints}) as h)`
+/** Whether the text names that display name after an `@`, in any case. */
+const NAMES = (body: RawBuilder<unknown> | string, name: RawBuilder<unknown>) =>
+  sql`strpos(lower((${body})::text), '@' || lower(${name})) > 0`
+
 /** What the chat domain asks of storage: the repository, or an in-memory fake in unit tests. */
 export type ChatStore = Pick<ChatRepository, 'findRoom' | 'insertMessages' | 'logAfter' | 'historyPage'>
 /** Changes to stored messages: the repository only (the unit tests' fake keeps to sending and reading). */
@@ -242,10 +267,7 @@ export class ChatRepository {
         insert into messages (room_id, seq, user_id, client_id, body, reply_to_seq, mentions_room)
         select ${room.id}, next.last_seq - fresh.total + fresh.n, fresh.user_id, fresh.client_id, fresh.body,
           (select p.seq from messages p where p.room_id = ${room.id} and p.seq = fresh.reply_to),
-          fresh.body ~ '(^|[^[:alnum:]_])@room([^[:alnum:]_]|$)' and (
-            exists (select 1 from room_members rm where rm.room_id = ${room.id}
-              and rm.user_id = fresh.user_id and rm.role in ('owner', 'moderator'))
-            or exists (select 1 from users a where a.id = fresh.user_id and a.is_admin))
+          ${MENTIONS_ROOM(sql`fresh.body`, room.id, sql`fresh.user_id`)}
         from fresh cross join next
         order by fresh.n
         on conflict (user_id, client_id) do nothing
@@ -255,15 +277,8 @@ export class ChatRepository {
         select distinct ${room.id}::bigint, i.seq, c.id
         from inserted i
         join fresh f on f.user_id = i.user_id and f.client_id = i.client_id
-        cross join lateral (
-          select u.id, u.display_name from room_members rm join users u on u.id = rm.user_id
-          where rm.room_id = ${room.id}
-          union
-          select u.id, u.display_name from users u
-          where u.id in (select h::bigint from json_array_elements_text(f.hints) as h)
-        ) c
-        where strpos(i.body, '@') > 0 and c.id <> i.user_id
-          and strpos(lower(i.body), '@' || lower(c.display_name)) > 0
+        cross join lateral (${MENTIONABLE(room.id, sql`f.hints`)}) c
+        where strpos(i.body, '@') > 0 and c.id <> i.user_id and ${NAMES(sql`i.body`, sql`c.display_name`)}
         returning seq, user_id
       ), shown as (
         select fresh.ord, inserted.*, true as created
@@ -333,26 +348,67 @@ export class ChatRepository {
   /**
    * The author's new text, in one statement: the message row is changed (locked, and checked again
    * once the lock is had, so an edit racing a deletion finds it deleted), its previous text kept, and
-   * the edit takes the room's next `seq`. Only the author edits, and nothing in an archived room.
+   * the edit takes the room's next `seq`. Only the author edits, and nothing in an archived room. Who it
+   * mentions follows the new text in the same statement, as at insert: `@name`s of members, of the users
+   * `hints` names and of those it mentioned already; `@room` only from an owner, moderator or the admin.
+   * The update says who is newly mentioned (`mentionsAdded`, `mentionsRoomAdded`), for live notices.
    */
-  async editMessage(room: Room, seq: number, user: ChatUser, text: string): Promise<ChangeOutcome> {
+  async editMessage(
+    room: Room,
+    seq: number,
+    user: ChatUser,
+    text: string,
+    hints: readonly string[] = [],
+  ): Promise<ChangeOutcome> {
     return this.change(
       room,
       seq,
       user,
       'edit',
       sql`
-      target as (select m.id, m.body from messages m where m.room_id = ${room.id} and m.seq = ${seq}),
+      target as (
+        select m.id, m.body, m.mentions_room from messages m where m.room_id = ${room.id} and m.seq = ${seq}
+      ),
       changed as (
-        update messages m set body = ${text}, edited_on = now()
+        update messages m set body = ${text}, edited_on = now(),
+          mentions_room = ${MENTIONS_ROOM(text, room.id, user.id)}
         where m.room_id = ${room.id} and m.seq = ${seq} and m.user_id = ${user.id} and m.deleted_on is null
           and not exists (select 1 from rooms r where r.id = ${room.id} and r.archived_on is not null)
-        returning m.id
+        returning m.id, m.mentions_room
       ),
       kept as (
         insert into message_edits (message_id, previous_body)
         select t.id, t.body from target t join changed c on c.id = t.id
+      ),
+      named as (
+        select c.id from (
+          ${MENTIONABLE(room.id, sql`${JSON.stringify(hints)}::json`)}
+          union
+          select u.id, u.display_name from message_mentions mm join users u on u.id = mm.user_id
+          where mm.room_id = ${room.id} and mm.seq = ${seq}
+        ) c
+        where exists (select 1 from changed) and c.id <> ${user.id} and ${NAMES(text, sql`c.display_name`)}
+      ),
+      unnamed as (
+        delete from message_mentions mm
+        where mm.room_id = ${room.id} and mm.seq = ${seq} and exists (select 1 from changed)
+          and mm.user_id not in (select id from named)
+      ),
+      added as (
+        insert into message_mentions (room_id, seq, user_id)
+        select ${room.id}::bigint, ${seq}::bigint, n.id from named n
+        where not exists (
+          select 1 from message_mentions mm where mm.room_id = ${room.id} and mm.seq = ${seq} and mm.user_id = n.id
+        )
+        on conflict do nothing
+        returning user_id
       )`,
+      // with an @room before, everyone was mentioned already; with one now, `room` says everyone is newly
+      sql`json_build_object(
+        'users', (select coalesce(json_agg(a.user_id::text order by a.user_id), '[]'::json) from added a
+          where not (select t.mentions_room from target t)
+            and not coalesce((select c.mentions_room from changed c), false)),
+        'room', coalesce((select c.mentions_room and not t.mentions_room from changed c, target t), false))`,
     )
   }
 
@@ -373,10 +429,7 @@ export class ChatRepository {
         update messages m set body = '', deleted_on = now()
         where m.room_id = ${room.id} and m.seq = ${seq} and m.deleted_on is null
           and not exists (select 1 from rooms r where r.id = ${room.id} and r.archived_on is not null)
-          and (m.user_id = ${user.id}
-            or exists (select 1 from room_members rm where rm.room_id = ${room.id} and rm.user_id = ${user.id}
-              and rm.role in ('owner', 'moderator'))
-            or exists (select 1 from users a where a.id = ${user.id} and a.is_admin))
+          and (m.user_id = ${user.id} or ${MODERATES(room.id, user.id)})
         returning m.id
       ),
       wiped as (delete from message_edits where message_id in (select id from changed)),
@@ -422,11 +475,7 @@ export class ChatRepository {
    */
   async editHistory(room: Room, seq: number, user: ChatUser): Promise<MessageEdit[] | undefined> {
     const { rows } = await sql<{ allowed: boolean; text: string | null; at: Date | null }>`
-      with allowed as (
-        select exists (select 1 from room_members rm where rm.room_id = ${room.id} and rm.user_id = ${user.id}
-            and rm.role in ('owner', 'moderator'))
-          or exists (select 1 from users a where a.id = ${user.id} and a.is_admin) as allowed
-      )
+      with allowed as (select ${MODERATES(room.id, user.id)} as allowed)
       select a.allowed, e.previous_body as text, e.edited_on as at
       from allowed a
       left join messages m on a.allowed and m.room_id = ${room.id} and m.seq = ${seq}
@@ -451,8 +500,15 @@ export class ChatRepository {
     user: ChatUser,
     kind: 'edit' | 'delete' | 'reaction',
     changes: RawBuilder<unknown>,
+    /** an edit's newly mentioned, from its CTEs: `{users: [ids], room: boolean}` */
+    mentionsAdded: RawBuilder<unknown> = sql`null::json`,
   ): Promise<ChangeOutcome> {
-    const { rows } = await sql<{ event_seq: string | number | null; found: boolean; archived: boolean }>`
+    const { rows } = await sql<{
+      event_seq: string | number | null
+      found: boolean
+      archived: boolean
+      mentions_added: { users: string[]; room: boolean } | string | null
+    }>`
       with ${changes},
       next as (
         update rooms set last_seq = last_seq + 1
@@ -466,7 +522,8 @@ export class ChatRepository {
       select (select last_seq from next) as event_seq,
         exists (select 1 from messages m where m.room_id = ${room.id} and m.seq = ${seq} and m.deleted_on is null)
           as found,
-        exists (select 1 from rooms r where r.id = ${room.id} and r.archived_on is not null) as archived
+        exists (select 1 from rooms r where r.id = ${room.id} and r.archived_on is not null) as archived,
+        ${mentionsAdded} as mentions_added
     `.execute(this.db)
     const row = rows[0]!
     if (row.event_seq === null) {
@@ -477,7 +534,17 @@ export class ChatRepository {
     }
     const [message] = await this.messagesBySeq(room, [seq])
     const change = kind === 'edit' ? 'edited' : kind === 'delete' ? 'deleted' : 'reactions'
-    return { update: { room: room.name, seq: Number(row.event_seq), change, by: user, message: message! } }
+    const update: MessageUpdate = {
+      room: room.name,
+      seq: Number(row.event_seq),
+      change,
+      by: user,
+      message: message!,
+    }
+    const added = json(row.mentions_added)
+    if (added && added.users.length > 0) update.mentionsAdded = added.users
+    if (added?.room) update.mentionsRoomAdded = true
+    return { update }
   }
 
   /** The events with `after < seq <= upTo`, oldest first, each with its message as it stands. */

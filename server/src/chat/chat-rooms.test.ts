@@ -19,6 +19,7 @@ interface Frame {
   online?: { id: string }[]
   user?: { id: string }
   mentioned?: boolean
+  query?: string
 }
 
 /** One chat.v1 connection of a test user. */
@@ -419,6 +420,64 @@ describe.each(backends)('rooms with members on $name', (backend) => {
       unread: 0,
       mentions: 0,
     })
+  })
+
+  it('counts a mention an edit adds to an unread message, live and after a reconnect; an edit taking it back uncounts it', async () => {
+    const [writer, reader] = [await newUser(), await newUser()]
+    const room = await privateRoom(writer)
+    await withRole(writer, room, reader, 'member')
+    await join(writer, room)
+    await send(writer, room, 'a question for nobody')
+    expect((await reader.next('activity', (frame) => frame.seq === 1)).mentioned).toBeUndefined()
+    writer.say({ type: 'edit', room, seq: 1, text: `a question for @${reader.name}` })
+    expect(await reader.next('activity', (frame) => frame.seq === 2)).toMatchObject({
+      room,
+      mentioned: true,
+      change: 'edited',
+    })
+    const again = await connect(reader.token)
+    expect(again.welcome.roomList!.find((summary) => summary.room === room)).toMatchObject({
+      unread: 1,
+      mentions: 1,
+    })
+    // taken back: the room list no longer counts it; a reaction is no news at all
+    writer.say({ type: 'edit', room, seq: 1, text: 'a question for someone else' })
+    writer.say({ type: 'react', room, seq: 1, emoji: '👍', on: true })
+    await send(writer, room, 'next')
+    await reader.next('activity', (frame) => frame.seq === 5)
+    expect(
+      reader
+        .frames()
+        .filter((frame) => frame.type === 'activity')
+        .map((frame) => frame.seq),
+    ).toEqual([1, 2, 5])
+    const third = await connect(reader.token)
+    expect(third.welcome.roomList!.find((summary) => summary.room === room)).toMatchObject({
+      unread: 2,
+      mentions: 0,
+    })
+    // a mention added to a message already read is not counted: the room list would not count it either
+    third.say({ type: 'read', room, seq: 5 })
+    await third.next('read', (frame) => frame.room === room)
+    writer.say({ type: 'edit', room, seq: 1, text: `a question for @${reader.name} after all` })
+    await send(writer, room, 'and another')
+    expect((await third.next('activity', (frame) => frame.seq === 7)).mentioned).toBeUndefined()
+    expect(third.frames().filter((frame) => frame.type === 'activity' && frame.seq === 6)).toEqual([])
+  })
+
+  it('answers members by the start of their name for @name completion, echoing the query', async () => {
+    const [owner, member, outsider] = [await newUser(), await newUser(), await newUser()]
+    const room = await privateRoom(owner)
+    await withRole(owner, room, member, 'member')
+    owner.say({ type: 'members', room, query: member.name.slice(0, 12).toUpperCase() })
+    // the invitation was answered with the whole list first: the answer to the query is the one naming it
+    const found = await owner.next('members', (frame) => frame.room === room && frame.query !== undefined)
+    expect(found.query).toBe(member.name.slice(0, 12).toUpperCase())
+    expect(found.members!.map((entry) => entry.user.id)).toContain(member.id)
+    expect(found.members!.map((entry) => entry.user.id)).not.toContain(outsider.id)
+    // a private room's members are no one else's to look through
+    outsider.say({ type: 'members', room, query: '' })
+    await refusal(outsider, 'unknown_room')
   })
 
   it('counts unread messages by others, moves the read marker forward only, and tells the user’s other connections', async () => {

@@ -1,4 +1,4 @@
-import { HISTORY_PAGE_MAX, type ChatUser } from '@chat/contract'
+import { HISTORY_PAGE_MAX, MEMBER_MATCHES_MAX, type ChatUser } from '@chat/contract'
 import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs } from 'kysely'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -89,6 +89,12 @@ describe.each(databases)('the message log on $name', ({ open }) => {
   const send = async (room: Room, author: ChatUser, text: string, extra = {}) =>
     (await repository.insertMessages(room, [{ author, clientId: `c-${++clientIds}`, text, ...extra }]))[0]!
       .message
+
+  /** The user's count of unread mentions in the room, as their room list says it. */
+  const mentionCount = async (room: Room, userId: string) =>
+    (await new RoomRepository(db).roomList(userId, false)).find(
+      (listing) => listing.record.name === room.name,
+    )?.mentions
 
   /** `count` messages, as a room that has lived long (in chunks: each statement well within the timeout). */
   async function fill(room: Room, count: number): Promise<void> {
@@ -249,10 +255,7 @@ describe.each(databases)('the message log on $name', ({ open }) => {
     const byModerator = await send(room, mod(), '@room meeting now')
     expect(byModerator.mentionsRoom).toBe(true)
 
-    const mentionsOf = async (userId: string) =>
-      (await new RoomRepository(db).roomList(userId, false)).find(
-        (listing) => listing.record.name === room.name,
-      )?.mentions
+    const mentionsOf = (userId: string) => mentionCount(room, userId)
     expect(await mentionsOf(bob().id)).toBe(2)
     expect(await mentionsOf(mod().id)).toBe(1)
     await sql`update room_members set last_read_seq = ${named.seq} where room_id = ${room.id} and user_id = ${bob().id}`.execute(
@@ -261,6 +264,88 @@ describe.each(databases)('the message log on $name', ({ open }) => {
     expect(await mentionsOf(bob().id)).toBe(1)
     // Root is no member of the room: the count is for the room list of the rooms one is in
     expect(await mentionsOf(root().id)).toBeUndefined()
+  })
+
+  it('works mentions out again on an edit, in its statement: names added and removed, @room from moderators only', async () => {
+    const room = await newRoom()
+    const message = await send(room, ada(), 'hello @bob')
+    expect(message.mentions).toEqual([bob().id])
+    expect([await mentionCount(room, bob().id), await mentionCount(room, mod().id)]).toEqual([1, 0])
+
+    const renamed = await repository.editMessage(room, message.seq, ada(), 'hello @Mod, not you b.')
+    expect(!renamed.refused && renamed.update).toMatchObject({
+      change: 'edited',
+      message: { mentions: [mod().id] },
+      mentionsAdded: [mod().id],
+    })
+    expect([await mentionCount(room, bob().id), await mentionCount(room, mod().id)]).toEqual([0, 1])
+    // what a resume reads back is the message as it stands, without the live frame's news
+    const [replayed] = (await repository.historyPage(room, { after: message.seq }, 5)).updates
+    expect(replayed!.message.mentions).toEqual([mod().id])
+    expect(replayed!.mentionsAdded).toBeUndefined()
+
+    // the same name again is no news; none at all leaves no mention
+    const same = await repository.editMessage(room, message.seq, ada(), 'hello again @mod')
+    expect(!same.refused && same.update?.mentionsAdded).toBeUndefined()
+    const none = await repository.editMessage(room, message.seq, ada(), 'hello nobody')
+    expect(!none.refused && none.update?.message.mentions).toBeUndefined()
+    expect(await mentionCount(room, mod().id)).toBe(0)
+
+    // @room added by a plain member counts for nothing; by the owner it mentions everyone
+    const bobs = await send(room, bob(), 'plain')
+    const byMember = await repository.editMessage(room, bobs.seq, bob(), 'now @room')
+    expect(!byMember.refused && byMember.update).not.toHaveProperty('message.mentionsRoom')
+    expect(!byMember.refused && byMember.update?.mentionsRoomAdded).toBeUndefined()
+    expect(await mentionCount(room, mod().id)).toBe(0)
+    const byOwner = await repository.editMessage(room, message.seq, ada(), '@room and @bob, look')
+    expect(!byOwner.refused && byOwner.update).toMatchObject({
+      message: { mentionsRoom: true, mentions: [bob().id] },
+      mentionsRoomAdded: true,
+    })
+    // bob is newly mentioned by the @room already: his name is no second piece of news
+    expect(!byOwner.refused && byOwner.update?.mentionsAdded).toBeUndefined()
+    expect([await mentionCount(room, bob().id), await mentionCount(room, mod().id)]).toEqual([1, 1])
+    const unsaid = await repository.editMessage(room, message.seq, ada(), 'never mind')
+    expect(!unsaid.refused && unsaid.update?.message).not.toHaveProperty('mentionsRoom')
+    expect([await mentionCount(room, bob().id), await mentionCount(room, mod().id)]).toEqual([0, 0])
+
+    // someone no member of the room, named by the client's hint, stays mentioned while the text names them
+    const hinted = await repository.editMessage(room, message.seq, ada(), 'ask @Root', [root().id])
+    expect(!hinted.refused && hinted.update?.message.mentions).toEqual([root().id])
+    const kept = await repository.editMessage(room, message.seq, ada(), 'ask @root, please')
+    expect(!kept.refused && kept.update?.message.mentions).toEqual([root().id])
+    // a refused edit changes no mention
+    expect(await repository.editMessage(room, message.seq, bob(), 'hi @bob')).toEqual({
+      refused: 'forbidden',
+    })
+    const { rows } = await sql<{ user_id: string }>`select user_id::text from message_mentions
+      where room_id = ${room.id} and seq = ${message.seq}`.execute(db)
+    expect(rows).toEqual([{ user_id: root().id }])
+  })
+
+  it('answers members by the start of their name, any case, at most MEMBER_MATCHES_MAX, however many match', async () => {
+    const room = await newRoom()
+    const members = new RoomRepository(db)
+    const userRepository = new UserRepository(db)
+    const tag = crypto.randomUUID().slice(0, 6)
+    for (let i = 0; i < MEMBER_MATCHES_MAX + 5; i++) {
+      const user = (await userRepository.insert({
+        email: `many-${tag}-${i}@example.com`,
+        displayName: `Many_${tag} ${String(i).padStart(2, '0')}`,
+        passwordHash: 'x',
+      }))!
+      await members.addMember(room.id, user.id)
+    }
+    const many = await members.members(room.id, `many_${tag}`)
+    expect(many.map((member) => member.user.name)).toEqual(
+      Array.from({ length: MEMBER_MATCHES_MAX }, (_, i) => `Many_${tag} ${String(i).padStart(2, '0')}`),
+    )
+    expect((await members.members(room.id, 'BO')).map((member) => member.user.id)).toEqual([bob().id])
+    // LIKE's wildcards are taken as the characters they are
+    expect(await members.members(room.id, '%')).toEqual([])
+    expect(await members.members(room.id, `Many%${tag}`)).toEqual([])
+    // without a query: everyone, in the order they joined (room settings)
+    expect(await members.members(room.id)).toHaveLength(3 + MEMBER_MATCHES_MAX + 5)
   })
 
   it('pages both ways through a room of 10,000 messages: every message once, in order', async () => {

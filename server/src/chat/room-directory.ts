@@ -153,8 +153,9 @@ export class RoomDirectory {
     return record
   }
 
-  async members(record: RoomRecord): Promise<RoomMemberEntry[]> {
-    return this.store.members(record.id)
+  /** with `query`: those whose name starts with it, at most `MEMBER_MATCHES_MAX` (for `@name` completion) */
+  async members(record: RoomRecord, query?: string): Promise<RoomMemberEntry[]> {
+    return this.store.members(record.id, query)
   }
 
   async invite(actor: Actor, record: RoomRecord, userId: string): Promise<void> {

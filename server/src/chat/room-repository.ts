@@ -1,6 +1,7 @@
 import {
   DIRECT_ROOM_PREFIX,
   FIND_USERS_MAX,
+  MEMBER_MATCHES_MAX,
   UNREAD_COUNT_MAX,
   type ChatUser,
   type RoomKind,
@@ -273,15 +274,25 @@ export class RoomRepository {
     })
   }
 
-  async members(roomId: string): Promise<RoomMemberEntry[]> {
-    const rows = await this.db
+  /**
+   * The room's members in the order they joined; with `query`, only those whose display name starts with
+   * it (any case), by name, at most `MEMBER_MATCHES_MAX`: one bounded answer however large the room.
+   */
+  async members(roomId: string, query?: string): Promise<RoomMemberEntry[]> {
+    let select = this.db
       .selectFrom('room_members as m')
       .innerJoin('users as u', 'u.id', 'm.user_id')
       .select(['u.id', 'u.display_name', 'u.confirmed', 'm.role', 'm.joined_on'])
       .where('m.room_id', '=', roomId)
-      .orderBy('m.joined_on')
-      .orderBy('u.id')
-      .execute()
+    select =
+      query === undefined
+        ? select.orderBy('m.joined_on').orderBy('u.id')
+        : select
+            .where(sql<boolean>`lower(u.display_name) like lower(${prefixPattern(query)})`)
+            .orderBy('u.display_name')
+            .orderBy('u.id')
+            .limit(MEMBER_MATCHES_MAX)
+    const rows = await select.execute()
     return rows.map((row) => ({
       user: { id: String(row.id), name: row.display_name, verified: row.confirmed },
       role: row.role,
@@ -331,11 +342,10 @@ export class RoomRepository {
 
   /** Users whose display name starts with `prefix`, case-insensitive, at most `FIND_USERS_MAX`. */
   async findUsers(prefix: string): Promise<ChatUser[]> {
-    const pattern = `${prefix.replace(/[\\%_]/g, (char) => `\\${char}`)}%`
     const rows = await this.db
       .selectFrom('users')
       .select(['id', 'display_name', 'confirmed'])
-      .where(sql<boolean>`lower(display_name) like lower(${pattern})`)
+      .where(sql<boolean>`lower(display_name) like lower(${prefixPattern(prefix)})`)
       .where('deleted_on', 'is', null)
       .where('disabled', '=', false)
       .orderBy('display_name')
@@ -345,3 +355,6 @@ export class RoomRepository {
     return rows.map((row) => ({ id: String(row.id), name: row.display_name, verified: row.confirmed }))
   }
 }
+
+/** A LIKE pattern for names starting with `prefix`, its own `%`, `_` and `\` taken literally. */
+const prefixPattern = (prefix: string) => `${prefix.replace(/[\\%_]/g, (char) => `\\${char}`)}%`

@@ -76,6 +76,7 @@ function harness(checkSession?: () => Promise<boolean | undefined>) {
       log.push(...messages.map((m) => `m${m.seq}`))
     },
     updated: (_room, update) => log.push(`u${update.seq}`),
+    editHistory: () => {},
     window: (_room, messages, direction, more) =>
       windows.push({ seqs: messages.map((m) => m.seq), direction, more }),
     older: (_room, messages, hasOlder) => older.push({ seqs: messages.map((m) => m.seq), hasOlder }),

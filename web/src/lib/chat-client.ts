@@ -5,6 +5,7 @@ import {
   type ChatMessage,
   type ChatUser,
   type ClientMessage,
+  type MessageEdit,
   type MessageUpdate,
   type Reaction,
   type RoomMemberEntry,
@@ -26,17 +27,23 @@ export interface ChatEvents {
   roomChanged(summary: RoomSummary, created: boolean): void
   /** out of this user's list (removed, left): not joined any more */
   roomRemoved(room: string): void
-  /** a new message in a listed room not joined; `mentioned`: it mentions this user or the room */
-  activity(room: string, seq: number, mentioned: boolean): void
+  /**
+   * a new message in a listed room not joined; `mentioned`: it mentions this user or the room. `edited`:
+   * no new message, but an edit newly mentioning this user in a message still unread to them
+   */
+  activity(room: string, seq: number, mentioned: boolean, edited: boolean): void
   /** this user's read marker, moved on any of their connections */
   read(room: string, seq: number): void
-  members(room: string, members: RoomMemberEntry[]): void
+  /** `query`: the answer to a look-up by name (at most `MEMBER_MATCHES_MAX`), not the whole list */
+  members(room: string, members: RoomMemberEntry[], query: string | undefined): void
   users(query: string, users: ChatUser[]): void
   directRoom(room: string, userId: string): void
   /** stored messages, in `seq` order, each once; `live`: announced as they were stored, not a page of history */
   messages(room: string, messages: ChatMessage[], live: boolean): void
   /** an edit, deletion or reaction change, in `seq` order with the messages, each once */
   updated(room: string, update: MessageUpdate): void
+  /** a message's earlier texts, oldest first (only the room's moderators are answered) */
+  editHistory(room: string, seq: number, edits: MessageEdit[]): void
   /** a page of messages older than any given so far, oldest first; `hasOlder`: more lie before them */
   older(room: string, messages: ChatMessage[], hasOlder: boolean): void
   /**
@@ -48,7 +55,11 @@ export interface ChatEvents {
   joined(room: string, online: ChatUser[]): void
   presence(room: string, online: ChatUser[]): void
   typing(room: string, user: ChatUser, typing: boolean): void
-  error(code: string, message: string, ref?: string): void
+  /**
+   * `ref`: the send's client id, or the ref `edit`, `remove`, `react` returned; `stored` then says whether
+   * it was stored all the same (its announcement failed: not to be done again)
+   */
+  error(code: string, message: string, ref?: string, stored?: boolean): void
 }
 
 export interface SocketLike {
@@ -227,16 +238,32 @@ export class ChatClient {
     this.sendNow({ type: 'history', room, [direction]: seq, limit: WINDOW_SIDE })
   }
 
-  edit(room: string, seq: number, text: string): void {
-    this.sendNow({ type: 'edit', room, seq, text })
+  /**
+   * Changes to a message: each returns the `ref` it named the request by, which an error answering it
+   * carries back with `stored` (docs/protocol.md, "Errors"). Never sent again by themselves: unlike a
+   * send, a change has no id that would make a repeat harmless.
+   */
+  edit(room: string, seq: number, text: string, mentions: string[] = []): string {
+    const ref = crypto.randomUUID()
+    this.sendNow({ type: 'edit', room, seq, text, ref, ...(mentions.length > 0 ? { mentions } : {}) })
+    return ref
   }
 
-  remove(room: string, seq: number): void {
-    this.sendNow({ type: 'delete', room, seq })
+  remove(room: string, seq: number): string {
+    const ref = crypto.randomUUID()
+    this.sendNow({ type: 'delete', room, seq, ref })
+    return ref
   }
 
-  react(room: string, seq: number, emoji: Reaction, on: boolean): void {
-    this.sendNow({ type: 'react', room, seq, emoji, on })
+  react(room: string, seq: number, emoji: Reaction, on: boolean): string {
+    const ref = crypto.randomUUID()
+    this.sendNow({ type: 'react', room, seq, emoji, on, ref })
+    return ref
+  }
+
+  /** Asks for a message's earlier texts: answered by `editHistory`, or refused (`forbidden`) */
+  editHistory(room: string, seq: number): void {
+    this.sendNow({ type: 'edit_history', room, seq })
   }
 
   leave(room: string): void {
@@ -453,11 +480,18 @@ export class ChatClient {
       case 'rooms':
         return this.events.roomList(message.roomList)
       case 'activity':
-        return this.events.activity(message.room, message.seq, message.mentioned === true)
+        return this.events.activity(
+          message.room,
+          message.seq,
+          message.mentioned === true,
+          message.change === 'edited',
+        )
       case 'read':
         return this.events.read(message.room, message.seq)
       case 'members':
-        return this.events.members(message.room, message.members)
+        return this.events.members(message.room, message.members, message.query)
+      case 'edit_history':
+        return this.events.editHistory(message.room, message.seq, message.edits)
       case 'users':
         return this.events.users(message.query, message.users)
       case 'direct_room':
@@ -470,7 +504,7 @@ export class ChatClient {
           if (REFUSED_FOR_GOOD.has(message.code) || message.stored) this.pending.delete(message.ref)
           else if (message.code === 'rate_limited' || message.code === 'unavailable') this.retry(message.ref)
         }
-        return this.events.error(message.code, message.message, message.ref)
+        return this.events.error(message.code, message.message, message.ref, message.stored)
     }
   }
 

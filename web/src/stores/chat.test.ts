@@ -1,8 +1,8 @@
-import type { ChatMessage, ServerMessage } from '@chat/contract'
+import type { ChatMessage, MessageUpdate, RoomSummary, ServerMessage } from '@chat/contract'
 import { createPinia, setActivePinia } from 'pinia'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { TYPING_EXPIRES_MS } from '@chat/contract'
-import { useChatStore } from './chat'
+import { SAVED_NOT_ANNOUNCED, useChatStore } from './chat'
 import { useNotices } from './notices'
 
 /** sessionStorage as a browser keeps it, for one tab */
@@ -31,7 +31,7 @@ class MemoryStorage implements Storage {
 class FakeWebSocket {
   static last: FakeWebSocket
   readyState = 1
-  sent: { type: string; clientId?: string; before?: number }[] = []
+  sent: { type: string; clientId?: string; before?: number; ref?: string; query?: string }[] = []
   onmessage: ((event: { data: string }) => void) | null = null
   onclose: ((event: { code: number; reason: string }) => void) | null = null
   constructor() {
@@ -48,6 +48,20 @@ class FakeWebSocket {
 
 const alice = { id: '1', name: 'Alice', verified: true }
 const bob = { id: '2', name: 'Bob', verified: true }
+
+/** `general` changed, as the server tells a member: a public room, with what `summary` adds */
+const generalUpdated = (summary: Partial<RoomSummary> = {}): ServerMessage => ({
+  type: 'room_updated',
+  summary: {
+    room: 'general',
+    kind: 'public',
+    title: 'general',
+    topic: '',
+    archived: false,
+    lastSeq: 0,
+    ...summary,
+  },
+})
 
 describe('chat store', () => {
   beforeEach(() => {
@@ -214,5 +228,141 @@ describe('chat store', () => {
     chat.open('random')
     expect(joins()).toBe(before)
     expect(chat.draft).toBe('for random')
+  })
+  it('shows a change saved but not announced as saved, here at once, never as a failure to try again', () => {
+    const chat = started()
+    const notices = useNotices()
+    const at = new Date().toISOString()
+    FakeWebSocket.last.receive({
+      type: 'message',
+      room: 'general',
+      seq: 1,
+      id: '1',
+      clientId: 'c1',
+      text: 'first',
+      at,
+      author: alice,
+    })
+    const refOfLast = (type: string) =>
+      FakeWebSocket.last.sent.filter((frame) => frame.type === type).at(-1)!.ref!
+
+    chat.edit(1, 'first, better')
+    const saved = {
+      type: 'error',
+      code: 'unavailable',
+      message: 'Saved; others will see it when they next open the room',
+    } as const
+    FakeWebSocket.last.receive({ ...saved, ref: refOfLast('edit'), stored: true })
+    expect(chat.messages.map((m) => [m.text, m.editedAt !== undefined])).toEqual([['first, better', true]])
+    expect(notices.shown.map((notice) => notice.text)).toEqual([SAVED_NOT_ANNOUNCED])
+
+    chat.react(1, '🎉', true)
+    FakeWebSocket.last.receive({ ...saved, ref: refOfLast('react'), stored: true })
+    expect(chat.messages[0]!.reactions).toEqual([{ emoji: '🎉', users: [alice] }])
+
+    // not stored: nothing changes here, and the server's words say why
+    chat.remove(1)
+    const notSaved = {
+      type: 'error',
+      code: 'unavailable',
+      message: 'The server could not do that now; try again',
+    } as const
+    FakeWebSocket.last.receive({ ...notSaved, ref: refOfLast('delete'), stored: false })
+    expect(chat.messages[0]!.deleted).toBeUndefined()
+    expect(notices.shown.map((notice) => notice.text)).toContain(
+      'The server could not do that now; try again',
+    )
+    chat.remove(1)
+    FakeWebSocket.last.receive({ ...saved, ref: refOfLast('delete'), stored: true })
+    expect(chat.messages.map((m) => [m.text, m.deleted])).toEqual([['', true]])
+  })
+
+  it('asks the room’s members by the start of a name once the writer pauses, and offers them to complete', () => {
+    vi.useFakeTimers()
+    try {
+      const chat = started()
+      const carol = { id: '3', name: 'Carol', verified: true }
+      const asked = () =>
+        FakeWebSocket.last.sent.filter((frame) => frame.type === 'members').map((frame) => frame.query)
+      chat.completeMembers('C')
+      chat.completeMembers('Ca')
+      vi.advanceTimersByTime(200)
+      expect(asked()).toEqual(['Ca'])
+      const entry = { user: carol, role: 'member' as const, joinedAt: new Date().toISOString() }
+      FakeWebSocket.last.receive({ type: 'members', room: 'general', query: 'Ca', members: [entry] })
+      expect(chat.people).toEqual([carol])
+      // answered in full (fewer than the most an answer holds): a longer name needs no question
+      chat.completeMembers('Car')
+      vi.advanceTimersByTime(200)
+      expect(asked()).toEqual(['Ca'])
+      // a membership change heard: asked again
+      FakeWebSocket.last.receive(generalUpdated())
+      chat.completeMembers('Car')
+      vi.advanceTimersByTime(200)
+      expect(asked()).toEqual(['Ca', 'Car'])
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
+  it('notifies a mention an edit adds, and counts it in a room not shown as a mention, not an unread message', () => {
+    // a hidden tab that may notify: what the page shows is recorded
+    const notified: string[] = []
+    vi.stubGlobal('document', { hidden: true })
+    vi.stubGlobal('localStorage', new MemoryStorage())
+    vi.stubGlobal(
+      'Notification',
+      class {
+        static permission = 'granted'
+        constructor(title: string) {
+          notified.push(title)
+        }
+      },
+    )
+    const chat = started()
+    FakeWebSocket.last.receive(
+      generalUpdated({ lastSeq: 1, role: 'member', lastReadSeq: 0, unread: 1, mentions: 0 }),
+    )
+    chat.open('random')
+    const message = {
+      room: 'general',
+      seq: 1,
+      id: '1',
+      clientId: 'b1',
+      text: 'hi @Alice',
+      at: new Date().toISOString(),
+      author: bob,
+    }
+    const edit: Omit<MessageUpdate, 'seq'> = {
+      room: 'general',
+      change: 'edited',
+      by: bob,
+      message: { ...message, mentions: [alice.id] },
+    }
+    const general = () => chat.channels.find((room) => room.room === 'general')!
+    // read back in a page: no news, nothing counted
+    FakeWebSocket.last.receive({
+      type: 'history',
+      room: 'general',
+      messages: [message],
+      done: true,
+      hasOlder: false,
+      updates: [{ ...edit, seq: 2 }],
+    })
+    expect([general().unread, general().mentions]).toEqual([1, 0])
+    // live, naming the reader as newly mentioned
+    expect(notified).toEqual([])
+    FakeWebSocket.last.receive({ type: 'message_updated', ...edit, seq: 3, mentionsAdded: [alice.id] })
+    expect([general().unread, general().mentions]).toEqual([1, 1])
+    expect(notified).toEqual(['Bob mentioned you in #general'])
+    // from a room not joined: the server's activity for such an edit
+    FakeWebSocket.last.receive({
+      type: 'activity',
+      room: 'general',
+      seq: 4,
+      mentioned: true,
+      change: 'edited',
+    })
+    expect([general().unread, general().mentions]).toEqual([1, 2])
   })
 })

@@ -1,12 +1,15 @@
 import {
   DEFAULT_ROOM,
+  MEMBER_MATCHES_MAX,
   MENTION_HINTS_MAX,
   MESSAGE_TEXT_PATTERN,
   TYPING_EXPIRES_MS,
   UNREAD_COUNT_MAX,
   type ChatMessage,
   type ChatUser,
+  type MessageEdit,
   type MessageReaction,
+  type MessageUpdate,
   type Reaction,
   type ReplyPreview,
   type RoomMemberEntry,
@@ -41,6 +44,26 @@ export interface ShownMessage {
   /** it mentions the reader (by name, or an `@room` from a moderator) */
   mentionsMe?: boolean
 }
+
+/** The earlier texts of one message, as a moderator reads them; `edits` undefined while asked for. */
+export interface EditHistory {
+  room: string
+  seq: number
+  edits: MessageEdit[] | undefined
+}
+
+/** A change to a message this page asked for, by its `ref`: shown here at once if the server says it was saved. */
+interface ChangeAsked {
+  room: string
+  seq: number
+  apply: (item: ShownMessage) => ShownMessage
+}
+/** how long the writer pauses on a name after `@` before the room's members starting so are asked for */
+const COMPLETION_PAUSE_MS = 150
+/** how many changes asked for are remembered: those answered by an error are forgotten then, the rest age out */
+const CHANGES_REMEMBERED = 50
+/** what the reader is told of a change saved but not announced: it is safe, so no "try again" */
+export const SAVED_NOT_ANNOUNCED = 'Saved; others will see it when they next open the room.'
 
 /** A stretch of a room's history around a message jumped to, shown instead of the live list. */
 export interface HistoryWindow {
@@ -81,16 +104,44 @@ const mentions = (message: ChatMessage, me: ChatUser | null) =>
   message.author.id !== me.id &&
   (message.mentionsRoom === true || (message.mentions?.includes(me.id) ?? false))
 
-/** Replaces the message with that seq, if the list holds it (a list is in seq order but for pending ones). */
-function replaceBySeq(list: ShownMessage[], message: ChatMessage, me: ChatUser | null): void {
+/** Whether an edit's live frame newly mentions this user (docs/protocol.md, "Replies and mentions"). */
+const newlyMentions = (update: MessageUpdate, me: ChatUser | null) =>
+  me !== null &&
+  update.change === 'edited' &&
+  update.message.author.id !== me.id &&
+  (update.mentionsRoomAdded === true || (update.mentionsAdded?.includes(me.id) ?? false))
+
+/** Changes the message with that seq, if the list holds it (a list is in seq order but for pending ones). */
+function changeBySeq(list: ShownMessage[], seq: number, change: (item: ShownMessage) => ShownMessage): void {
   for (let i = list.length - 1; i >= 0; i--) {
     const item = list[i]!
-    if (item.seq === message.seq) {
-      list[i] = { ...shownOf(message, me), ...(item.live ? { live: true } : {}) }
-      return
-    }
-    if (item.seq !== undefined && item.seq < message.seq) return
+    if (item.seq === seq) return void (list[i] = change(item))
+    if (item.seq !== undefined && item.seq < seq) return
   }
+}
+
+/** Replaces the message with that seq, if the list holds it, by the message as the server has it now. */
+const replaceBySeq = (list: ShownMessage[], message: ChatMessage, me: ChatUser | null) =>
+  changeBySeq(list, message.seq, (item) => ({
+    ...shownOf(message, me),
+    ...(item.live ? { live: true } : {}),
+  }))
+
+/** This user's reaction added to a message's or taken from it, as the server would. */
+function toggledReaction(item: ShownMessage, emoji: Reaction, on: boolean, me: ChatUser): ShownMessage {
+  const others = (item.reactions ?? []).map((reaction) =>
+    reaction.emoji === emoji
+      ? { emoji, users: reaction.users.filter((user) => user.id !== me.id) }
+      : reaction,
+  )
+  const withMine = on
+    ? others.some((reaction) => reaction.emoji === emoji)
+      ? others.map((reaction) =>
+          reaction.emoji === emoji ? { emoji, users: [...reaction.users, me] } : reaction,
+        )
+      : [...others, { emoji, users: [me] }]
+    : others
+  return { ...item, reactions: withMine.filter((reaction) => reaction.users.length > 0) }
 }
 
 export function chatSocketUrl(location: Location = window.location): string {
@@ -129,6 +180,18 @@ export const useChatStore = defineStore('chat', () => {
     [...roomsByName.values()].reduce((total, room) => total + (room.unread ?? 0), 0),
   )
   const membersByRoom = reactive(new Map<string, RoomMemberEntry[]>())
+  /**
+   * Members known per room for `@name` completion, by id: from answers to look-ups by name (bounded, so a
+   * public room of any size costs a few small answers) and from whole lists. Forgotten when the room's
+   * membership changes as far as this page hears.
+   */
+  const mentionableByRoom = reactive(new Map<string, Map<string, ChatUser>>())
+  /** per room, the name prefixes looked up (lower case): true once answered in full (fewer than the most) */
+  const prefixesAsked = new Map<string, Map<string, boolean>>()
+  /** the earlier texts shown (a moderator's dialog), while it is open */
+  const editHistory = ref<EditHistory | undefined>()
+  /** changes asked for, by ref, oldest first */
+  const changesAsked = new Map<string, ChangeAsked>()
   /** the last `find_users` answer: who matches what was typed */
   const foundUsers = shallowRef<ChatUser[]>([])
   const current = ref(DEFAULT_ROOM)
@@ -161,9 +224,9 @@ export const useChatStore = defineStore('chat', () => {
   const messages = computed(() => historyWindow.value?.messages ?? messagesByRoom.get(current.value) ?? [])
   const currentRoom = computed(() => roomsByName.get(current.value))
   const members = computed(() => membersByRoom.get(current.value) ?? [])
-  /** everyone seen in the room (writers and who is online), for `@name` completion */
+  /** the room's members as far as known, and everyone seen in it (writers, who is online): `@name` completion */
   const people = computed(() => {
-    const byId = new Map<string, ChatUser>()
+    const byId = new Map<string, ChatUser>(mentionableByRoom.get(current.value))
     for (const message of messagesByRoom.get(current.value) ?? []) byId.set(message.author.id, message.author)
     for (const user of onlineByRoom.get(current.value) ?? []) byId.set(user.id, user)
     if (me.value) byId.delete(me.value.id)
@@ -211,6 +274,49 @@ export const useChatStore = defineStore('chat', () => {
       summary.lastReadSeq = seq
       client.value?.request({ type: 'read', room: shown, seq })
     }, READ_MARKER_EVERY_MS)
+  }
+
+  /**
+   * An edit newly mentioning this user, in a message still unread to them, in a room not shown: a mention
+   * more, no unread message more. `messageSeq` undefined: the server has checked it is unread (`activity`).
+   */
+  function countEditMention(room: string, eventSeq: number, messageSeq?: number): void {
+    if (room === current.value) return
+    const summary = roomsByName.get(room)
+    if (!summary?.role || eventSeq <= summary.lastSeq) return
+    summary.lastSeq = eventSeq
+    if (messageSeq !== undefined && messageSeq <= (summary.lastReadSeq ?? 0)) return
+    summary.mentions = Math.min(UNREAD_COUNT_MAX, (summary.mentions ?? 0) + 1)
+  }
+
+  /** The room's membership changed as far as this page hears: what completion knew of it is asked again. */
+  function forgetMentionable(room: string): void {
+    mentionableByRoom.delete(room)
+    prefixesAsked.delete(room)
+  }
+  function learnMembers(room: string, members: RoomMemberEntry[]): void {
+    const known = mentionableByRoom.get(room) ?? new Map<string, ChatUser>()
+    for (const member of members) known.set(member.user.id, member.user)
+    mentionableByRoom.set(room, known)
+  }
+
+  /** A change this page asked for, answered by an error: saved all the same, or not (and why). */
+  function changeAnswered(change: ChangeAsked, message: string, stored: boolean | undefined): void {
+    if (!stored) return notices.show(message)
+    // saved, only not announced: shown here as the server holds it; others get it from the database
+    changeBySeq(listOf(change.room), change.seq, change.apply)
+    const shown = windowByRoom.get(change.room)
+    if (shown) changeBySeq(shown.messages, change.seq, change.apply)
+    notices.show(SAVED_NOT_ANNOUNCED)
+  }
+
+  function rememberChange(ref: string | undefined, change: ChangeAsked): void {
+    if (ref === undefined) return
+    changesAsked.set(ref, change)
+    for (const old of changesAsked.keys()) {
+      if (changesAsked.size <= CHANGES_REMEMBERED) break
+      changesAsked.delete(old)
+    }
   }
 
   /** New messages of a room not shown: counted unread unless they are the user's own; mentions apart. */
@@ -312,14 +418,17 @@ export const useChatStore = defineStore('chat', () => {
               : summary,
           )
           if (created && creating?.room === summary.room) creating.done(true)
+          forgetMentionable(summary.room)
         },
         roomRemoved(room) {
           roomsByName.delete(room)
           membersByRoom.delete(room)
           messagesByRoom.delete(room)
+          forgetMentionable(room)
         },
-        activity(room, seq, mentioned) {
-          countUnread(room, seq, undefined, mentioned)
+        activity(room, seq, mentioned, edited) {
+          if (edited) countEditMention(room, seq)
+          else countUnread(room, seq, undefined, mentioned)
         },
         read(room, seq) {
           const summary = roomsByName.get(room)
@@ -327,8 +436,16 @@ export const useChatStore = defineStore('chat', () => {
           summary.lastReadSeq = Math.max(summary.lastReadSeq ?? 0, seq)
           if (summary.lastReadSeq >= summary.lastSeq) Object.assign(summary, { unread: 0, mentions: 0 })
         },
-        members(room, list) {
-          membersByRoom.set(room, list)
+        members(room, list, query) {
+          if (query === undefined) {
+            // the whole list (room settings, or after a change made there): completion starts from it
+            membersByRoom.set(room, list)
+            forgetMentionable(room)
+            learnMembers(room, list)
+            return void prefixesAsked.set(room, new Map([['', true]]))
+          }
+          learnMembers(room, list)
+          prefixesAsked.get(room)?.set(query.toLowerCase(), list.length < MEMBER_MATCHES_MAX)
         },
         users(_query, users) {
           foundUsers.value = users
@@ -373,6 +490,14 @@ export const useChatStore = defineStore('chat', () => {
           replaceBySeq(listOf(room), update.message, me.value)
           const shown = windowByRoom.get(room)
           if (shown) replaceBySeq(shown.messages, update.message, me.value)
+          // only an edit's live frame says whom it newly mentions: a page read back notifies nobody again
+          if (!newlyMentions(update, me.value)) return
+          countEditMention(room, update.seq, update.message.seq)
+          notifyMention(update.message)
+        },
+        editHistory(room, seq, edits) {
+          const asked = editHistory.value
+          if (asked?.room === room && asked.seq === seq) editHistory.value = { room, seq, edits }
         },
         older(room, stored, more) {
           hasOlderByRoom.set(room, more)
@@ -407,7 +532,15 @@ export const useChatStore = defineStore('chat', () => {
         typing(room, user, isTyping) {
           setTypingOf(room, user, isTyping)
         },
-        error(code, message, ref) {
+        error(code, message, ref, stored) {
+          const change = ref === undefined ? undefined : changesAsked.get(ref)
+          if (change) {
+            changesAsked.delete(ref!)
+            return changeAnswered(change, message, stored)
+          }
+          // refused while the earlier texts were being asked for: the dialog has nothing to wait for
+          if ((code === 'forbidden' || code === 'unknown_message') && editHistory.value?.edits === undefined)
+            editHistory.value = undefined
           if (code === 'room_exists' && creating) return creating.done(false)
           // the page checks the address against the rooms it knows, and says so itself (ChatView)
           if (code === 'unknown_room') return
@@ -482,21 +615,76 @@ export const useChatStore = defineStore('chat', () => {
     highlighted.value = undefined
   }
 
+  /** the ids of the people the text names as `@name`, for the server to check (at most the hints allowed) */
+  const namedIn = (text: string) =>
+    people.value
+      .filter((user) => mentionsUser(text, user.name))
+      .map((user) => user.id)
+      .slice(0, MENTION_HINTS_MAX)
+
   function edit(seq: number, text: string): boolean {
     if (!MESSAGE_TEXT.test(text) || text.trim() === '') {
       notices.show('A message needs some text, and no control characters but newline and tab.')
       return false
     }
-    client.value?.edit(current.value, seq, text)
+    const room = current.value
+    const editedAt = new Date().toISOString()
+    rememberChange(client.value?.edit(room, seq, text, namedIn(text)), {
+      room,
+      seq,
+      apply: (item) => ({ ...item, text, editedAt }),
+    })
     return true
   }
 
   function remove(seq: number): void {
-    client.value?.remove(current.value, seq)
+    const room = current.value
+    rememberChange(client.value?.remove(room, seq), {
+      room,
+      seq,
+      apply: ({ reactions: _reactions, ...item }) => ({ ...item, text: '', deleted: true }),
+    })
   }
 
   function react(seq: number, emoji: Reaction, on: boolean): void {
-    client.value?.react(current.value, seq, emoji, on)
+    const room = current.value
+    const user = me.value
+    rememberChange(client.value?.react(room, seq, emoji, on), {
+      room,
+      seq,
+      apply: (item) => (user ? toggledReaction(item, emoji, on, user) : item),
+    })
+  }
+
+  /** Opens the earlier texts of message `seq` of the room shown; they fill in when the server answers. */
+  function showEditHistory(seq: number): void {
+    const room = current.value
+    editHistory.value = { room, seq, edits: undefined }
+    client.value?.editHistory(room, seq)
+  }
+  function closeEditHistory(): void {
+    editHistory.value = undefined
+  }
+
+  /**
+   * The writer typed `@` and `prefix`: the room's members whose name starts with it are asked for, unless
+   * an answer already holds them all (a shorter prefix answered in full) or the question is out already.
+   */
+  let completionTimer: ReturnType<typeof setTimeout> | undefined
+  function completeMembers(prefix: string): void {
+    clearTimeout(completionTimer)
+    const room = current.value
+    const query = prefix.toLowerCase()
+    const asked = prefixesAsked.get(room) ?? new Map<string, boolean>()
+    prefixesAsked.set(room, asked)
+    if (asked.has(query)) return
+    for (const [known, complete] of asked) if (complete && query.startsWith(known)) return
+    // asked once the writer pauses: a name typed letter by letter costs one question, not one a letter
+    completionTimer = setTimeout(() => {
+      if (current.value !== room || asked.has(query)) return
+      asked.set(query, false)
+      client.value?.request({ type: 'members', room, query: prefix })
+    }, COMPLETION_PAUSE_MS)
   }
 
   /** true once the server has created the room; false when the name is taken. */
@@ -557,11 +745,11 @@ export const useChatStore = defineStore('chat', () => {
     }
     const room = current.value
     // the people the text names as @name: the server stores those mentions (and checks the names)
-    const named = people.value.filter((user) => mentionsUser(text, user.name))
+    const named = namedIn(text)
     const replyTo = replyingTo.value?.seq
     const clientId = client.value.send(room, text, undefined, {
       ...(replyTo !== undefined ? { replyTo } : {}),
-      ...(named.length > 0 ? { mentions: named.map((user) => user.id).slice(0, MENTION_HINTS_MAX) } : {}),
+      ...(named.length > 0 ? { mentions: named } : {}),
     })
     replyingTo.value = undefined
     const at = new Date().toISOString()
@@ -610,6 +798,10 @@ export const useChatStore = defineStore('chat', () => {
     edit,
     remove,
     react,
+    editHistory,
+    showEditHistory,
+    closeEditHistory,
+    completeMembers,
     createRoom,
     startDirect,
     loadMembers,
