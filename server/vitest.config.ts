@@ -10,5 +10,6 @@ export default defineConfig({
     // vitest's default (cores - 1) would run them one at a time
     pool: 'forks',
     maxWorkers: 2,
+    globalSetup: ['src/test/pglite-template.ts'],
   },
 })

@@ -3,16 +3,27 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { createServer, type AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
+import { testPgliteDir } from './test/pglite-template.ts'
 import { freePort } from './test/ports.ts'
 import { spawnServer, type ServerProcess } from './test/server-process.ts'
 
-describe('main, the embedded default', () => {
+// each test starts a real process (tsx compiling the server first): roomier than a unit test's 30 s when
+// the machine is busy
+describe('main, the embedded default', { timeout: 60_000 }, () => {
   let server: ServerProcess | undefined
   let dataDir: string | undefined
+  let migrated: ReturnType<typeof testPgliteDir> | undefined
   afterEach(async () => {
     await server?.stop()
     if (dataDir) rmSync(dataDir, { recursive: true, force: true })
+    migrated?.drop()
+    migrated = undefined
   })
+  /** an embedded database already migrated, for tests about what comes after the database is open */
+  const migratedDataDir = () => {
+    migrated = testPgliteDir()
+    return migrated.dataDir
+  }
 
   it('starts with no services, says which backends it uses, logs the admin in, stops on SIGTERM, and keeps the session across a restart', async () => {
     dataDir = mkdtempSync(path.join(tmpdir(), 'pglite-'))
@@ -74,7 +85,7 @@ describe('main, the embedded default', () => {
 
   it('says in one line that Redis cannot be reached', async () => {
     server = spawnServer({
-      PGLITE_DATA_DIR: 'memory://',
+      PGLITE_DATA_DIR: migratedDataDir(),
       REDIS_URL: `redis://127.0.0.1:${await freePort()}`,
     })
     expect(await server.exited()).toBe(1)
@@ -91,7 +102,11 @@ describe('main, the embedded default', () => {
     await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve))
     const { port } = holder.address() as AddressInfo
     try {
-      server = spawnServer({ PGLITE_DATA_DIR: 'memory://', HOST: '127.0.0.1', [variable]: String(port) })
+      server = spawnServer({
+        PGLITE_DATA_DIR: migratedDataDir(),
+        HOST: '127.0.0.1',
+        [variable]: String(port),
+      })
       expect(await server.exited()).toBe(1)
       return { port, refusal: startupRefusal(server.output()) }
     } finally {
@@ -114,7 +129,7 @@ describe('main, the embedded default', () => {
       API_MODE: 'production',
       API_ADMIN_EMAIL: 'admin@example.com',
       API_ADMIN_PASSWORD: 'change-me-admin-password',
-      PGLITE_DATA_DIR: 'memory://',
+      PGLITE_DATA_DIR: migratedDataDir(),
     })
     expect(await server.exited()).toBe(1)
     expect(server.output()).toContain('API_ADMIN_PASSWORD is the placeholder')

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createDatabase, type Db } from '../db/database.ts'
 import { migrate } from '../db/migrator.ts'
 import { createTestDatabase } from '../test/backends.ts'
+import { testPgliteDir } from '../test/pglite-template.ts'
 import { UserRepository } from '../users/user-repository.ts'
 import { ChatRepository, entrySeq, type Room } from './chat-repository.ts'
 import { RoomRepository } from './room-repository.ts'
@@ -34,7 +35,11 @@ const databases = [
   {
     name: 'PGlite',
     async open() {
-      return { db: createDatabase({ kind: 'pglite', dataDir: 'memory://' }), drop: async () => {} }
+      const pglite = testPgliteDir()
+      return {
+        db: createDatabase({ kind: 'pglite', dataDir: pglite.dataDir }),
+        drop: async () => pglite.drop(),
+      }
     },
   },
 ]

@@ -4,6 +4,7 @@ import { pino } from 'pino'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createDatabase, type Db } from '../db/database.ts'
 import { migrate } from '../db/migrator.ts'
+import { testPgliteDir } from '../test/pglite-template.ts'
 import { LocalBus, type Bus, type BusHandler } from '../bus/bus.ts'
 import { createMetrics, type Metrics } from '../metrics/metrics.ts'
 import { UserRepository, type User } from '../users/user-repository.ts'
@@ -85,14 +86,19 @@ describe('RoomFeeds on a LocalBus and a real ChatRepository (PGlite)', () => {
   let metrics: Metrics
   const members: { room: string; member: RecordingMember }[] = []
   let rooms = 0
+  let pglite: ReturnType<typeof testPgliteDir>
 
   beforeAll(async () => {
-    db = createDatabase({ kind: 'pglite', dataDir: 'memory://' })
+    pglite = testPgliteDir()
+    db = createDatabase({ kind: 'pglite', dataDir: pglite.dataDir })
     await migrate(db, 'latest')
     repository = new ChatRepository(db)
     author = (await new UserRepository(db).insert({ email: 'author@example.com', passwordHash: 'x' }))!
   })
-  afterAll(() => db.destroy())
+  afterAll(async () => {
+    await db.destroy()
+    pglite.drop()
+  })
 
   function newFeeds(gapWaitMs = GAP_WAIT_MS) {
     bus = new RecordingBus()

@@ -1,18 +1,24 @@
 import { connect } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { testPgliteDir } from '../test/pglite-template.ts'
 import { spawnServer, type ServerProcess } from '../test/server-process.ts'
 
 // The embedded server as `npm start` runs it, in a process of its own, so the client's timing is real.
 describe('a request body over the limit', () => {
   let server: ServerProcess | undefined
   let url: string
-  // the start (tsx, PGlite's migrations) is a hook's, with its longer timeout: on a busy machine it alone
+  let database: ReturnType<typeof testPgliteDir> | undefined
+  // the start (tsx compiling the server) is a hook's, with its longer timeout: on a busy machine it alone
   // has taken most of a test's 30 s
   beforeAll(async () => {
-    server = spawnServer({ PGLITE_DATA_DIR: 'memory://', API_MODE: 'dev' })
+    database = testPgliteDir()
+    server = spawnServer({ PGLITE_DATA_DIR: database.dataDir, API_MODE: 'dev' })
     url = await server.ready()
   })
-  afterAll(() => server?.stop())
+  afterAll(async () => {
+    await server?.stop()
+    database?.drop()
+  })
 
   // A client still uploading when the 413 goes out must be able to read it: Node's fetch (undici) used to
   // lose it to the connection reset (EPIPE) that closing with the body unread causes, while curl got it.

@@ -7,6 +7,7 @@ import { sleep } from '../test/test-app.ts'
 import { createDatabase, type Db } from '../db/database.ts'
 import { migrate } from '../db/migrator.ts'
 import { createTestDatabase } from '../test/backends.ts'
+import { testPgliteDir } from '../test/pglite-template.ts'
 import { DatabaseSessionStore } from './database-session-store.ts'
 import { MemorySessionStore } from './memory-session-store.ts'
 import { RedisSessionStore } from './redis-session-store.ts'
@@ -17,7 +18,7 @@ let redis: Redis
 let cluster: { servers: OwnRedisCluster; client: Cluster } | undefined
 const prefixes: ReturnType<typeof createTestRedisPrefix>[] = []
 const memoryStores: MemorySessionStore[] = []
-const databases: { db: Db; drop?: () => Promise<void> }[] = []
+const databases: { db: Db; drop: () => Promise<void> | void }[] = []
 beforeAll(() => {
   redis = new Redis(TEST_REDIS_URL)
 })
@@ -26,7 +27,7 @@ afterAll(async () => {
   memoryStores.forEach((store) => store.close())
   for (const { db, drop } of databases) {
     await db.destroy()
-    await drop?.()
+    await drop()
   }
   redis.disconnect()
   cluster?.client.disconnect()
@@ -45,9 +46,11 @@ async function redisCluster(): Promise<Cluster> {
 
 /** A migrated database holding users 1 and 2 (alice and bob), which sessions refer to. */
 async function databaseWithUsers(kind: 'pglite' | 'postgres'): Promise<Db> {
-  const made = kind === 'postgres' ? await createTestDatabase() : undefined
-  const db = createDatabase(made ? { kind: 'postgres', url: made.url } : { kind: 'pglite' })
-  databases.push({ db, drop: made?.drop })
+  const made = kind === 'postgres' ? await createTestDatabase() : testPgliteDir()
+  const db = createDatabase(
+    'url' in made ? { kind: 'postgres', url: made.url } : { kind: 'pglite', dataDir: made.dataDir },
+  )
+  databases.push({ db, drop: made.drop })
   await migrate(db, 'latest')
   await db
     .insertInto('users')

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
 import pg from 'pg'
 import { loadConfig, type Config } from '../config/config.ts'
+import { testPgliteDir } from './pglite-template.ts'
 
 /** The PostgreSQL and Redis that tests may create databases and keys in (CI's local services by default). */
 export const TEST_POSTGRES_URL =
@@ -87,8 +88,9 @@ export const realBackend: TestBackend = {
 export const embeddedBackend: TestBackend = {
   name: 'embedded (PGlite, no Redis)',
   async setup(env = {}) {
-    const config = loadConfig({ ...baseEnv(), PGLITE_DATA_DIR: 'memory://', ...env })
-    return { config, cleanup: async () => {} }
+    const pglite = testPgliteDir()
+    const config = loadConfig({ ...baseEnv(), PGLITE_DATA_DIR: pglite.dataDir, ...env })
+    return { config, cleanup: async () => pglite.drop() }
   },
 }
 
