@@ -158,7 +158,9 @@ export class ChatConnection implements RoomMember, RoomEventListener, ChatSessio
     // only an edit's live frame says who it newly mentions (`mentionsAdded`, `mentionsRoomAdded`)
     if (!frame.includes('"mentionsAdded"') && !frame.includes('"mentionsRoomAdded"')) return
     const update = JSON.parse(frame) as MessageUpdate
-    const newlyMentioned = update.mentionsRoomAdded === true || update.mentionsAdded?.includes(this.userId)
+    const newlyMentioned =
+      (update.mentionsRoomAdded === true && !update.mentionedBefore?.includes(this.userId)) ||
+      update.mentionsAdded?.includes(this.userId)
     if (
       update.change !== 'edited' ||
       !newlyMentioned ||

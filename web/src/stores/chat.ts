@@ -109,7 +109,8 @@ const newlyMentions = (update: MessageUpdate, me: ChatUser | null) =>
   me !== null &&
   update.change === 'edited' &&
   update.message.author.id !== me.id &&
-  (update.mentionsRoomAdded === true || (update.mentionsAdded?.includes(me.id) ?? false))
+  ((update.mentionsRoomAdded === true && !(update.mentionedBefore?.includes(me.id) ?? false)) ||
+    (update.mentionsAdded?.includes(me.id) ?? false))
 
 /** Changes the message with that seq, if the list holds it (a list is in seq order but for pending ones). */
 function changeBySeq(list: ShownMessage[], seq: number, change: (item: ShownMessage) => ShownMessage): void {
