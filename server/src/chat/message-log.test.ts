@@ -1,6 +1,12 @@
 import { HISTORY_PAGE_MAX, MEMBER_MATCHES_MAX, type ChatUser } from '@chat/contract'
-import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs } from 'kysely'
-import { sql } from 'kysely'
+import type {
+  KyselyPlugin,
+  PluginTransformQueryArgs,
+  PluginTransformResultArgs,
+  QueryId,
+  RootOperationNode,
+} from 'kysely'
+import { CompiledQuery, sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { createDatabase, type Db } from '../db/database.ts'
 import { migrate } from '../db/migrator.ts'
@@ -22,6 +28,27 @@ class QueryCounter implements KyselyPlugin {
     this.rows += args.result.rows.length
     return args.result
   }
+}
+
+/** Keeps the statements run, to be planned again (`EXPLAIN ANALYZE`) by a test. */
+class QueryRecorder implements KyselyPlugin {
+  readonly queries: { node: RootOperationNode; queryId: QueryId }[] = []
+  transformQuery(args: PluginTransformQueryArgs) {
+    this.queries.push({ node: args.node, queryId: args.queryId })
+    return args.node
+  }
+  async transformResult(args: PluginTransformResultArgs) {
+    return args.result
+  }
+}
+
+/** How many times each table was read by a plan of `EXPLAIN (ANALYZE, FORMAT JSON)`: its nodes' loops. */
+function tableReads(plan: unknown, reads = new Map<string, number>()): Map<string, number> {
+  const node = plan as { 'Relation Name'?: string; 'Actual Loops'?: number; Plans?: unknown[] }
+  if (node['Relation Name'])
+    reads.set(node['Relation Name'], (reads.get(node['Relation Name']) ?? 0) + (node['Actual Loops'] ?? 0))
+  for (const child of node.Plans ?? []) tableReads(child, reads)
+  return reads
 }
 
 const databases = [
@@ -377,6 +404,32 @@ describe.each(databases)('the message log on $name', ({ open, concurrent }) => {
     const { rows } = await sql<{ user_id: string }>`select user_id::text from message_mentions
       where room_id = ${room.id} and seq = ${message.seq}`.execute(db)
     expect(rows).toEqual([{ user_id: root().id }])
+  })
+
+  it('reads no member of the room for an edit whose text has no @', async () => {
+    const room = await newRoom()
+    const message = await send(room, ada(), 'a typo')
+    const recorder = new QueryRecorder()
+    await new ChatRepository(db.withPlugin(recorder)).editMessage(room, message.seq, ada(), 'no typo')
+    const edit = recorder.queries.find(({ node }) =>
+      db.getExecutor().compileQuery(node, { queryId: 'q' }).sql.includes('message_edits'),
+    )!
+    const { sql: text, parameters } = db.getExecutor().compileQuery(edit.node, edit.queryId)
+    // planned and run again, its changes rolled back: the same statement, as the database runs it
+    const trx = await db.startTransaction().execute()
+    let plan: unknown
+    try {
+      const { rows } = await trx.executeQuery<{ 'QUERY PLAN': unknown }>(
+        CompiledQuery.raw(`explain (analyze, format json) ${text}`, [...parameters]),
+      )
+      plan = rows[0]!['QUERY PLAN']
+    } finally {
+      await trx.rollback().execute()
+    }
+    const reads = tableReads((plan as { Plan: unknown }[])[0]!.Plan)
+    expect(reads.get('messages')).toBeGreaterThan(0)
+    // neither the member list nor the accounts behind it (the planner drops them for a text without '@')
+    expect([reads.get('room_members') ?? 0, reads.get('users') ?? 0]).toEqual([0, 0])
   })
 
   it('mentions a whole name only: @Bobby names no Bob, on a send and on an edit', async () => {
