@@ -177,7 +177,8 @@ export const ClientMessageSchemas = {
     ref: ChangeRef,
   }),
   /** a message's earlier texts: for the room's owners and moderators and the instance admin */
-  edit_history: Type.Object({ type: Type.Literal('edit_history'), room: RoomName, seq: Seq }),
+  /** `ref`: named by an error answering it, so the client knows which question failed */
+  edit_history: Type.Object({ type: Type.Literal('edit_history'), room: RoomName, seq: Seq, ref: ChangeRef }),
   /** one page of a joined room's messages: before `before` (the newest ones below it) or after `after` */
   history: Type.Object({
     type: Type.Literal('history'),

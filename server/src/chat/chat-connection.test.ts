@@ -577,6 +577,30 @@ describe('ChatConnection and RoomFeeds on a LocalBus, a fake store and fake peer
     ])
   })
 
+  it('names an edit_history question by its ref in any error answering it, without stored: it is a read', async () => {
+    await setUp()
+    const a = await connect(alice, 'c1')
+    a.say({ type: 'edit_history', room: 'general', seq: 1, ref: 'not-joined' })
+    await waitUntil('not joined', () => a.peer.ofType('error').length === 1)
+    a.say({ type: 'join', room: 'general' })
+    await waitUntil('joined', () => a.peer.ofType('joined').length === 1)
+    // the fake store cannot read earlier texts: an unexpected failure, as a database gone away
+    a.say({ type: 'edit_history', room: 'general', seq: 1, ref: 'failed' })
+    await waitUntil('unavailable', () => a.peer.ofType('error').length === 2)
+    expect(
+      a.peer
+        .ofType<{ code: string; ref?: string; stored?: boolean }>('error')
+        .map(({ code, ref, stored }) => ({
+          code,
+          ref,
+          stored,
+        })),
+    ).toEqual([
+      { code: 'not_joined', ref: 'not-joined', stored: undefined },
+      { code: 'unavailable', ref: 'failed', stored: undefined },
+    ])
+  })
+
   it('tells the room a typer stopped when the typer leaves or disconnects', async () => {
     await setUp()
     const b = await joined(bob)
