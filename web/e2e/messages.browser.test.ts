@@ -206,6 +206,42 @@ describe('messages in the SPA: replies, reactions, edits, deletions, mentions, j
     expect(await authorPage.getByRole('button', { name: /earlier versions/ }).count()).toBe(0)
   })
 
+  it('a refused edit opens its editor again on the text written; the earlier-versions dialog closes when the room changes', async () => {
+    const owner = await registerAccount(suite.base)
+    const [room, other] = [await roomWith(owner, 1), await roomWith(owner, 0)]
+    const { socket, say } = await speakerIn(owner, room)
+    say({ type: 'edit', seq: 1, text: 'numbered one' })
+    await socket.nextOfType('message_updated')
+
+    // the dialog belongs to the room it was opened in: going back to another room closes it
+    const page = await contexts.newPage()
+    await open(page, owner, other)
+    await page.getByRole('link', { name: `# ${room}` }).click()
+    await article(page, 'numbered one').getByRole('button', { name: 'Edited: show earlier versions' }).click()
+    const dialog = page.getByRole('dialog', { name: 'Earlier versions' })
+    await dialog.getByRole('list', { name: 'Earlier versions, oldest first' }).waitFor()
+    await page.goBack()
+    await page.waitForURL(`**/rooms/${other}`)
+    await dialog.waitFor({ state: 'hidden' })
+    await page.goForward()
+    await page.waitForURL(`**/rooms/${room}`)
+
+    // the room is archived (over another connection) while the owner writes an edit: refused, not saved
+    await article(page, 'numbered one').getByRole('button', { name: 'Edit', exact: true }).click()
+    const editor = page.getByLabel('Edit message')
+    await editor.fill('kept, though refused')
+    say({ type: 'update_room', archived: true })
+    await page.getByText('This room is archived: it can be read, not written to.').waitFor()
+    await page.getByRole('button', { name: 'Save' }).click()
+    await page.getByText('This room is archived: its messages can no longer change').waitFor()
+    await editor.waitFor()
+    expect(await editor.inputValue()).toBe('kept, though refused')
+    // nothing changed meanwhile: given up, the message is as it was
+    await page.getByRole('button', { name: 'Cancel' }).click()
+    await article(page, 'numbered one').waitFor()
+    socket.socket.close()
+  })
+
   it('completes @name to a member who has never written in the room and is not online', async () => {
     const [owner, quiet] = [await registerAccount(suite.base), await registerAccount(suite.base)]
     const room = await roomWith(owner, 1)
