@@ -199,6 +199,27 @@ describe('messages in the SPA: replies, reactions, edits, deletions, mentions, j
     // focus is back where the dialog was opened from
     expect(await history.evaluate((button) => button === document.activeElement)).toBe(true)
 
+    // closed by the browser without a `cancel` (a close watcher may skip it): both dialogs open again
+    const closeQuietly = (shown: typeof dialog) =>
+      shown.evaluate((element) => (element as HTMLDialogElement).close())
+    await history.click()
+    await versions.waitFor()
+    await closeQuietly(dialog)
+    await dialog.waitFor({ state: 'hidden' })
+    await history.click()
+    await versions.waitFor()
+    await ownerPage.keyboard.press('Escape')
+    await dialog.waitFor({ state: 'hidden' })
+    const deleteButton = article(ownerPage, 'third version').getByRole('button', { name: 'Delete' })
+    const confirm = ownerPage.getByRole('dialog', { name: 'Delete this message?' })
+    await deleteButton.click()
+    await closeQuietly(confirm)
+    await confirm.waitFor({ state: 'hidden' })
+    await deleteButton.click()
+    await confirm.waitFor()
+    await confirm.getByRole('button', { name: 'Cancel' }).click()
+    await confirm.waitFor({ state: 'hidden' })
+
     // the author is a plain member: the mark, no control (the server would refuse them anyway)
     const authorPage = await contexts.newPage()
     await open(authorPage, author, room)
