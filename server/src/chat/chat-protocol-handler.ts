@@ -16,7 +16,7 @@ import type { ChatPeer, ChatSession } from './chat-peer.ts'
 import { AnnouncementFailed, ChatProblem } from './chat-problem.ts'
 import type { ChangeOutcome, HistoryPage, Room } from './chat-repository.ts'
 import { summaryOf, type RoomEvent, type RoomEventListener } from './room-directory.ts'
-import { activityFrame, type RoomMember } from './room-feeds.ts'
+import { activityFrame, editNews, type RoomMember } from './room-feeds.ts'
 import type { RoomListing } from './room-repository.ts'
 import { mayOpen, mayWrite, type Actor } from './room-rules.ts'
 import { TokenBucket } from './token-bucket.ts'
@@ -170,15 +170,15 @@ export class ChatConnection implements RoomMember, RoomEventListener, ChatSessio
   private editActivity(listing: RoomListing, seq: number, frame: string): void {
     // only an edit's live frame says who it newly mentions (`mentionsAdded`, `mentionsRoomAdded`)
     if (!frame.includes('"mentionsAdded"') && !frame.includes('"mentionsRoomAdded"')) return
-    const update = JSON.parse(frame) as MessageUpdate
+    const news = editNews(frame)
     const newlyMentioned =
-      (update.mentionsRoomAdded === true && !update.mentionedBefore?.includes(this.userId)) ||
-      update.mentionsAdded?.includes(this.userId)
+      (news.mentionsRoomAdded && !news.mentionedBefore.includes(this.userId)) ||
+      news.mentionsAdded.includes(this.userId)
     if (
-      update.change !== 'edited' ||
+      news.change !== 'edited' ||
       !newlyMentioned ||
-      update.message.author.id === this.userId ||
-      update.message.seq <= (listing.lastReadSeq ?? 0)
+      news.authorId === this.userId ||
+      news.messageSeq <= (listing.lastReadSeq ?? 0)
     )
       return
     listing.mentions = (listing.mentions ?? 0) + 1
