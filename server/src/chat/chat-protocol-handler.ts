@@ -5,7 +5,6 @@ import {
   type ChatUser,
   type ClientMessage,
   type ClientMessageType,
-  type MessageUpdate,
   type RoomSummary,
   type ServerMessage,
 } from '@chat/contract'
