@@ -63,6 +63,16 @@ const generalUpdated = (summary: Partial<RoomSummary> = {}): ServerMessage => ({
   },
 })
 
+/** Runs `test` on fake timers (and a fake clock), then gives the real ones back. */
+function onFakeTimers(test: () => void): void {
+  vi.useFakeTimers()
+  try {
+    test()
+  } finally {
+    vi.useRealTimers()
+  }
+}
+
 describe('chat store', () => {
   beforeEach(() => {
     setActivePinia(createPinia())
@@ -229,10 +239,9 @@ describe('chat store', () => {
     expect(joins()).toBe(before)
     expect(chat.draft).toBe('for random')
   })
-  it('shows a change saved but not announced as saved, here at once, never as a failure to try again', () => {
+  /** `general` holding message 1, by `author` */
+  function withMessage(author = alice) {
     const chat = started()
-    const notices = useNotices()
-    const at = new Date().toISOString()
     FakeWebSocket.last.receive({
       type: 'message',
       room: 'general',
@@ -240,9 +249,14 @@ describe('chat store', () => {
       id: '1',
       clientId: 'c1',
       text: 'first',
-      at,
-      author: alice,
+      at: new Date().toISOString(),
+      author,
     })
+    return chat
+  }
+  it('shows a change saved but not announced as saved, here at once, never as a failure to try again', () => {
+    const chat = withMessage()
+    const notices = useNotices()
     const refOfLast = (type: string) =>
       FakeWebSocket.last.sent.filter((frame) => frame.type === type).at(-1)!.ref!
 
@@ -279,21 +293,6 @@ describe('chat store', () => {
     expect(chat.messages.map((m) => [m.text, m.deleted])).toEqual([['', true]])
   })
 
-  /** `general` holding message 1, by `author` */
-  function withMessage(author = alice) {
-    const chat = started()
-    FakeWebSocket.last.receive({
-      type: 'message',
-      room: 'general',
-      seq: 1,
-      id: '1',
-      clientId: 'c1',
-      text: 'first',
-      at: new Date().toISOString(),
-      author,
-    })
-    return chat
-  }
   const sentOf = (type: string) => FakeWebSocket.last.sent.filter((frame) => frame.type === type)
 
   it('keeps the text of an edit that was not saved, for the editor to open on again', () => {
@@ -363,8 +362,7 @@ describe('chat store', () => {
   })
 
   it('fails the earlier texts asked for when the connection goes or is not there, instead of loading for ever', () => {
-    vi.useFakeTimers()
-    try {
+    onFakeTimers(() => {
       const chat = withMessage(bob)
       chat.showEditHistory(1)
       FakeWebSocket.last.onclose?.({ code: 1006, reason: '' })
@@ -372,14 +370,11 @@ describe('chat store', () => {
       expect(chat.editHistory?.failed).toBe('The connection was lost before the earlier versions came.')
       chat.showEditHistory(1)
       expect(chat.editHistory?.failed).toBe('Not connected; the earlier versions could not be asked for.')
-    } finally {
-      vi.useRealTimers()
-    }
+    })
   })
 
   it('asks for members again once an answer is old, after a reconnect, and when a question was lost', () => {
-    vi.useFakeTimers()
-    try {
+    onFakeTimers(() => {
       const chat = started()
       const asked = () => sentOf('members').map((frame) => frame.query)
       const answer = (query: string) =>
@@ -420,9 +415,7 @@ describe('chat store', () => {
       })
       type('Car')
       expect(asked()).toEqual(['Ca', 'Car', 'D', 'D', 'E', 'Car'])
-    } finally {
-      vi.useRealTimers()
-    }
+    })
   })
 
   it('asks the room’s members by the start of a name once the writer pauses, and offers them to complete', () => {
