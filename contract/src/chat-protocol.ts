@@ -84,9 +84,13 @@ const Topic = Type.String({
 })
 const MessageText = Type.String({ minLength: 1, maxLength: MESSAGE_MAX_CHARS, pattern: MESSAGE_TEXT_PATTERN })
 const Seq = Type.Integer({ minimum: 1 })
-/** ids of users the text names as `@name` (the composer's picks); the server keeps those it finds */
+/**
+ * ids of users the text names as `@name` (the composer's picks); the server keeps those it finds. At most
+ * 18 digits, no leading zero: always below PostgreSQL's bigint maximum (19 digits), so no id a client sends
+ * fails the query as a server error.
+ */
 const MentionHints = Type.Optional(
-  Type.Array(Type.String({ pattern: '^[0-9]{1,19}$' }), { maxItems: MENTION_HINTS_MAX }),
+  Type.Array(Type.String({ pattern: '^[1-9][0-9]{0,17}$' }), { maxItems: MENTION_HINTS_MAX }),
 )
 /**
  * The client's own name for a change it asks for (`edit`, `delete`, `react`): an error answering it carries
@@ -173,7 +177,8 @@ export const ClientMessageSchemas = {
     ref: ChangeRef,
   }),
   /** a message's earlier texts: for the room's owners and moderators and the instance admin */
-  edit_history: Type.Object({ type: Type.Literal('edit_history'), room: RoomName, seq: Seq }),
+  /** `ref`: named by an error answering it, so the client knows which question failed */
+  edit_history: Type.Object({ type: Type.Literal('edit_history'), room: RoomName, seq: Seq, ref: ChangeRef }),
   /** one page of a joined room's messages: before `before` (the newest ones below it) or after `after` */
   history: Type.Object({
     type: Type.Literal('history'),
@@ -256,6 +261,11 @@ export interface MessageUpdate {
   mentionsAdded?: string[]
   /** …and whether it added an `@room` that counts (by an owner or moderator): everyone is newly mentioned */
   mentionsRoomAdded?: true
+  /**
+   * …and, with `mentionsRoomAdded`, whom the message mentioned before the edit (absent when nobody): they
+   * were told already, so the `@room` is no news to them
+   */
+  mentionedBefore?: string[]
 }
 
 /** One earlier text of a message, as a moderator reads it. */

@@ -199,11 +199,68 @@ describe('messages in the SPA: replies, reactions, edits, deletions, mentions, j
     // focus is back where the dialog was opened from
     expect(await history.evaluate((button) => button === document.activeElement)).toBe(true)
 
+    // closed by the browser without a `cancel` (a close watcher may skip it): both dialogs open again
+    const closeQuietly = (shown: typeof dialog) =>
+      shown.evaluate((element) => (element as HTMLDialogElement).close())
+    await history.click()
+    await versions.waitFor()
+    await closeQuietly(dialog)
+    await dialog.waitFor({ state: 'hidden' })
+    await history.click()
+    await versions.waitFor()
+    await ownerPage.keyboard.press('Escape')
+    await dialog.waitFor({ state: 'hidden' })
+    const deleteButton = article(ownerPage, 'third version').getByRole('button', { name: 'Delete' })
+    const confirm = ownerPage.getByRole('dialog', { name: 'Delete this message?' })
+    await deleteButton.click()
+    await closeQuietly(confirm)
+    await confirm.waitFor({ state: 'hidden' })
+    await deleteButton.click()
+    await confirm.waitFor()
+    await confirm.getByRole('button', { name: 'Cancel' }).click()
+    await confirm.waitFor({ state: 'hidden' })
+
     // the author is a plain member: the mark, no control (the server would refuse them anyway)
     const authorPage = await contexts.newPage()
     await open(authorPage, author, room)
     await article(authorPage, 'third version').getByText('(edited)').waitFor()
     expect(await authorPage.getByRole('button', { name: /earlier versions/ }).count()).toBe(0)
+  })
+
+  it('a refused edit opens its editor again on the text written; the earlier-versions dialog closes when the room changes', async () => {
+    const owner = await registerAccount(suite.base)
+    const [room, other] = [await roomWith(owner, 1), await roomWith(owner, 0)]
+    const { socket, say } = await speakerIn(owner, room)
+    say({ type: 'edit', seq: 1, text: 'numbered one' })
+    await socket.nextOfType('message_updated')
+
+    // the dialog belongs to the room it was opened in: going back to another room closes it
+    const page = await contexts.newPage()
+    await open(page, owner, other)
+    await page.getByRole('link', { name: `# ${room}` }).click()
+    await article(page, 'numbered one').getByRole('button', { name: 'Edited: show earlier versions' }).click()
+    const dialog = page.getByRole('dialog', { name: 'Earlier versions' })
+    await dialog.getByRole('list', { name: 'Earlier versions, oldest first' }).waitFor()
+    await page.goBack()
+    await page.waitForURL(`**/rooms/${other}`)
+    await dialog.waitFor({ state: 'hidden' })
+    await page.goForward()
+    await page.waitForURL(`**/rooms/${room}`)
+
+    // the room is archived (over another connection) while the owner writes an edit: refused, not saved
+    await article(page, 'numbered one').getByRole('button', { name: 'Edit', exact: true }).click()
+    const editor = page.getByLabel('Edit message')
+    await editor.fill('kept, though refused')
+    say({ type: 'update_room', archived: true })
+    await page.getByText('This room is archived: it can be read, not written to.').waitFor()
+    await page.getByRole('button', { name: 'Save' }).click()
+    await page.getByText('This room is archived: its messages can no longer change').waitFor()
+    await editor.waitFor()
+    expect(await editor.inputValue()).toBe('kept, though refused')
+    // nothing changed meanwhile: given up, the message is as it was
+    await page.getByRole('button', { name: 'Cancel' }).click()
+    await article(page, 'numbered one').waitFor()
+    socket.socket.close()
   })
 
   it('completes @name to a member who has never written in the room and is not online', async () => {

@@ -39,6 +39,12 @@ async function waitUntil(what: string, condition: () => boolean, timeoutMs = 2_0
   }
 }
 
+/** The errors a peer was sent, by what names them: code, ref and stored. */
+const namedErrors = (peer: FakePeer) =>
+  peer
+    .ofType<{ code: string; ref?: string; stored?: boolean }>('error')
+    .map(({ code, ref, stored }) => ({ code, ref, stored }))
+
 /**
  * The chat's storage in memory: rooms number their messages as PostgreSQL would, and a change to a
  * message (its author's only, as the repository checks) takes the next number as its event.
@@ -562,18 +568,26 @@ describe('ChatConnection and RoomFeeds on a LocalBus, a fake store and fake peer
     b.say({ type: 'delete', room: 'general', seq: message.seq, ref: 'too-fast' })
     await waitUntil('errors', () => b.peer.ofType('error').length === 3)
     await waitUntil('the reaction', () => b.peer.ofType('message_updated').length === 1)
-    expect(
-      b.peer
-        .ofType<{ code: string; ref?: string; stored?: boolean }>('error')
-        .map(({ code, ref, stored }) => ({
-          code,
-          ref,
-          stored,
-        })),
-    ).toEqual([
+    expect(namedErrors(b.peer)).toEqual([
       { code: 'rate_limited', ref: 'too-fast', stored: false },
       { code: 'forbidden', ref: 'not-mine', stored: false },
       { code: 'invalid_message', ref: 'empty', stored: false },
+    ])
+  })
+
+  it('names an edit_history question by its ref in any error answering it, without stored: it is a read', async () => {
+    await setUp()
+    const a = await connect(alice, 'c1')
+    a.say({ type: 'edit_history', room: 'general', seq: 1, ref: 'not-joined' })
+    await waitUntil('not joined', () => a.peer.ofType('error').length === 1)
+    a.say({ type: 'join', room: 'general' })
+    await waitUntil('joined', () => a.peer.ofType('joined').length === 1)
+    // the fake store cannot read earlier texts: an unexpected failure, as a database gone away
+    a.say({ type: 'edit_history', room: 'general', seq: 1, ref: 'failed' })
+    await waitUntil('unavailable', () => a.peer.ofType('error').length === 2)
+    expect(namedErrors(a.peer)).toEqual([
+      { code: 'not_joined', ref: 'not-joined', stored: undefined },
+      { code: 'unavailable', ref: 'failed', stored: undefined },
     ])
   })
 

@@ -5,7 +5,6 @@ import {
   type ChatUser,
   type ClientMessage,
   type ClientMessageType,
-  type MessageUpdate,
   type RoomSummary,
   type ServerMessage,
 } from '@chat/contract'
@@ -16,7 +15,7 @@ import type { ChatPeer, ChatSession } from './chat-peer.ts'
 import { AnnouncementFailed, ChatProblem } from './chat-problem.ts'
 import type { ChangeOutcome, HistoryPage, Room } from './chat-repository.ts'
 import { summaryOf, type RoomEvent, type RoomEventListener } from './room-directory.ts'
-import { activityFrame, type RoomMember } from './room-feeds.ts'
+import { activityFrame, editNews, type RoomMember } from './room-feeds.ts'
 import type { RoomListing } from './room-repository.ts'
 import { mayOpen, mayWrite, type Actor } from './room-rules.ts'
 import { TokenBucket } from './token-bucket.ts'
@@ -39,29 +38,42 @@ export interface ChatConnectionSettings {
   heartbeatMs: number
 }
 
-/** The requests whose errors name them by the client's `ref`: changes to a message. */
-const CHANGES = new Set(['edit', 'delete', 'react'])
+/** The requests whose errors name them by the client's `ref`: changes to a message, and reading its earlier texts. */
+const NAMED_BY_REF = new Set(['edit', 'delete', 'react', 'edit_history'])
+/** what is only read: an error naming it says nothing of `stored` */
+const READS = new Set(['edit_history'])
 
 /**
  * The client's name for what a frame asks, read only to say which request a refusal is about: a send's
- * `clientId`, or the `ref` of an edit, deletion or reaction.
+ * `clientId`, or the `ref` of an edit, deletion, reaction or `edit_history`.
  */
 function refIn(value: unknown): string | undefined {
   const frame = value as { type?: unknown; clientId?: unknown; ref?: unknown } | null
   const ref =
     frame?.type === 'send'
       ? frame.clientId
-      : typeof frame?.type === 'string' && CHANGES.has(frame.type)
+      : typeof frame?.type === 'string' && NAMED_BY_REF.has(frame.type)
         ? frame.ref
         : undefined
   return typeof ref === 'string' && ref.length > 0 && ref.length <= CLIENT_ID_MAX_CHARS ? ref : undefined
 }
 
-/** `refIn` of a raw frame: a refusal before parsing (the rate limit) still names what it refuses. */
-function frameRef(frame: string | Uint8Array): string | undefined {
+/**
+ * What an error answering that frame names: its `ref` and, for a send or a change, whether it is `stored`
+ * (nothing when the frame names nothing).
+ */
+function refAnswer(value: unknown, stored: boolean): { ref?: string; stored?: boolean } {
+  const ref = refIn(value)
+  if (ref === undefined) return {}
+  const type = (value as { type?: unknown }).type
+  return typeof type === 'string' && READS.has(type) ? { ref } : { ref, stored }
+}
+
+/** The frame, parsed, for a refusal before parsing (the rate limit), which still names what it refuses. */
+function rawFrame(frame: string | Uint8Array): unknown {
   if (typeof frame !== 'string') return undefined
   try {
-    return refIn(JSON.parse(frame))
+    return JSON.parse(frame)
   } catch {
     // not JSON: there is nothing to name; the refusal goes out without a ref
     return undefined
@@ -157,13 +169,15 @@ export class ChatConnection implements RoomMember, RoomEventListener, ChatSessio
   private editActivity(listing: RoomListing, seq: number, frame: string): void {
     // only an edit's live frame says who it newly mentions (`mentionsAdded`, `mentionsRoomAdded`)
     if (!frame.includes('"mentionsAdded"') && !frame.includes('"mentionsRoomAdded"')) return
-    const update = JSON.parse(frame) as MessageUpdate
-    const newlyMentioned = update.mentionsRoomAdded === true || update.mentionsAdded?.includes(this.userId)
+    const news = editNews(frame)
+    const newlyMentioned =
+      (news.mentionsRoomAdded && !news.mentionedBefore.includes(this.userId)) ||
+      news.mentionsAdded.includes(this.userId)
     if (
-      update.change !== 'edited' ||
+      news.change !== 'edited' ||
       !newlyMentioned ||
-      update.message.author.id === this.userId ||
-      update.message.seq <= (listing.lastReadSeq ?? 0)
+      news.authorId === this.userId ||
+      news.messageSeq <= (listing.lastReadSeq ?? 0)
     )
       return
     listing.mentions = (listing.mentions ?? 0) + 1
@@ -281,12 +295,11 @@ export class ChatConnection implements RoomMember, RoomEventListener, ChatSessio
       return this.peer.close(CloseCode.policyViolation, 'message rate limit exceeded')
     }
     const limit = this.settings.messagesPerSecond
-    const ref = frameRef(frame)
     this.send({
       type: 'error',
       code: 'rate_limited',
       message: `Slow down: at most ${limit} messages a second`,
-      ...(ref === undefined ? {} : { ref, stored: false }),
+      ...refAnswer(rawFrame(frame), false),
     })
   }
 
@@ -433,11 +446,15 @@ export class ChatConnection implements RoomMember, RoomEventListener, ChatSessio
    * which must not be done again (a change would be applied twice, or refused as unknown).
    */
   private fail(message: ClientMessage | undefined, error: unknown): void {
-    const clientRef = refIn(message) ?? (error instanceof ChatProblem ? error.ref : undefined)
-    const ref = clientRef ? { ref: clientRef } : {}
-    const stored = clientRef ? { stored: error instanceof AnnouncementFailed } : {}
+    const stored = error instanceof AnnouncementFailed
+    const named = refIn(message)
+      ? refAnswer(message, stored)
+      : error instanceof ChatProblem && error.ref
+        ? { ref: error.ref, stored }
+        : {}
+    const ref = named.ref === undefined ? {} : { ref: named.ref }
     if (error instanceof ChatProblem)
-      return this.send({ type: 'error', code: error.code, message: error.message, ...ref, ...stored })
+      return this.send({ type: 'error', code: error.code, message: error.message, ...named })
     // unexpected: logged here, once, with what the client asked; the client hears `unavailable`
     const room = message && 'room' in message ? message.room : undefined
     const cause = error instanceof AnnouncementFailed ? error.cause : error
@@ -449,8 +466,7 @@ export class ChatConnection implements RoomMember, RoomEventListener, ChatSessio
         error instanceof AnnouncementFailed
           ? STORED_NOT_ANNOUNCED[message?.type === 'send' ? 'send' : 'change']
           : 'The server could not do that now; try again',
-      ...ref,
-      ...stored,
+      ...named,
     })
   }
 

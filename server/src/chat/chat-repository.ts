@@ -8,6 +8,7 @@ import {
 } from '@chat/contract'
 import { sql, type RawBuilder } from 'kysely'
 import type { Db } from '../db/database.ts'
+import { AnnouncementFailed } from './chat-problem.ts'
 
 /** One page of a room, oldest first; see the `history` frame in the contract. */
 export interface HistoryPage {
@@ -75,6 +76,14 @@ interface MessageRow {
   reply_verified: boolean | null
   reactions: { emoji: Reaction; id: string; name: string; verified: boolean }[] | string | null
   mentions: string[] | string | null
+}
+
+/** What the statement of a change answers (`ChatRepository.change`). */
+interface ChangeRow {
+  event_seq: string | number | null
+  found: boolean
+  archived: boolean
+  mentions_added: { users: string[]; room: boolean; before: string[] } | string | null
 }
 
 /** PGlite and pg both hand json back parsed; a string would be a driver that does not. */
@@ -161,10 +170,23 @@ const MENTIONABLE = (room: string, hints: RawBuilder<unknown>) => sql`
   where rm.room_id = ${room}
   union
   select u.id, u.display_name from users u
-  where u.id in (select h::bigint from json_array_elements_text(${hints}) as h)`
-/** Whether the text names that display name after an `@`, in any case. */
+  where u.id in (select h::bigint from json_array_elements_text(${hints}) as h)
+    -- a hint stands for a reader of a public room who is no member; a private room's readers are its
+    -- members, and a disabled or deleted account reads nothing (ASVS 5.0 V8.2.2)
+    and u.deleted_on is null and not u.disabled
+    and exists (select 1 from rooms r where r.id = ${room} and r.kind = 'public')`
+/**
+ * Whether the text names that display name after an `@`, in any case, as a whole name: `@Bobby` names
+ * no "Bob" (the SPA's `mentionsUser` draws the same line). The name is matched literally: its regex
+ * characters are escaped.
+ */
 const NAMES = (body: RawBuilder<unknown> | string, name: RawBuilder<unknown>) =>
-  sql`strpos(lower((${body})::text), '@' || lower(${name})) > 0`
+  sql`(strpos(lower((${body})::text), '@' || lower(${name})) > 0
+    and lower((${body})::text) ~ ('@' || regexp_replace(lower(${name}), ${REGEX_SPECIAL}, ${ESCAPED}, 'g')
+      || '([^[:alnum:]_]|$)'))`
+/** what `NAMES` escapes in a name (a backslash before a character that is no letter makes it literal) */
+const REGEX_SPECIAL = '([^[:alnum:][:space:]])'
+const ESCAPED = '\\\\\\1'
 
 /** What the chat domain asks of storage: the repository, or an in-memory fake in unit tests. */
 export type ChatStore = Pick<ChatRepository, 'findRoom' | 'insertMessages' | 'logAfter' | 'historyPage'>
@@ -387,7 +409,9 @@ export class ChatRepository {
           select u.id, u.display_name from message_mentions mm join users u on u.id = mm.user_id
           where mm.room_id = ${room.id} and mm.seq = ${seq}
         ) c
-        where exists (select 1 from changed) and c.id <> ${user.id} and ${NAMES(text, sql`c.display_name`)}
+        -- no '@', no name: a constant, so a typo fix costs no scan of the room's members
+        where strpos(${text}, '@') > 0 and exists (select 1 from changed) and c.id <> ${user.id}
+          and ${NAMES(text, sql`c.display_name`)}
       ),
       unnamed as (
         delete from message_mentions mm
@@ -403,12 +427,19 @@ export class ChatRepository {
         on conflict do nothing
         returning user_id
       )`,
-      // with an @room before, everyone was mentioned already; with one now, `room` says everyone is newly
+      // with an @room before, everyone was mentioned already; with one now, `room` says everyone is newly,
+      // but for those the message named before (`before`, read from the statement's snapshot: the mentions
+      // as they were), who were told already
       sql`json_build_object(
         'users', (select coalesce(json_agg(a.user_id::text order by a.user_id), '[]'::json) from added a
           where not (select t.mentions_room from target t)
             and not coalesce((select c.mentions_room from changed c), false)),
-        'room', coalesce((select c.mentions_room and not t.mentions_room from changed c, target t), false))`,
+        'room', coalesce((select c.mentions_room and not t.mentions_room from changed c, target t), false),
+        'before', (select coalesce(json_agg(mm.user_id::text order by mm.user_id), '[]'::json)
+          from message_mentions mm where mm.room_id = ${room.id} and mm.seq = ${seq}))`,
+      // the message row first: the statement's snapshot is then taken after any edit before it committed,
+      // so its mentions and kept text are those of that edit, not of the text before both
+      true,
     )
   }
 
@@ -500,15 +531,13 @@ export class ChatRepository {
     user: ChatUser,
     kind: 'edit' | 'delete' | 'reaction',
     changes: RawBuilder<unknown>,
-    /** an edit's newly mentioned, from its CTEs: `{users: [ids], room: boolean}` */
+    /** an edit's newly mentioned, from its CTEs: `{users: [ids], room: boolean, before: [ids]}` */
     mentionsAdded: RawBuilder<unknown> = sql`null::json`,
+    /** lock the message row before the statement, in its transaction (READ COMMITTED) */
+    lockFirst = false,
   ): Promise<ChangeOutcome> {
-    const { rows } = await sql<{
-      event_seq: string | number | null
-      found: boolean
-      archived: boolean
-      mentions_added: { users: string[]; room: boolean } | string | null
-    }>`
+    const statement = async (db: Db): Promise<ChangeRow> => {
+      const { rows } = await sql<ChangeRow>`
       with ${changes},
       next as (
         update rooms set last_seq = last_seq + 1
@@ -524,14 +553,39 @@ export class ChatRepository {
           as found,
         exists (select 1 from rooms r where r.id = ${room.id} and r.archived_on is not null) as archived,
         ${mentionsAdded} as mentions_added
-    `.execute(this.db)
-    const row = rows[0]!
+    `.execute(db)
+      return rows[0]!
+    }
+    const row = lockFirst
+      ? await this.db.transaction().execute(async (trx) => {
+          await sql`select 1 from messages where room_id = ${room.id} and seq = ${seq} for update`.execute(
+            trx,
+          )
+          return statement(trx)
+        })
+      : await statement(this.db)
     if (row.event_seq === null) {
       if (!row.found) return { refused: 'unknown_message' }
       if (row.archived) return { refused: 'archived' }
       // a reaction already there (or already gone) changes nothing; anything else was not allowed
       return kind === 'reaction' ? { update: undefined } : { refused: 'forbidden' }
     }
+    try {
+      return { update: await this.updateOf(room, seq, user, kind, row) }
+    } catch (error) {
+      // the change is committed: whatever fails now, the client must hear it is saved, not to do it again
+      throw new AnnouncementFailed(error)
+    }
+  }
+
+  /** The live update of a committed change, the message read as it now stands. */
+  private async updateOf(
+    room: Room,
+    seq: number,
+    user: ChatUser,
+    kind: 'edit' | 'delete' | 'reaction',
+    row: ChangeRow,
+  ): Promise<MessageUpdate> {
     const [message] = await this.messagesBySeq(room, [seq])
     const change = kind === 'edit' ? 'edited' : kind === 'delete' ? 'deleted' : 'reactions'
     const update: MessageUpdate = {
@@ -543,8 +597,11 @@ export class ChatRepository {
     }
     const added = json(row.mentions_added)
     if (added && added.users.length > 0) update.mentionsAdded = added.users
-    if (added?.room) update.mentionsRoomAdded = true
-    return { update }
+    if (added?.room) {
+      update.mentionsRoomAdded = true
+      if (added.before.length > 0) update.mentionedBefore = added.before
+    }
+    return update
   }
 
   /** The events with `after < seq <= upTo`, oldest first, each with its message as it stands. */

@@ -465,6 +465,51 @@ describe.each(backends)('rooms with members on $name', (backend) => {
     expect(third.frames().filter((frame) => frame.type === 'activity' && frame.seq === 6)).toEqual([])
   })
 
+  it('counts no second mention when an edit adds @room to a message that named the user already', async () => {
+    const [writer, named, other] = [await newUser(), await newUser(), await newUser()]
+    const room = await privateRoom(writer)
+    await withRole(writer, room, named, 'member')
+    await withRole(writer, room, other, 'member')
+    await join(writer, room)
+    await send(writer, room, `a question for @${named.name}`)
+    expect((await named.next('activity', (frame) => frame.seq === 1)).mentioned).toBe(true)
+    // the owner's @room counts: news to the other member, not to the one named already
+    writer.say({ type: 'edit', room, seq: 1, text: `a question for @${named.name} and @room` })
+    expect(await other.next('activity', (frame) => frame.seq === 2)).toMatchObject({ mentioned: true })
+    await send(writer, room, 'next')
+    await named.next('activity', (frame) => frame.seq === 3)
+    expect(named.frames().filter((frame) => frame.type === 'activity' && frame.seq === 2)).toEqual([])
+    // live and after a reconnect, one message mentions them once
+    const again = await connect(named.token)
+    expect(again.welcome.roomList!.find((summary) => summary.room === room)).toMatchObject({
+      unread: 2,
+      mentions: 1,
+    })
+  })
+
+  it('refuses a mention hint beyond a user id as invalid, on a send and an edit, before any query', async () => {
+    const writer = await newUser()
+    const room = await privateRoom(writer)
+    await join(writer, room)
+    await send(writer, room, 'plain')
+    // above the largest bigint: once a server error for the query, now a refusal in words
+    const huge = '9223372036854775808'
+    writer.say({ type: 'send', room, clientId: 'huge-hint', text: 'hi @x', mentions: [huge] })
+    expect(
+      await writer.next('error', (frame) => (frame as { ref?: string }).ref === 'huge-hint'),
+    ).toMatchObject({
+      code: 'invalid_message',
+      stored: false,
+    })
+    writer.say({ type: 'edit', room, seq: 1, text: 'hi @x', mentions: [huge], ref: 'huge-edit' })
+    expect(
+      await writer.next('error', (frame) => (frame as { ref?: string }).ref === 'huge-edit'),
+    ).toMatchObject({
+      code: 'invalid_message',
+      stored: false,
+    })
+  })
+
   it('answers members by the start of their name for @name completion, echoing the query', async () => {
     const [owner, member, outsider] = [await newUser(), await newUser(), await newUser()]
     const room = await privateRoom(owner)

@@ -1,12 +1,19 @@
 import { HISTORY_PAGE_MAX, MEMBER_MATCHES_MAX, type ChatUser } from '@chat/contract'
-import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs } from 'kysely'
-import { sql } from 'kysely'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type {
+  KyselyPlugin,
+  PluginTransformQueryArgs,
+  PluginTransformResultArgs,
+  QueryId,
+  RootOperationNode,
+} from 'kysely'
+import { CompiledQuery, sql } from 'kysely'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { createDatabase, type Db } from '../db/database.ts'
 import { migrate } from '../db/migrator.ts'
 import { createTestDatabase } from '../test/backends.ts'
 import { testPgliteDir } from '../test/pglite-template.ts'
 import { UserRepository } from '../users/user-repository.ts'
+import { AnnouncementFailed } from './chat-problem.ts'
 import { ChatRepository, entrySeq, type Room } from './chat-repository.ts'
 import { RoomRepository } from './room-repository.ts'
 
@@ -24,9 +31,32 @@ class QueryCounter implements KyselyPlugin {
   }
 }
 
+/** Keeps the statements run, to be planned again (`EXPLAIN ANALYZE`) by a test. */
+class QueryRecorder implements KyselyPlugin {
+  readonly queries: { node: RootOperationNode; queryId: QueryId }[] = []
+  transformQuery(args: PluginTransformQueryArgs) {
+    this.queries.push({ node: args.node, queryId: args.queryId })
+    return args.node
+  }
+  async transformResult(args: PluginTransformResultArgs) {
+    return args.result
+  }
+}
+
+/** How many times each table was read by a plan of `EXPLAIN (ANALYZE, FORMAT JSON)`: its nodes' loops. */
+function tableReads(plan: unknown, reads = new Map<string, number>()): Map<string, number> {
+  const node = plan as { 'Relation Name'?: string; 'Actual Loops'?: number; Plans?: unknown[] }
+  if (node['Relation Name'])
+    reads.set(node['Relation Name'], (reads.get(node['Relation Name']) ?? 0) + (node['Actual Loops'] ?? 0))
+  for (const child of node.Plans ?? []) tableReads(child, reads)
+  return reads
+}
+
 const databases = [
   {
     name: 'PostgreSQL',
+    /** serves several statements at once (a pool): edits can race */
+    concurrent: true,
     async open() {
       const database = await createTestDatabase()
       return { db: createDatabase({ kind: 'postgres', url: database.url }), drop: database.drop }
@@ -34,6 +64,7 @@ const databases = [
   },
   {
     name: 'PGlite',
+    concurrent: false,
     async open() {
       const pglite = testPgliteDir()
       return {
@@ -44,7 +75,7 @@ const databases = [
   },
 ]
 
-describe.each(databases)('the message log on $name', ({ open }) => {
+describe.each(databases)('the message log on $name', ({ open, concurrent }) => {
   let db: Db
   let drop: () => Promise<void>
   let repository: ChatRepository
@@ -203,6 +234,58 @@ describe.each(databases)('the message log on $name', ({ open }) => {
     expect(await repository.editHistory(room, message.seq, bob())).toBeUndefined()
   })
 
+  it('says a change whose reading back failed is saved (AnnouncementFailed): it is committed', async () => {
+    const room = await newRoom()
+    const message = await send(room, bob(), 'before')
+    const readBack = vi
+      .spyOn(repository, 'messagesBySeq')
+      .mockRejectedValueOnce(new Error('Connection terminated unexpectedly'))
+    try {
+      await expect(repository.editMessage(room, message.seq, bob(), 'after')).rejects.toBeInstanceOf(
+        AnnouncementFailed,
+      )
+    } finally {
+      readBack.mockRestore()
+    }
+    const [stored] = await repository.messagesBySeq(room, [message.seq])
+    expect(stored!.text).toBe('after')
+    expect((await repository.editHistory(room, message.seq, ada()))?.map((edit) => edit.text)).toEqual([
+      'before',
+    ])
+  })
+
+  if (concurrent)
+    it('keeps mentions and earlier texts true when two edits of one message race', async () => {
+      const room = await newRoom()
+      const message = await send(room, ada(), 'hello')
+      const texts = ['hello @bob', 'hello all']
+      let edits: Promise<unknown>[] = []
+      // both edits start while another holds the message row, and go on once it lets go
+      await db.transaction().execute(async (trx) => {
+        await sql`select 1 from messages where room_id = ${room.id} and seq = ${message.seq} for update`.execute(
+          trx,
+        )
+        edits = texts.map((text) => repository.editMessage(room, message.seq, ada(), text))
+        const deadline = Date.now() + 5_000
+        for (;;) {
+          const { rows } = await sql<{ waiting: number }>`select count(*)::int as waiting
+            from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`.execute(db)
+          if (rows[0]!.waiting >= 2) break
+          if (Date.now() > deadline) throw new Error('the two edits never waited for the message row')
+          await new Promise((resolve) => setTimeout(resolve, 10))
+        }
+      })
+      await Promise.all(edits)
+      const [last] = await repository.messagesBySeq(room, [message.seq])
+      const first = texts.find((text) => text !== last!.text)
+      // the later edit saw the earlier one: its text is kept, and its mention gone with the words
+      expect((await repository.editHistory(room, message.seq, ada()))?.map((edit) => edit.text)).toEqual([
+        'hello',
+        first,
+      ])
+      expect(last!.mentions).toEqual(last!.text.includes('@bob') ? [bob().id] : undefined)
+    })
+
   it('refuses changes in an archived room, in the same statement', async () => {
     const room = await newRoom()
     const message = await send(room, bob(), 'before the archive')
@@ -326,6 +409,64 @@ describe.each(databases)('the message log on $name', ({ open }) => {
     const { rows } = await sql<{ user_id: string }>`select user_id::text from message_mentions
       where room_id = ${room.id} and seq = ${message.seq}`.execute(db)
     expect(rows).toEqual([{ user_id: root().id }])
+  })
+
+  it('reads no member of the room for an edit whose text has no @', async () => {
+    const room = await newRoom()
+    const message = await send(room, ada(), 'a typo')
+    const recorder = new QueryRecorder()
+    await new ChatRepository(db.withPlugin(recorder)).editMessage(room, message.seq, ada(), 'no typo')
+    const edit = recorder.queries.find(({ node }) =>
+      db.getExecutor().compileQuery(node, { queryId: 'q' }).sql.includes('message_edits'),
+    )!
+    const { sql: text, parameters } = db.getExecutor().compileQuery(edit.node, edit.queryId)
+    // planned and run again, its changes rolled back: the same statement, as the database runs it
+    const trx = await db.startTransaction().execute()
+    let plan: unknown
+    try {
+      const { rows } = await trx.executeQuery<{ 'QUERY PLAN': unknown }>(
+        CompiledQuery.raw(`explain (analyze, format json) ${text}`, [...parameters]),
+      )
+      plan = rows[0]!['QUERY PLAN']
+    } finally {
+      await trx.rollback().execute()
+    }
+    const reads = tableReads((plan as { Plan: unknown }[])[0]!.Plan)
+    expect(reads.get('messages')).toBeGreaterThan(0)
+    // neither the member list nor the accounts behind it (the planner drops them for a text without '@')
+    expect([reads.get('room_members') ?? 0, reads.get('users') ?? 0]).toEqual([0, 0])
+  })
+
+  it('mentions a whole name only: @Bobby names no Bob, on a send and on an edit', async () => {
+    const room = await newRoom()
+    const longer = await send(room, ada(), 'hi @Bobby and @Modest')
+    expect(longer.mentions).toBeUndefined()
+    const edited = await repository.editMessage(room, longer.seq, ada(), 'hi @Bobby, and @bob_ too')
+    expect(!edited.refused && edited.update?.message.mentions).toBeUndefined()
+    const named = await repository.editMessage(room, longer.seq, ada(), 'hi @Bob, and @mod.')
+    expect(!named.refused && named.update?.message.mentions?.sort()).toEqual([bob().id, mod().id].sort())
+  })
+
+  it('takes hints of a public room’s readers only: no outsider of a private room, no disabled account', async () => {
+    const members = new RoomRepository(db)
+    const name = `private-${++rooms}`
+    await members.createRoom(name, 'private', name, '', ada().id)
+    const secret = (await repository.findRoom(name))!
+    const sent = await send(secret, ada(), 'ask @Root', { mentions: [root().id] })
+    expect(sent.mentions).toBeUndefined()
+    const edited = await repository.editMessage(secret, sent.seq, ada(), 'ask @Root again', [root().id])
+    expect(!edited.refused && edited.update?.message.mentions).toBeUndefined()
+
+    const userRepository = new UserRepository(db)
+    const gone = (await userRepository.insert({
+      email: `gone-${crypto.randomUUID()}@example.com`,
+      displayName: `Gone ${crypto.randomUUID().slice(0, 6)}`,
+      passwordHash: 'x',
+    }))!
+    await userRepository.update(gone.id, { disabled: true })
+    const room = await newRoom()
+    const toGone = await send(room, ada(), `ask @${gone.displayName}`, { mentions: [gone.id] })
+    expect(toGone.mentions).toBeUndefined()
   })
 
   it('answers members by the start of their name, any case, at most MEMBER_MATCHES_MAX, however many match', async () => {

@@ -1,7 +1,7 @@
 import type { ChatMessage } from '@chat/contract'
 import { sql } from 'kysely'
 import { pino } from 'pino'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { createDatabase, type Db } from '../db/database.ts'
 import { migrate } from '../db/migrator.ts'
 import { testPgliteDir } from '../test/pglite-template.ts'
@@ -9,7 +9,14 @@ import { LocalBus, type Bus, type BusHandler } from '../bus/bus.ts'
 import { createMetrics, type Metrics } from '../metrics/metrics.ts'
 import { UserRepository, type User } from '../users/user-repository.ts'
 import { ChatRepository, type Room } from './chat-repository.ts'
-import { activityFrame, messageFrame, RoomFeeds, type RoomMember } from './room-feeds.ts'
+import {
+  activityFrame,
+  editNews,
+  messageFrame,
+  RoomFeeds,
+  updateFrame,
+  type RoomMember,
+} from './room-feeds.ts'
 import { RoomRepository } from './room-repository.ts'
 import { TokenBucket } from './token-bucket.ts'
 
@@ -165,6 +172,48 @@ describe('RoomFeeds on a LocalBus and a real ChatRepository (PGlite)', () => {
     expect(activityFrame('other', 8, true)).toBe(
       '{"type":"activity","room":"other","seq":8,"mentioned":true}',
     )
+  })
+
+  it('reads an edit frame’s news once however many members it is handed to, and each frame anew', () => {
+    const author = { id: '1', name: 'Ada', verified: true }
+    const message: ChatMessage = {
+      room: 'general',
+      seq: 3,
+      id: '3',
+      author,
+      clientId: 'c3',
+      text: '@room '.repeat(1_000),
+      at: new Date(0).toISOString(),
+      mentionsRoom: true,
+    }
+    const frame = updateFrame({
+      room: 'general',
+      seq: 9,
+      change: 'edited',
+      by: author,
+      message,
+      mentionsRoomAdded: true,
+      mentionedBefore: ['2'],
+    })
+    const parse = vi.spyOn(JSON, 'parse')
+    try {
+      const seen = Array.from({ length: 100 }, () => editNews(frame))
+      expect(parse).toHaveBeenCalledTimes(1)
+      expect(seen[99]).toEqual({
+        change: 'edited',
+        authorId: '1',
+        messageSeq: 3,
+        mentionsAdded: [],
+        mentionsRoomAdded: true,
+        mentionedBefore: ['2'],
+      })
+      // another entry (or the same seq of a room made again) is read for itself
+      const other = updateFrame({ room: 'general', seq: 9, change: 'edited', by: author, message })
+      expect(editNews(other).mentionsRoomAdded).toBe(false)
+      expect(parse).toHaveBeenCalledTimes(2)
+    } finally {
+      parse.mockRestore()
+    }
   })
 
   it('announces a stored batch in one bus message, seqs then frames, and members get each frame in order', async () => {

@@ -30,6 +30,37 @@ export function activityFrame(room: string, seq: number, mentioned: boolean): st
   return (lastActivity.frames[mentioned ? 1 : 0] ??= JSON.stringify(activity))
 }
 
+/** What an edit's live frame says of whom it newly mentions: all `ChatConnection.editActivity` reads of it. */
+export interface EditNews {
+  change: MessageUpdate['change']
+  authorId: string
+  messageSeq: number
+  mentionsAdded: readonly string[]
+  mentionsRoomAdded: boolean
+  mentionedBefore: readonly string[]
+}
+/** the news of the last update frame read (the same string object: compared by reference first) */
+let lastEditNews: { frame: string; news: EditNews } | undefined
+
+/**
+ * The news of an update frame, parsed once per entry: every member listing the room without having joined
+ * it is handed the same frame one after another, and a frame may be as long as a message (`activityFrame`).
+ */
+export function editNews(frame: string): EditNews {
+  if (lastEditNews?.frame === frame) return lastEditNews.news
+  const update = JSON.parse(frame) as MessageUpdate
+  const news: EditNews = {
+    change: update.change,
+    authorId: update.message.author.id,
+    messageSeq: update.message.seq,
+    mentionsAdded: update.mentionsAdded ?? [],
+    mentionsRoomAdded: update.mentionsRoomAdded === true,
+    mentionedBefore: update.mentionedBefore ?? [],
+  }
+  lastEditNews = { frame, news }
+  return news
+}
+
 // Bus payloads on `<prefix>room:<name>`: "m <seq>…\n<frame>…" messages (one or a stored batch: their seqs
 // space-separated, their frames newline-separated; JSON frames hold no raw newline), "e\n<frame>" an event,
 // "p" presence.

@@ -173,6 +173,32 @@ describe('ChatClient and the events of the log (edits, deletions, reactions)', (
     expect(h.log).toEqual(['m1', 'u2', 'm3', 'u4', 'm5', 'u6'])
   })
 
+  it('names changes and edit_history questions by a new ref, and returns none when nothing could go out', () => {
+    const { client, last } = joined([message(1)])
+    const refs = [
+      client.edit('general', 1, 'new text'),
+      client.remove('general', 1),
+      client.react('general', 1, '🎉', true),
+      client.editHistory('general', 1),
+    ]
+    expect(new Set(refs).size).toBe(4)
+    expect(
+      last()
+        .sent.slice(-4)
+        .map(({ type, ref }) => ({ type, ref })),
+    ).toEqual(['edit', 'delete', 'react', 'edit_history'].map((type, index) => ({ type, ref: refs[index] })))
+    last().drop()
+    const sentBefore = last().sent.length
+    expect([
+      client.edit('general', 1, 'offline'),
+      client.remove('general', 1),
+      client.react('general', 1, '🎉', false),
+      client.editHistory('general', 1),
+      client.request({ type: 'members', room: 'general', query: 'a' }),
+    ]).toEqual([undefined, undefined, undefined, undefined, false])
+    expect(last().sent).toHaveLength(sentBefore)
+  })
+
   it('keeps the pages around a message jumped to apart from the live list', () => {
     const h = joined([message(300)])
     h.client.around('general', 20)

@@ -14,6 +14,9 @@ import {
 } from '@chat/contract'
 import { backoffDelay } from './backoff'
 
+/** each kind of request of a union, without its `ref` (the client names it) */
+type WithoutRef<T> = T extends unknown ? Omit<T, 'ref'> : never
+
 export type ConnectionStatus = 'connecting' | 'open' | 'reconnecting' | 'ended'
 
 /** What the chat client tells whoever shows it (the Pinia store). */
@@ -240,30 +243,35 @@ export class ChatClient {
 
   /**
    * Changes to a message: each returns the `ref` it named the request by, which an error answering it
-   * carries back with `stored` (docs/protocol.md, "Errors"). Never sent again by themselves: unlike a
-   * send, a change has no id that would make a repeat harmless.
+   * carries back with `stored` (docs/protocol.md, "Errors"); undefined when not connected, so nothing was
+   * sent. Never sent again by themselves: unlike a send, a change has no id that would make a repeat harmless.
    */
-  edit(room: string, seq: number, text: string, mentions: string[] = []): string {
-    const ref = crypto.randomUUID()
-    this.sendNow({ type: 'edit', room, seq, text, ref, ...(mentions.length > 0 ? { mentions } : {}) })
-    return ref
+  edit(room: string, seq: number, text: string, mentions: string[] = []): string | undefined {
+    return this.sendNamed({ type: 'edit', room, seq, text, ...(mentions.length > 0 ? { mentions } : {}) })
   }
 
-  remove(room: string, seq: number): string {
-    const ref = crypto.randomUUID()
-    this.sendNow({ type: 'delete', room, seq, ref })
-    return ref
+  remove(room: string, seq: number): string | undefined {
+    return this.sendNamed({ type: 'delete', room, seq })
   }
 
-  react(room: string, seq: number, emoji: Reaction, on: boolean): string {
-    const ref = crypto.randomUUID()
-    this.sendNow({ type: 'react', room, seq, emoji, on, ref })
-    return ref
+  react(room: string, seq: number, emoji: Reaction, on: boolean): string | undefined {
+    return this.sendNamed({ type: 'react', room, seq, emoji, on })
   }
 
-  /** Asks for a message's earlier texts: answered by `editHistory`, or refused (`forbidden`) */
-  editHistory(room: string, seq: number): void {
-    this.sendNow({ type: 'edit_history', room, seq })
+  /**
+   * Asks for a message's earlier texts: answered by `editHistory`, or by an error carrying the `ref`
+   * returned; undefined when not connected, so nothing was asked.
+   */
+  editHistory(room: string, seq: number): string | undefined {
+    return this.sendNamed({ type: 'edit_history', room, seq })
+  }
+
+  /** Sends a request named by a new `ref`: the ref, or undefined when it could not go out. */
+  private sendNamed(
+    message: WithoutRef<Extract<ClientMessage, { type: 'edit' | 'delete' | 'react' | 'edit_history' }>>,
+  ): string | undefined {
+    const ref = crypto.randomUUID()
+    return this.sendNow({ ...message, ref } as ClientMessage) ? ref : undefined
   }
 
   leave(room: string): void {
@@ -292,8 +300,8 @@ export class ChatClient {
           | 'find_users'
       }
     >,
-  ): void {
-    this.sendNow(message)
+  ): boolean {
+    return this.sendNow(message)
   }
 
   /**
@@ -334,8 +342,11 @@ export class ChatClient {
     return seq === undefined ? {} : { since: seq }
   }
 
-  private sendNow(message: ClientMessage): void {
-    if (this.socket?.readyState === OPEN) this.socket.send(JSON.stringify(message))
+  /** Whether it went out: nothing is sent while the socket is not open. */
+  private sendNow(message: ClientMessage): boolean {
+    if (this.socket?.readyState !== OPEN) return false
+    this.socket.send(JSON.stringify(message))
+    return true
   }
 
   /** Lets queued sends out at the pace; when out of budget, comes back when the next token is due. */
@@ -521,7 +532,9 @@ export class ChatClient {
     this.deliver(page.room, entries)
     if (!page.done) {
       state.catchingUp = true
-      return this.sendNow({ type: 'history', room: page.room, after: state.last })
+      // not connected: the join after the reconnect resumes from `last`
+      this.sendNow({ type: 'history', room: page.room, after: state.last })
+      return
     }
     state.catchingUp = false
     const held = state.held.splice(0)

@@ -2,7 +2,7 @@ import type { ChatMessage, MessageUpdate, RoomSummary, ServerMessage } from '@ch
 import { createPinia, setActivePinia } from 'pinia'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { TYPING_EXPIRES_MS } from '@chat/contract'
-import { SAVED_NOT_ANNOUNCED, useChatStore } from './chat'
+import { CHANGE_NOT_SENT, MEMBER_ANSWER_LIFETIME_MS, useChatStore } from './chat'
 import { useNotices } from './notices'
 
 /** sessionStorage as a browser keeps it, for one tab */
@@ -62,6 +62,16 @@ const generalUpdated = (summary: Partial<RoomSummary> = {}): ServerMessage => ({
     ...summary,
   },
 })
+
+/** Runs `test` on fake timers (and a fake clock), then gives the real ones back. */
+function onFakeTimers(test: () => void): void {
+  vi.useFakeTimers()
+  try {
+    test()
+  } finally {
+    vi.useRealTimers()
+  }
+}
 
 describe('chat store', () => {
   beforeEach(() => {
@@ -229,10 +239,9 @@ describe('chat store', () => {
     expect(joins()).toBe(before)
     expect(chat.draft).toBe('for random')
   })
-  it('shows a change saved but not announced as saved, here at once, never as a failure to try again', () => {
+  /** `general` holding message 1, by `author` */
+  function withMessage(author = alice) {
     const chat = started()
-    const notices = useNotices()
-    const at = new Date().toISOString()
     FakeWebSocket.last.receive({
       type: 'message',
       room: 'general',
@@ -240,9 +249,14 @@ describe('chat store', () => {
       id: '1',
       clientId: 'c1',
       text: 'first',
-      at,
-      author: alice,
+      at: new Date().toISOString(),
+      author,
     })
+    return chat
+  }
+  it('shows a change saved but not announced as saved, here at once, never as a failure to try again', () => {
+    const chat = withMessage()
+    const notices = useNotices()
     const refOfLast = (type: string) =>
       FakeWebSocket.last.sent.filter((frame) => frame.type === type).at(-1)!.ref!
 
@@ -254,7 +268,9 @@ describe('chat store', () => {
     } as const
     FakeWebSocket.last.receive({ ...saved, ref: refOfLast('edit'), stored: true })
     expect(chat.messages.map((m) => [m.text, m.editedAt !== undefined])).toEqual([['first, better', true]])
-    expect(notices.shown.map((notice) => notice.text)).toEqual([SAVED_NOT_ANNOUNCED])
+    // the server's words, the one source of the sentence
+    expect(notices.shown.map((notice) => notice.text)).toEqual([saved.message])
+    expect(chat.editDraft).toBeUndefined()
 
     chat.react(1, '🎉', true)
     FakeWebSocket.last.receive({ ...saved, ref: refOfLast('react'), stored: true })
@@ -275,6 +291,131 @@ describe('chat store', () => {
     chat.remove(1)
     FakeWebSocket.last.receive({ ...saved, ref: refOfLast('delete'), stored: true })
     expect(chat.messages.map((m) => [m.text, m.deleted])).toEqual([['', true]])
+  })
+
+  const sentOf = (type: string) => FakeWebSocket.last.sent.filter((frame) => frame.type === type)
+
+  it('keeps the text of an edit that was not saved, for the editor to open on again', () => {
+    const chat = withMessage()
+    const notices = useNotices()
+    chat.edit(1, 'first, better')
+    FakeWebSocket.last.receive({
+      type: 'error',
+      code: 'rate_limited',
+      message: 'Slow down: at most 5 messages a second',
+      ref: sentOf('edit').at(-1)!.ref!,
+      stored: false,
+    })
+    expect(chat.messages[0]!.text).toBe('first')
+    expect(chat.editDraft).toEqual({ room: 'general', seq: 1, text: 'first, better' })
+    expect(notices.shown.map((notice) => notice.text)).toEqual(['Slow down: at most 5 messages a second'])
+    chat.takeEditDraft()
+    expect(chat.editDraft).toBeUndefined()
+  })
+
+  it('says a change asked for while not connected was not saved, and keeps an edit’s text', () => {
+    const chat = withMessage()
+    const notices = useNotices()
+    FakeWebSocket.last.readyState = 3 // closed: nothing goes out
+    const said = (change: () => void) => {
+      notices.clear()
+      change()
+      return notices.shown.map((notice) => notice.text)
+    }
+    expect(said(() => chat.edit(1, 'written offline'))).toEqual([CHANGE_NOT_SENT])
+    expect(said(() => chat.react(1, '🎉', true))).toEqual([CHANGE_NOT_SENT])
+    expect(said(() => chat.remove(1))).toEqual([CHANGE_NOT_SENT])
+    expect(sentOf('edit').concat(sentOf('react'), sentOf('delete'))).toEqual([])
+    expect(chat.editDraft).toEqual({ room: 'general', seq: 1, text: 'written offline' })
+    expect(chat.messages[0]).toMatchObject({ text: 'first' })
+    expect(chat.messages[0]!.reactions).toBeUndefined()
+  })
+
+  it('says why the earlier texts did not come, by the question’s ref, and asks again on "Try again"', () => {
+    const chat = withMessage(bob)
+    chat.showEditHistory(1)
+    const first = sentOf('edit_history').at(-1)!
+    expect(first).toMatchObject({ room: 'general', seq: 1 })
+    // an error about something else neither closes the dialog nor fails it
+    FakeWebSocket.last.receive({ type: 'error', code: 'forbidden', message: 'Not yours', ref: 'other' })
+    FakeWebSocket.last.receive({ type: 'error', code: 'unknown_message', message: 'No such message' })
+    expect(chat.editHistory).toMatchObject({ room: 'general', seq: 1, edits: undefined })
+    expect(chat.editHistory?.failed).toBeUndefined()
+    FakeWebSocket.last.receive({
+      type: 'error',
+      code: 'rate_limited',
+      message: 'Slow down: at most 5 messages a second',
+      ref: first.ref!,
+    })
+    expect(chat.editHistory).toMatchObject({
+      edits: undefined,
+      failed: 'Slow down: at most 5 messages a second',
+    })
+    chat.retryEditHistory()
+    const second = sentOf('edit_history').at(-1)!
+    expect(second.ref).not.toBe(first.ref)
+    expect(chat.editHistory?.failed).toBeUndefined()
+    const edits = [{ text: 'zeroth', at: new Date(0).toISOString() }]
+    FakeWebSocket.last.receive({ type: 'edit_history', room: 'general', seq: 1, edits })
+    expect(chat.editHistory).toMatchObject({ edits })
+    expect(chat.editHistory?.failed).toBeUndefined()
+  })
+
+  it('fails the earlier texts asked for when the connection goes or is not there, instead of loading for ever', () => {
+    onFakeTimers(() => {
+      const chat = withMessage(bob)
+      chat.showEditHistory(1)
+      FakeWebSocket.last.onclose?.({ code: 1006, reason: '' })
+      expect(chat.status).toBe('reconnecting')
+      expect(chat.editHistory?.failed).toBe('The connection was lost before the earlier versions came.')
+      chat.showEditHistory(1)
+      expect(chat.editHistory?.failed).toBe('Not connected; the earlier versions could not be asked for.')
+    })
+  })
+
+  it('asks for members again once an answer is old, after a reconnect, and when a question was lost', () => {
+    onFakeTimers(() => {
+      const chat = started()
+      const asked = () => sentOf('members').map((frame) => frame.query)
+      const answer = (query: string) =>
+        FakeWebSocket.last.receive({ type: 'members', room: 'general', query, members: [] })
+      const type = (prefix: string) => {
+        chat.completeMembers(prefix)
+        vi.advanceTimersByTime(200)
+      }
+      type('Ca')
+      answer('Ca')
+      type('Car')
+      expect(asked()).toEqual(['Ca'])
+      // an answer in full is true only a while: someone may have joined since
+      vi.advanceTimersByTime(MEMBER_ANSWER_LIFETIME_MS)
+      type('Car')
+      expect(asked()).toEqual(['Ca', 'Car'])
+      answer('Car')
+      // a question refused (it names no ref) is asked again
+      type('D')
+      FakeWebSocket.last.receive({ type: 'error', code: 'rate_limited', message: 'Slow down' })
+      type('D')
+      expect(asked()).toEqual(['Ca', 'Car', 'D', 'D'])
+      answer('D')
+      // one that could not go out is asked again once connected
+      FakeWebSocket.last.readyState = 3
+      type('E')
+      FakeWebSocket.last.readyState = 1
+      type('E')
+      expect(asked()).toEqual(['Ca', 'Car', 'D', 'D', 'E'])
+      answer('E')
+      // after a reconnect (welcome), nothing answered before is trusted
+      FakeWebSocket.last.receive({
+        type: 'welcome',
+        user: alice,
+        rooms: ['general'],
+        heartbeatMs: 30_000,
+        server: 's1',
+      })
+      type('Car')
+      expect(asked()).toEqual(['Ca', 'Car', 'D', 'D', 'E', 'Car'])
+    })
   })
 
   it('asks the room’s members by the start of a name once the writer pauses, and offers them to complete', () => {
@@ -364,5 +505,16 @@ describe('chat store', () => {
       change: 'edited',
     })
     expect([general().unread, general().mentions]).toEqual([1, 2])
+    // an @room added to a message that named the reader already: no news to them, counted once
+    FakeWebSocket.last.receive({
+      type: 'message_updated',
+      ...edit,
+      seq: 5,
+      message: { ...edit.message, mentionsRoom: true },
+      mentionsRoomAdded: true,
+      mentionedBefore: [alice.id],
+    })
+    expect([general().unread, general().mentions]).toEqual([1, 2])
+    expect(notified).toEqual(['Bob mentioned you in #general'])
   })
 })

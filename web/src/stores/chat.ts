@@ -45,11 +45,24 @@ export interface ShownMessage {
   mentionsMe?: boolean
 }
 
-/** The earlier texts of one message, as a moderator reads them; `edits` undefined while asked for. */
+/**
+ * The earlier texts of one message, as a moderator reads them; `edits` undefined while asked for, and
+ * `failed` the sentence to show when the question failed (it can be asked again).
+ */
 export interface EditHistory {
   room: string
   seq: number
   edits: MessageEdit[] | undefined
+  /** the question's `ref`: an error naming it is about this dialog */
+  ref?: string
+  failed?: string
+}
+
+/** A text the writer saved as an edit that was not saved: the editor opens on it again, nothing lost. */
+export interface EditDraft {
+  room: string
+  seq: number
+  text: string
 }
 
 /** A change to a message this page asked for, by its `ref`: shown here at once if the server says it was saved. */
@@ -57,13 +70,26 @@ interface ChangeAsked {
   room: string
   seq: number
   apply: (item: ShownMessage) => ShownMessage
+  /** an edit's new text: offered again in the editor if it was not saved */
+  text?: string
 }
+
+/** Where a look-up of members by a name's start stands: out, or answered (in full or not) at `at`. */
+type PrefixAsked = { asking: true } | { asking: false; complete: boolean; at: number }
 /** how long the writer pauses on a name after `@` before the room's members starting so are asked for */
 const COMPLETION_PAUSE_MS = 150
+/**
+ * how long an answer to a look-up of members stays true enough to complete from: a join is told only to
+ * the one who joined, so others' pages learn of new members by asking again
+ */
+export const MEMBER_ANSWER_LIFETIME_MS = 30_000
 /** how many changes asked for are remembered: those answered by an error are forgotten then, the rest age out */
 const CHANGES_REMEMBERED = 50
-/** what the reader is told of a change saved but not announced: it is safe, so no "try again" */
-export const SAVED_NOT_ANNOUNCED = 'Saved; others will see it when they next open the room.'
+/** what the reader is told of a change asked for while not connected: nothing went out */
+export const CHANGE_NOT_SENT = 'Not connected; your change was not saved'
+/** what the edit-history dialog says when its question could not go out, or its answer will not come */
+const EDIT_HISTORY_NOT_SENT = 'Not connected; the earlier versions could not be asked for.'
+const EDIT_HISTORY_LOST = 'The connection was lost before the earlier versions came.'
 
 /** A stretch of a room's history around a message jumped to, shown instead of the live list. */
 export interface HistoryWindow {
@@ -109,7 +135,8 @@ const newlyMentions = (update: MessageUpdate, me: ChatUser | null) =>
   me !== null &&
   update.change === 'edited' &&
   update.message.author.id !== me.id &&
-  (update.mentionsRoomAdded === true || (update.mentionsAdded?.includes(me.id) ?? false))
+  ((update.mentionsRoomAdded === true && !(update.mentionedBefore?.includes(me.id) ?? false)) ||
+    (update.mentionsAdded?.includes(me.id) ?? false))
 
 /** Changes the message with that seq, if the list holds it (a list is in seq order but for pending ones). */
 function changeBySeq(list: ShownMessage[], seq: number, change: (item: ShownMessage) => ShownMessage): void {
@@ -186,10 +213,12 @@ export const useChatStore = defineStore('chat', () => {
    * membership changes as far as this page hears.
    */
   const mentionableByRoom = reactive(new Map<string, Map<string, ChatUser>>())
-  /** per room, the name prefixes looked up (lower case): true once answered in full (fewer than the most) */
-  const prefixesAsked = new Map<string, Map<string, boolean>>()
+  /** per room, the name prefixes looked up (lower case), out or answered (in full: fewer than the most) */
+  const prefixesAsked = new Map<string, Map<string, PrefixAsked>>()
   /** the earlier texts shown (a moderator's dialog), while it is open */
   const editHistory = ref<EditHistory | undefined>()
+  /** an edit not saved, for the message list to open its editor on again */
+  const editDraft = ref<EditDraft | undefined>()
   /** changes asked for, by ref, oldest first */
   const changesAsked = new Map<string, ChangeAsked>()
   /** the last `find_users` answer: who matches what was typed */
@@ -300,18 +329,28 @@ export const useChatStore = defineStore('chat', () => {
     mentionableByRoom.set(room, known)
   }
 
-  /** A change this page asked for, answered by an error: saved all the same, or not (and why). */
+  /**
+   * A change this page asked for, answered by an error: saved all the same (the server's words say so),
+   * or not: why, and an edit's text is offered again in its editor.
+   */
   function changeAnswered(change: ChangeAsked, message: string, stored: boolean | undefined): void {
-    if (!stored) return notices.show(message)
+    notices.show(message)
+    if (!stored) return notSaved(change)
     // saved, only not announced: shown here as the server holds it; others get it from the database
     changeBySeq(listOf(change.room), change.seq, change.apply)
     const shown = windowByRoom.get(change.room)
     if (shown) changeBySeq(shown.messages, change.seq, change.apply)
-    notices.show(SAVED_NOT_ANNOUNCED)
+  }
+  function notSaved({ room, seq, text }: ChangeAsked): void {
+    if (text !== undefined) editDraft.value = { room, seq, text }
   }
 
+  /** `ref` undefined: the change could not go out, and the reader is told so */
   function rememberChange(ref: string | undefined, change: ChangeAsked): void {
-    if (ref === undefined) return
+    if (ref === undefined) {
+      notices.show(CHANGE_NOT_SENT)
+      return notSaved(change)
+    }
     changesAsked.set(ref, change)
     for (const old of changesAsked.keys()) {
       if (changesAsked.size <= CHANGES_REMEMBERED) break
@@ -396,11 +435,16 @@ export const useChatStore = defineStore('chat', () => {
         status(next, detail) {
           status.value = next
           statusDetail.value = detail
+          // a question out when the connection went is never answered: the dialog says so, and may ask again
+          if (next !== 'open' && editHistory.value && editHistory.value.edits === undefined)
+            editHistory.value = { ...editHistory.value, failed: EDIT_HISTORY_LOST }
           if (next === 'ended') onEnded(detail ?? 'Your session has ended')
         },
         welcome(user, list, isAdmin) {
           me.value = user
           admin.value = isAdmin
+          // members may have come and gone meanwhile, and questions out may have been lost
+          prefixesAsked.clear()
           setRooms(list)
           if (!restored) resendSaved(chat, user)
           restored = true
@@ -442,10 +486,12 @@ export const useChatStore = defineStore('chat', () => {
             membersByRoom.set(room, list)
             forgetMentionable(room)
             learnMembers(room, list)
-            return void prefixesAsked.set(room, new Map([['', true]]))
+            const answered: PrefixAsked = { asking: false, complete: true, at: Date.now() }
+            return void prefixesAsked.set(room, new Map([['', answered]]))
           }
           learnMembers(room, list)
-          prefixesAsked.get(room)?.set(query.toLowerCase(), list.length < MEMBER_MATCHES_MAX)
+          const complete = list.length < MEMBER_MATCHES_MAX
+          prefixesAsked.get(room)?.set(query.toLowerCase(), { asking: false, complete, at: Date.now() })
         },
         users(_query, users) {
           foundUsers.value = users
@@ -497,7 +543,8 @@ export const useChatStore = defineStore('chat', () => {
         },
         editHistory(room, seq, edits) {
           const asked = editHistory.value
-          if (asked?.room === room && asked.seq === seq) editHistory.value = { room, seq, edits }
+          if (asked?.room === room && asked.seq === seq)
+            editHistory.value = { ...asked, edits, failed: undefined }
         },
         older(room, stored, more) {
           hasOlderByRoom.set(room, more)
@@ -538,9 +585,12 @@ export const useChatStore = defineStore('chat', () => {
             changesAsked.delete(ref!)
             return changeAnswered(change, message, stored)
           }
-          // refused while the earlier texts were being asked for: the dialog has nothing to wait for
-          if ((code === 'forbidden' || code === 'unknown_message') && editHistory.value?.edits === undefined)
-            editHistory.value = undefined
+          // the earlier texts asked for are not coming: the dialog says why, and may ask again
+          const history = editHistory.value
+          if (ref !== undefined && history?.ref === ref)
+            return void (editHistory.value = { ...history, failed: message })
+          // a look-up of members out may be what was refused (it names no ref): asked again when next typed
+          forgetQuestionsOut()
           if (code === 'room_exists' && creating) return creating.done(false)
           // the page checks the address against the rooms it knows, and says so itself (ChatView)
           if (code === 'unknown_room') return
@@ -629,10 +679,12 @@ export const useChatStore = defineStore('chat', () => {
     }
     const room = current.value
     const editedAt = new Date().toISOString()
+    editDraft.value = undefined
     rememberChange(client.value?.edit(room, seq, text, namedIn(text)), {
       room,
       seq,
       apply: (item) => ({ ...item, text, editedAt }),
+      text,
     })
     return true
   }
@@ -657,10 +709,21 @@ export const useChatStore = defineStore('chat', () => {
   }
 
   /** Opens the earlier texts of message `seq` of the room shown; they fill in when the server answers. */
-  function showEditHistory(seq: number): void {
-    const room = current.value
-    editHistory.value = { room, seq, edits: undefined }
-    client.value?.editHistory(room, seq)
+  function showEditHistory(seq: number, room = current.value): void {
+    const ref = client.value?.editHistory(room, seq)
+    editHistory.value =
+      ref === undefined
+        ? { room, seq, edits: undefined, failed: EDIT_HISTORY_NOT_SENT }
+        : { room, seq, edits: undefined, ref }
+  }
+  /** Asks again for the earlier texts the dialog failed to get. */
+  function retryEditHistory(): void {
+    const shown = editHistory.value
+    if (shown) showEditHistory(shown.seq, shown.room)
+  }
+  /** The editor has opened on the draft offered: it is the editor's now. */
+  function takeEditDraft(): void {
+    editDraft.value = undefined
   }
   function closeEditHistory(): void {
     editHistory.value = undefined
@@ -675,16 +738,30 @@ export const useChatStore = defineStore('chat', () => {
     clearTimeout(completionTimer)
     const room = current.value
     const query = prefix.toLowerCase()
-    const asked = prefixesAsked.get(room) ?? new Map<string, boolean>()
+    const asked = prefixesAsked.get(room) ?? new Map<string, PrefixAsked>()
     prefixesAsked.set(room, asked)
-    if (asked.has(query)) return
-    for (const [known, complete] of asked) if (complete && query.startsWith(known)) return
+    if (knownEnough(asked, query)) return
     // asked once the writer pauses: a name typed letter by letter costs one question, not one a letter
     completionTimer = setTimeout(() => {
-      if (current.value !== room || asked.has(query)) return
-      asked.set(query, false)
-      client.value?.request({ type: 'members', room, query: prefix })
+      if (current.value !== room || knownEnough(asked, query)) return
+      asked.set(query, { asking: true })
+      // not connected: nothing went out, so nothing is waited for
+      if (!client.value?.request({ type: 'members', room, query: prefix })) asked.delete(query)
     }, COMPLETION_PAUSE_MS)
+  }
+  /** Whether the members starting so are asked for, or known from a recent answer (of it or a shorter prefix, in full). */
+  function knownEnough(asked: Map<string, PrefixAsked>, query: string): boolean {
+    const fresh = Date.now() - MEMBER_ANSWER_LIFETIME_MS
+    for (const [known, state] of asked) {
+      if (!state.asking && state.at < fresh) asked.delete(known)
+      else if (known === query || (!state.asking && state.complete && query.startsWith(known))) return true
+    }
+    return false
+  }
+  /** Look-ups of members still out are taken as lost: asked again when next typed. */
+  function forgetQuestionsOut(): void {
+    for (const asked of prefixesAsked.values())
+      for (const [query, state] of asked) if (state.asking) asked.delete(query)
   }
 
   /** true once the server has created the room; false when the name is taken. */
@@ -799,6 +876,9 @@ export const useChatStore = defineStore('chat', () => {
     remove,
     react,
     editHistory,
+    editDraft,
+    retryEditHistory,
+    takeEditDraft,
     showEditHistory,
     closeEditHistory,
     completeMembers,
