@@ -31,8 +31,12 @@ export function browserSuite(
     browser = await launchChromium(server.trustedSpki)
   })
   afterAll(async () => {
-    await browser?.close()
-    await server?.stop()
+    // the server and its database go even when the browser fails to close
+    try {
+      await browser?.close()
+    } finally {
+      await server?.stop()
+    }
   })
   const contexts = contextsOf(() => started(browser, 'browser'))
   afterEach(() => contexts.closeAll())

@@ -436,7 +436,7 @@ describe('chat store', () => {
       chat.completeMembers('Car')
       vi.advanceTimersByTime(200)
       expect(asked()).toEqual(['Ca'])
-      // a membership change heard: asked again
+      // the room's update heard (others' joins are not announced: for those the answer's 30 s lifetime): asked again
       FakeWebSocket.last.receive(generalUpdated())
       chat.completeMembers('Car')
       vi.advanceTimersByTime(200)
