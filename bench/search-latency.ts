@@ -10,6 +10,7 @@ import { loadavg } from 'node:os'
 import { buildApp, loadConfig } from '@chat/server'
 import { createTestDatabase } from '@chat/server/testing'
 import pg from 'pg'
+import { percentile } from './scenarios.ts'
 
 const MESSAGES = Number(process.env.BENCH_SEARCH_MESSAGES ?? 1_000_000)
 const QUERIES = Number(process.env.BENCH_SEARCH_QUERIES ?? 400)
@@ -149,13 +150,6 @@ function plan(words: string[], count: number): PlannedSearch[] {
   })
 }
 
-const median = (values: number[]) =>
-  percentile(
-    [...values].sort((a, b) => a - b),
-    0.5,
-  )
-const percentile = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!
 const fmt = (value: number, digits = 1) =>
   value.toLocaleString('en-GB', { minimumFractionDigits: digits, maximumFractionDigits: digits })
 
@@ -285,7 +279,12 @@ export async function benchSearch(): Promise<{ lines: string[]; json: Record<str
         '',
         `${fmt(ROOMS, 0)} rooms, ${fmt(USERS, 0)} writers, a 3,000-word vocabulary drawn log-uniformly; each of ${SEARCHERS} searchers is a member of ${searchers[0]!.rooms.length} rooms; ${ROUNDS} rounds of ${QUERIES} searches after ${WARM_UP} uncounted; filling and indexing took ${fmt(fillSeconds)} s. Goal: p95 < ${GOAL_P95_MS} ms.`,
         '',
-        `p95 over the rounds: median ${fmt(median(rounds.map((r) => r.p95)))} ms, spread ${fmt(Math.min(...rounds.map((r) => r.p95)))}–${fmt(Math.max(...rounds.map((r) => r.p95)))} ms. Node CPU is the API process's own (PostgreSQL's is not in it).`,
+        `p95 over the rounds: median ${fmt(
+          percentile(
+            rounds.map((r) => r.p95),
+            0.5,
+          ),
+        )} ms, spread ${fmt(Math.min(...rounds.map((r) => r.p95)))}–${fmt(Math.max(...rounds.map((r) => r.p95)))} ms. Node CPU is the API process's own (PostgreSQL's is not in it).`,
         '',
         '| round | p50 ms | p95 ms | p99 ms | API CPU ms per search | load average before → after |',
         '| --- | --- | --- | --- | --- | --- |',

@@ -15,7 +15,7 @@ import type { ChatPeer, ChatSession } from './chat-peer.ts'
 import { AnnouncementFailed, ChatProblem } from './chat-problem.ts'
 import type { ChangeOutcome, HistoryPage, Room } from './chat-repository.ts'
 import { summaryOf, type RoomEvent, type RoomEventListener } from './room-directory.ts'
-import { activityFrame, editNews, type RoomMember } from './room-feeds.ts'
+import { activityFrame, editNews, parsedFrame, type RoomMember } from './room-feeds.ts'
 import type { RoomListing } from './room-repository.ts'
 import { mayOpen, mayWrite, type Actor } from './room-rules.ts'
 import { TokenBucket } from './token-bucket.ts'
@@ -188,7 +188,7 @@ export class ChatConnection implements RoomMember, RoomEventListener, ChatSessio
   /** Whether a room's frame is a message by someone else that mentions this user; read only when it names anyone. */
   private mentions(frame: string): boolean {
     if (!frame.includes('"mention')) return false
-    const message = JSON.parse(frame) as {
+    const message = parsedFrame(frame) as {
       type?: string
       author?: { id?: string }
       mentions?: string[]
@@ -447,18 +447,15 @@ export class ChatConnection implements RoomMember, RoomEventListener, ChatSessio
    */
   private fail(message: ClientMessage | undefined, error: unknown): void {
     const stored = error instanceof AnnouncementFailed
-    const named = refIn(message)
-      ? refAnswer(message, stored)
-      : error instanceof ChatProblem && error.ref
-        ? { ref: error.ref, stored }
-        : {}
-    const ref = named.ref === undefined ? {} : { ref: named.ref }
+    let named = refAnswer(message, stored)
+    if (named.ref === undefined && error instanceof ChatProblem && error.ref)
+      named = { ref: error.ref, stored }
     if (error instanceof ChatProblem)
       return this.send({ type: 'error', code: error.code, message: error.message, ...named })
     // unexpected: logged here, once, with what the client asked; the client hears `unavailable`
     const room = message && 'room' in message ? message.room : undefined
     const cause = error instanceof AnnouncementFailed ? error.cause : error
-    this.log.error({ err: cause, type: message?.type, room, ...ref }, 'chat request failed')
+    this.log.error({ err: cause, type: message?.type, room, ref: named.ref }, 'chat request failed')
     this.send({
       type: 'error',
       code: 'unavailable',

@@ -26,8 +26,12 @@ let lastActivity: { room: string; seq: number; frames: [plain?: string, mentione
  */
 export function activityFrame(room: string, seq: number, mentioned: boolean): string {
   if (lastActivity?.room !== room || lastActivity.seq !== seq) lastActivity = { room, seq, frames: [] }
-  const activity: ServerMessage = { type: 'activity', room, seq, ...(mentioned && { mentioned }) }
-  return (lastActivity.frames[mentioned ? 1 : 0] ??= JSON.stringify(activity))
+  return (lastActivity.frames[mentioned ? 1 : 0] ??= JSON.stringify({
+    type: 'activity',
+    room,
+    seq,
+    ...(mentioned && { mentioned }),
+  } satisfies ServerMessage))
 }
 
 /** What an edit's live frame says of whom it newly mentions: all `ChatConnection.editActivity` reads of it. */
@@ -39,17 +43,22 @@ export interface EditNews {
   mentionsRoomAdded: boolean
   mentionedBefore: readonly string[]
 }
-/** the news of the last update frame read (the same string object: compared by reference first) */
-let lastEditNews: { frame: string; news: EditNews } | undefined
+/** the last room frame parsed, and what it held (the same string object: compared by reference first) */
+let lastParsed: { frame: string; value: unknown } | undefined
 
 /**
- * The news of an update frame, parsed once per entry: every member listing the room without having joined
- * it is handed the same frame one after another, and a frame may be as long as a message (`activityFrame`).
+ * A room frame parsed once per entry: every member listing the room without having joined it is handed the
+ * same frame one after another to read what it says of mentions, and a frame may be as long as a message.
  */
+export function parsedFrame(frame: string): unknown {
+  if (lastParsed?.frame !== frame) lastParsed = { frame, value: JSON.parse(frame) }
+  return lastParsed.value
+}
+
+/** The news of an update frame (parsed once per entry: `parsedFrame`). */
 export function editNews(frame: string): EditNews {
-  if (lastEditNews?.frame === frame) return lastEditNews.news
-  const update = JSON.parse(frame) as MessageUpdate
-  const news: EditNews = {
+  const update = parsedFrame(frame) as MessageUpdate
+  return {
     change: update.change,
     authorId: update.message.author.id,
     messageSeq: update.message.seq,
@@ -57,8 +66,6 @@ export function editNews(frame: string): EditNews {
     mentionsRoomAdded: update.mentionsRoomAdded === true,
     mentionedBefore: update.mentionedBefore ?? [],
   }
-  lastEditNews = { frame, news }
-  return news
 }
 
 // Bus payloads on `<prefix>room:<name>`: "m <seq>…\n<frame>…" messages (one or a stored batch: their seqs

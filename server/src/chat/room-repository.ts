@@ -9,7 +9,7 @@ import {
   type RoomRole,
 } from '@chat/contract'
 import { sql } from 'kysely'
-import type { Db } from '../db/database.ts'
+import { likeLiteral, type Db } from '../db/database.ts'
 
 /** A room as every viewer shares it; a viewer's own part (role, unread, a direct room's title) is apart. */
 export interface RoomRecord {
@@ -357,4 +357,4 @@ export class RoomRepository {
 }
 
 /** A LIKE pattern for names starting with `prefix`, its own `%`, `_` and `\` taken literally. */
-const prefixPattern = (prefix: string) => `${prefix.replace(/[\\%_]/g, (char) => `\\${char}`)}%`
+const prefixPattern = (prefix: string) => `${likeLiteral(prefix)}%`

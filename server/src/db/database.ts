@@ -6,6 +6,9 @@ import pg from 'pg'
 import type { Config } from '../config/config.ts'
 import type { Database } from './schema.ts'
 
+/** `text` for a LIKE pattern, its `%`, `_` and `\` taken literally (the default escape is `\`) */
+export const likeLiteral = (text: string) => text.replace(/[\\%_]/g, (char) => `\\${char}`)
+
 export type DatabaseTarget = { kind: 'postgres'; url: string } | { kind: 'pglite'; dataDir?: string }
 
 export type Db = Kysely<Database>

@@ -3,7 +3,7 @@ import { Cluster, Redis } from 'ioredis'
 import type { Config } from '../config/config.ts'
 import { LocalBus, type Bus } from '../bus/bus.ts'
 import { RedisBus } from '../bus/redis-bus.ts'
-import { redisStartupError } from '../startup/startup-error.ts'
+import { hostOf, redisStartupError } from '../startup/startup-error.ts'
 
 /**
  * One Redis or a Redis Cluster: the stores send single-key commands, or scripts whose keys share a slot,
@@ -50,7 +50,7 @@ export default fp(
       return
     }
     const where = redisUrl
-      ? `${new URL(redisUrl).hostname}:${new URL(redisUrl).port || 6379}`
+      ? hostOf(redisUrl, 6379)
       : redisClusterNodes!.map((node) => `${node.host}:${node.port}`).join(',')
     const redis = redisUrl ? createRedis(redisUrl) : createRedisCluster(redisClusterNodes!)
     const bus =

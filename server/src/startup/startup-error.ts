@@ -6,7 +6,8 @@ export class StartupError extends Error {
   override name = 'StartupError'
 }
 
-const hostOf = (url: string, defaultPort: number) => {
+/** `host:port` of a service's URL, for messages and logs */
+export const hostOf = (url: string, defaultPort: number) => {
   const parsed = new URL(url)
   return `${parsed.hostname}:${parsed.port || defaultPort}`
 }

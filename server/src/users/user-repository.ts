@@ -1,6 +1,6 @@
 import { defaultDisplayName } from '@chat/contract'
 import { sql, type Selectable, type Transaction } from 'kysely'
-import type { Db } from '../db/database.ts'
+import { likeLiteral, type Db } from '../db/database.ts'
 import type { Database, UsersTable } from '../db/schema.ts'
 
 export interface User {
@@ -79,7 +79,7 @@ export class UserRepository {
     offset: number,
     limit: number,
   ): Promise<{ users: (User & { twoFactor: boolean; lastLoginOn: Date | null })[]; total: number }> {
-    const pattern = `%${query.toLowerCase().replace(/[\\%_]/g, (char) => `\\${char}`)}%`
+    const pattern = `%${likeLiteral(query.toLowerCase())}%`
     const matching = this.db.selectFrom('users').where(sql<string>`lower(email)`, 'like', pattern)
     const [rows, count] = await Promise.all([
       matching

@@ -131,7 +131,7 @@ const newRoomState = (): RoomState => ({
 })
 
 /** Sends refused so would be refused again: not pending any more (an archive, a room one was removed from). */
-const REFUSED_FOR_GOOD = new Set(['invalid_message', 'archived', 'not_member'])
+export const REFUSED_FOR_GOOD: ReadonlySet<string> = new Set(['invalid_message', 'archived', 'not_member'])
 
 /** A room as a server of before rooms had members names it: public, titled by its name. */
 const publicRoom = (room: string): RoomSummary => ({
@@ -279,8 +279,8 @@ export class ChatClient {
     this.sendNow({ type: 'leave', room })
   }
 
-  createRoom(room: string, kind: 'public' | 'private' = 'public', title?: string): void {
-    this.sendNow({ type: 'create_room', room, kind, ...(title ? { title } : {}) })
+  createRoom(room: string, kind: 'public' | 'private' = 'public'): void {
+    this.sendNow({ type: 'create_room', room, kind })
   }
 
   /** Room management and look-ups: each answered by its own event (docs/protocol.md). */

@@ -19,7 +19,7 @@ import {
 import { defineStore } from 'pinia'
 import { computed, reactive, ref, shallowReactive, shallowRef } from 'vue'
 import { api } from '../lib/api'
-import { ChatClient, type ConnectionStatus } from '../lib/chat-client'
+import { ChatClient, REFUSED_FOR_GOOD, type ConnectionStatus } from '../lib/chat-client'
 import { notifyMention } from '../lib/mention-alerts'
 import { mentionsUser } from '../lib/message-markup'
 import { loadUnsent, saveUnsent, type UnsentMessage } from '../lib/unsent-messages'
@@ -102,9 +102,6 @@ export interface HistoryWindow {
 
 /** how often, at most, the read marker goes to the server while messages keep coming */
 const READ_MARKER_EVERY_MS = 500
-
-/** a send refused so is not sent again: it would be refused again */
-const SEND_REFUSED_FOR_GOOD = new Set(['invalid_message', 'archived', 'not_member'])
 
 /** the server's rule for message text, checked before sending (docs/protocol.md, "Message text") */
 const MESSAGE_TEXT = new RegExp(MESSAGE_TEXT_PATTERN)
@@ -597,7 +594,7 @@ export const useChatStore = defineStore('chat', () => {
           // a refused send that was not stored goes again by itself: nothing for the reader to do
           if ((code === 'rate_limited' || code === 'unavailable') && ref !== undefined) return
           notices.show(message)
-          if (!SEND_REFUSED_FOR_GOOD.has(code) || ref === undefined) return
+          if (!REFUSED_FOR_GOOD.has(code) || ref === undefined) return
           unsent.delete(ref)
           persistUnsent()
           updateOwn(ref, (item) => ({ ...item, state: 'failed' }))
@@ -765,7 +762,7 @@ export const useChatStore = defineStore('chat', () => {
   }
 
   /** true once the server has created the room; false when the name is taken. */
-  function createRoom(room: string, kind: 'public' | 'private' = 'public', title?: string): Promise<boolean> {
+  function createRoom(room: string, kind: 'public' | 'private' = 'public'): Promise<boolean> {
     creating?.done(false)
     return new Promise((resolve) => {
       const request = {
@@ -776,7 +773,7 @@ export const useChatStore = defineStore('chat', () => {
         },
       }
       creating = request
-      client.value?.createRoom(room, kind, title)
+      client.value?.createRoom(room, kind)
     })
   }
 
